@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* hvmmio: the command line tool's subcommands. */
+#ifndef HVMMIO_TOOLS_HVMMIO_H
+#define HVMMIO_TOOLS_HVMMIO_H
+
+/*
+ * Each subcommand gets argv with argv[0] = "hvmmio NAME" and returns the process exit
+ * status: 0 success, 1 the operation failed (e.g. a mismatch was found), 2 usage error.
+ */
+int hvmmio_cmd_run(int argc, char **argv);
+int hvmmio_cmd_qemu(int argc, char **argv);
+int hvmmio_cmd_stat(int argc, char **argv);
+int hvmmio_cmd_convert(int argc, char **argv);
+
+#endif
