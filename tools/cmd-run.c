@@ -1,0 +1,409 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * hvmmio run: boot a guest scenario under hvmmio's QEMU, with the devices asked for, and
+ * collect what it produced into one output folder.
+ *
+ * The guest (kernel-guest/init) runs /scenarios/NAME.sh, prints "hvmmio: step ..." progress
+ * lines on the console (first serial port) and sends its results folder as one checksummed
+ * frame on the second serial port. QEMU runs with the output folder as its working
+ * directory, so device trace files with relative paths land beside the guest's results.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "accel.h"
+#include "hvmmio.h"
+#include "locate.h"
+
+#define RESULTS_MAGIC "HVMMIO-RESULTS 1 "
+#define RESULTS_END "HVMMIO-END\n"
+
+struct run_state {
+    GMainLoop *loop;
+    GSubprocess *qemu;
+    char *console_path;
+    goffset console_pos;
+    GString *console_line;
+    char *last_step;
+    gboolean verbose, quiet, timed_out, exited;
+    gint64 start_us;
+};
+
+static void echo_console(struct run_state *st)
+{
+    FILE *f = fopen(st->console_path, "rb");
+    if (!f) {
+        return;
+    }
+    if (fseeko(f, st->console_pos, SEEK_SET) == 0) {
+        int c;
+        while ((c = fgetc(f)) != EOF) {
+            st->console_pos++;
+            if (c == '\r') {
+                continue;
+            }
+            if (c != '\n') {
+                g_string_append_c(st->console_line, (char)c);
+                continue;
+            }
+            const char *line = st->console_line->str;
+            if (g_str_has_prefix(line, "hvmmio: step ") &&
+                !g_str_has_prefix(line, "hvmmio: step scenario-end")) {
+                g_free(st->last_step);
+                st->last_step = g_strdup(line + strlen("hvmmio: step "));
+            }
+            if (st->verbose || (!st->quiet && g_str_has_prefix(line, "hvmmio: "))) {
+                fprintf(stderr, "[%6.1f s] %s\n",
+                        (g_get_monotonic_time() - st->start_us) / 1e6, line);
+            }
+            g_string_truncate(st->console_line, 0);
+        }
+    }
+    fclose(f);
+}
+
+static gboolean on_tick(gpointer data)
+{
+    echo_console(data);
+    return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_timeout(gpointer data)
+{
+    struct run_state *st = data;
+    st->timed_out = TRUE;
+    g_subprocess_send_signal(st->qemu, SIGTERM);
+    return G_SOURCE_REMOVE;
+}
+
+static void on_qemu_exit(GObject *source, GAsyncResult *res, gpointer data)
+{
+    struct run_state *st = data;
+    g_subprocess_wait_finish(G_SUBPROCESS(source), res, NULL);
+    st->exited = TRUE;
+    g_main_loop_quit(st->loop);
+}
+
+/* Check and unpack the results frame the guest sent on the second serial port. */
+static gboolean unpack_results(const char *outdir, GError **err)
+{
+    g_autofree char *bin = g_build_filename(outdir, "results.bin", NULL);
+    g_autofree char *data = NULL;
+    gsize len = 0;
+    if (!g_file_get_contents(bin, &data, &len, err)) {
+        return FALSE;
+    }
+    if (len == 0) {
+        g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
+                    "the guest sent no results (results.bin is empty)");
+        return FALSE;
+    }
+    const char *hdr = g_strstr_len(data, (gssize)len, RESULTS_MAGIC);
+    const char *nl = hdr ? memchr(hdr, '\n', len - (size_t)(hdr - data)) : NULL;
+    guint64 size = 0;
+    char sum[65] = "";
+    if (!nl || sscanf(hdr + strlen(RESULTS_MAGIC), "%" G_GUINT64_FORMAT " %64s", &size,
+                      sum) != 2) {
+        g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                    "results.bin has no valid '%s' header", RESULTS_MAGIC);
+        return FALSE;
+    }
+    const char *payload = nl + 1;
+    gsize avail = len - (gsize)(payload - data);
+    if (avail < size + strlen(RESULTS_END)) {
+        g_set_error(err, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT,
+                    "results truncated: %" G_GSIZE_FORMAT " of %" G_GUINT64_FORMAT
+                    " bytes arrived",
+                    avail < size ? avail : (gsize)size, size);
+        return FALSE;
+    }
+    g_autofree char *got = g_compute_checksum_for_data(G_CHECKSUM_SHA256,
+                                                       (const guchar *)payload, size);
+    if (strcmp(got, sum) || memcmp(payload + size, RESULTS_END, strlen(RESULTS_END))) {
+        g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                    "results corrupted in transfer: sha256 %s, the guest sent %s", got, sum);
+        return FALSE;
+    }
+    g_autofree char *tar = g_build_filename(outdir, "results.tar", NULL);
+    if (!g_file_set_contents(tar, payload, (gssize)size, err)) {
+        return FALSE;
+    }
+    const char *tar_argv[] = {"tar", "-xf", "results.tar", "--no-same-owner", NULL};
+    g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
+    g_subprocess_launcher_set_cwd(l, outdir);
+    g_autoptr(GSubprocess) p = g_subprocess_launcher_spawnv(l, tar_argv, err);
+    if (!p || !g_subprocess_wait_check(p, NULL, err)) {
+        return FALSE;
+    }
+    g_unlink(tar);
+    g_unlink(bin);
+    return TRUE;
+}
+
+static void print_tail(const char *path, int lines)
+{
+    g_autofree char *data = NULL;
+    if (!g_file_get_contents(path, &data, NULL, NULL)) {
+        return;
+    }
+    g_auto(GStrv) v = g_strsplit(data, "\n", -1);
+    int n = (int)g_strv_length(v);
+    for (int i = MAX(0, n - lines - 1); i < n; i++) {
+        if (*v[i]) {
+            fprintf(stderr, "    %s\n", g_strchomp(v[i]));
+        }
+    }
+}
+
+/* QEMU's option ROMs are not in the +ds source; PCI devices get romfile= unless set. */
+static char *device_arg(const char *spec)
+{
+    if (spec[0] == '{' || strstr(spec, "romfile=")) {
+        return g_strdup(spec);
+    }
+    return g_strdup_printf("%s,romfile=", spec);
+}
+
+static const char *const removable[] = {"console.log", "results.bin", "results.tar",
+                                        "status", "qemu.log"};
+
+int hvmmio_cmd_run(int argc, char **argv)
+{
+    g_autofree char *outdir = NULL, *accel_opt = NULL, *scenario_args = NULL, *image = NULL;
+    g_autofree char *machine = NULL;
+    g_auto(GStrv) devices = NULL;
+    int timeout_s = 300, memory_mb = 512, smp = 1;
+    gboolean verbose = FALSE, quiet = FALSE;
+    GOptionEntry entries[] = {
+        {"device", 'd', 0, G_OPTION_ARG_STRING_ARRAY, &devices,
+         "Add a device, in QEMU's -device syntax (repeatable), e.g. e1000e,mmiotrace=on", "SPEC"},
+        {"output", 'o', 0, G_OPTION_ARG_FILENAME, &outdir,
+         "Folder for the console log, the guest's results and the host traces "
+         "(default: hvmmio-out/SCENARIO)", "DIR"},
+        {"accel", 'a', 0, G_OPTION_ARG_STRING, &accel_opt,
+         "auto (default: KVM if a calibration shows it is fast, else TCG), kvm or tcg", "ACCEL"},
+        {"timeout", 't', 0, G_OPTION_ARG_INT, &timeout_s,
+         "Stop the guest after this many seconds (default 300)", "SECONDS"},
+        {"memory", 'm', 0, G_OPTION_ARG_INT, &memory_mb, "Guest memory (default 512)", "MB"},
+        {"smp", 0, 0, G_OPTION_ARG_INT, &smp,
+         "vCPUs (default 1; the guest's own mmiotrace offlines all but one)", "N"},
+        {"machine", 0, 0, G_OPTION_ARG_STRING, &machine, "QEMU machine (default q35)", "TYPE"},
+        {"args", 0, 0, G_OPTION_ARG_STRING, &scenario_args,
+         "Comma-separated arguments passed to the scenario script", "A,B,..."},
+        {"image", 0, 0, G_OPTION_ARG_FILENAME, &image,
+         "Guest image folder with vmlinuz and initrd.img (default: $HVMMIO_IMAGE or the cache)",
+         "DIR"},
+        {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Echo the whole guest console", NULL},
+        {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print only errors and the verdict", NULL},
+        {NULL},
+    };
+
+    /* everything after "--" goes to QEMU untouched */
+    int qemu_extra_at = argc;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--")) {
+            qemu_extra_at = i;
+            break;
+        }
+    }
+    g_autoptr(GOptionContext) ctx = g_option_context_new("SCENARIO [-- QEMU-ARGS...]");
+    g_option_context_set_summary(
+        ctx, "Boot hvmmio's guest image under the patched QEMU, run the scenario script\n"
+             "kernel-guest/scenarios/SCENARIO.sh inside it, and collect its results (the\n"
+             "guest's own mmiotrace log among them), the console log and the host-side traces\n"
+             "in one folder. Exits 0 only if the scenario passed.");
+    g_option_context_set_description(
+        ctx, "Scenarios: e1000e-probe (the real e1000e driver probes an emulated e1000e with\n"
+             "the guest's mmiotrace on) and those listed in kernel-guest/scenarios/.\n\n"
+             "Example:\n"
+             "  hvmmio run -d e1000e,mmiotrace=on e1000e-probe\n\n"
+             "Environment: HVMMIO_QEMU (QEMU binary), HVMMIO_IMAGE (guest image folder),\n"
+             "HVMMIO_CACHE_DIR (cache, default ~/.cache/hvmmio).");
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    g_autoptr(GError) err = NULL;
+    int pargc = qemu_extra_at;
+    char **pargv = argv;
+    if (!g_option_context_parse(ctx, &pargc, &pargv, &err)) {
+        fprintf(stderr, "hvmmio run: %s (see --help)\n", err->message);
+        return 2;
+    }
+    if (pargc != 2) {
+        fprintf(stderr, "hvmmio run: %s (see --help)\n",
+                pargc < 2 ? "name a scenario" : "only one scenario at a time");
+        return 2;
+    }
+    const char *scenario = pargv[1];
+    if (timeout_s <= 0 || memory_mb < 64 || smp < 1) {
+        fprintf(stderr, "hvmmio run: --timeout must be > 0, --memory >= 64, --smp >= 1\n");
+        return 2;
+    }
+    for (const char *c = scenario; *c; c++) {
+        if (!g_ascii_isalnum(*c) && *c != '-' && *c != '_') {
+            fprintf(stderr, "hvmmio run: bad scenario name '%s'\n", scenario);
+            return 2;
+        }
+    }
+    if (scenario_args && strpbrk(scenario_args, " \t\n\"'")) {
+        fprintf(stderr, "hvmmio run: --args takes comma-separated words without spaces\n");
+        return 2;
+    }
+
+    g_autofree char *qemu = hvmmio_find_qemu(&err);
+    if (!qemu) {
+        fprintf(stderr, "hvmmio run: %s\n", err->message);
+        return 1;
+    }
+    if (image) {
+        g_setenv("HVMMIO_IMAGE", image, TRUE);
+    }
+    g_autofree char *imgdir = hvmmio_find_image(&err);
+    if (!imgdir) {
+        fprintf(stderr, "hvmmio run: %s\n", err->message);
+        return 1;
+    }
+    const char *accel = hvmmio_choose_accel(accel_opt ? accel_opt : "auto", quiet);
+    if (!accel) {
+        return 2;
+    }
+    if (!outdir) {
+        outdir = g_build_filename("hvmmio-out", scenario, NULL);
+    }
+    if (g_mkdir_with_parents(outdir, 0755) < 0) {
+        fprintf(stderr, "hvmmio run: cannot create %s: %s\n", outdir, g_strerror(errno));
+        return 1;
+    }
+    g_autofree char *absout = g_canonicalize_filename(outdir, NULL);
+    for (size_t i = 0; i < G_N_ELEMENTS(removable); i++) {
+        g_autofree char *p = g_build_filename(absout, removable[i], NULL);
+        g_unlink(p);
+    }
+
+    g_autoptr(GPtrArray) a = g_ptr_array_new_with_free_func(g_free);
+    g_ptr_array_add(a, g_strdup(qemu));
+    hvmmio_add_firmware_args(a);
+    g_autofree char *append = g_strdup_printf(
+        "console=ttyS0 panic=-1 edd=off quiet hvmmio.scenario=%s%s%s", scenario,
+        scenario_args ? " hvmmio.args=" : "", scenario_args ? scenario_args : "");
+    const char *fixed[] = {
+        "-machine", machine ? machine : "q35", "-accel", accel, "-nodefaults", "-display",
+        "none", "-no-reboot", "-serial", "file:console.log", "-serial", "file:results.bin",
+        "-append", append,
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(fixed); i++) {
+        g_ptr_array_add(a, g_strdup(fixed[i]));
+    }
+    g_ptr_array_add(a, g_strdup("-m"));
+    g_ptr_array_add(a, g_strdup_printf("%d", memory_mb));
+    g_ptr_array_add(a, g_strdup("-smp"));
+    g_ptr_array_add(a, g_strdup_printf("%d", smp));
+    g_ptr_array_add(a, g_strdup("-kernel"));
+    g_ptr_array_add(a, g_build_filename(imgdir, "vmlinuz", NULL));
+    g_ptr_array_add(a, g_strdup("-initrd"));
+    g_ptr_array_add(a, g_build_filename(imgdir, "initrd.img", NULL));
+    for (char **d = devices; d && *d; d++) {
+        g_ptr_array_add(a, g_strdup("-device"));
+        g_ptr_array_add(a, device_arg(*d));
+    }
+    for (int i = qemu_extra_at + 1; i < argc; i++) {
+        g_ptr_array_add(a, g_strdup(argv[i]));
+    }
+    g_ptr_array_add(a, NULL);
+
+    g_autoptr(GString) cmdline = g_string_new(NULL);
+    for (guint i = 0; a->pdata[i]; i++) {
+        g_autofree char *q = g_shell_quote(a->pdata[i]);
+        g_string_append_printf(cmdline, "%s%s", i ? " " : "", q);
+    }
+    g_autofree char *cmdfile = g_build_filename(absout, "qemu.cmdline", NULL);
+    g_string_append_c(cmdline, '\n');
+    g_file_set_contents(cmdfile, cmdline->str, -1, NULL);
+
+    g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDERR_MERGE |
+                                                                 G_SUBPROCESS_FLAGS_STDIN_INHERIT);
+    g_subprocess_launcher_set_cwd(l, absout);
+    g_autofree char *qlog = g_build_filename(absout, "qemu.log", NULL);
+    g_subprocess_launcher_set_stdout_file_path(l, qlog);
+    if (!quiet) {
+        fprintf(stderr, "hvmmio: booting scenario %s (output in %s, timeout %d s)\n", scenario,
+                outdir, timeout_s);
+    }
+    struct run_state st = {
+        .loop = g_main_loop_new(NULL, FALSE),
+        .console_path = g_build_filename(absout, "console.log", NULL),
+        .console_line = g_string_new(NULL),
+        .verbose = verbose,
+        .quiet = quiet,
+        .start_us = g_get_monotonic_time(),
+    };
+    st.qemu = g_subprocess_launcher_spawnv(l, (const char *const *)a->pdata, &err);
+    if (!st.qemu) {
+        fprintf(stderr, "hvmmio run: cannot start %s: %s\n", qemu, err->message);
+        return 1;
+    }
+    g_subprocess_wait_async(st.qemu, NULL, on_qemu_exit, &st);
+    guint tick = g_timeout_add(200, on_tick, &st);
+    guint timer = g_timeout_add_seconds((guint)timeout_s, on_timeout, &st);
+    g_main_loop_run(st.loop);
+    g_source_remove(tick);
+    if (!st.timed_out) {
+        g_source_remove(timer);
+    }
+    echo_console(&st);
+    double secs = (g_get_monotonic_time() - st.start_us) / 1e6;
+
+    int ret = 0;
+    if (st.timed_out) {
+        fprintf(stderr, "hvmmio run: scenario %s timed out after %d s; last step: %s\n",
+                scenario, timeout_s, st.last_step ? st.last_step : "(the guest printed none)");
+        fprintf(stderr, "  last console lines (%s):\n", st.console_path);
+        print_tail(st.console_path, 15);
+        ret = 1;
+    } else if (!g_subprocess_get_if_exited(st.qemu) || g_subprocess_get_exit_status(st.qemu)) {
+        fprintf(stderr, "hvmmio run: QEMU failed (%s); its output (%s):\n",
+                g_subprocess_get_if_exited(st.qemu) ? "non-zero exit" : "killed by a signal",
+                qlog);
+        print_tail(qlog, 15);
+        ret = 1;
+    } else if (!unpack_results(absout, &err)) {
+        fprintf(stderr, "hvmmio run: %s; last step: %s\n", err->message,
+                st.last_step ? st.last_step : "(none)");
+        print_tail(st.console_path, 15);
+        ret = 1;
+    } else {
+        g_autofree char *status_path = g_build_filename(absout, "status", NULL);
+        g_autofree char *status = NULL;
+        int rc = -1;
+        if (g_file_get_contents(status_path, &status, NULL, NULL)) {
+            rc = atoi(status);
+        }
+        g_autofree char *log = g_build_filename(absout, "scenario.log", NULL);
+        g_autofree char *error = g_build_filename(absout, "error", NULL);
+        g_autofree char *errtext = NULL;
+        if (g_file_get_contents(error, &errtext, NULL, NULL)) {
+            fprintf(stderr, "hvmmio run: %s", errtext);
+        }
+        if (rc != 0) {
+            fprintf(stderr, "hvmmio run: scenario %s FAILED (exit %d) after step %s; its log:\n",
+                    scenario, rc, st.last_step ? st.last_step : "(none)");
+            print_tail(log, 20);
+            ret = 1;
+        }
+    }
+    if (!quiet || ret) {
+        fprintf(stderr, "hvmmio: scenario %s %s in %.1f s; results in %s\n", scenario,
+                ret ? "failed" : "passed", secs, outdir);
+    }
+    g_main_loop_unref(st.loop);
+    g_object_unref(st.qemu);
+    g_free(st.console_path);
+    g_string_free(st.console_line, TRUE);
+    g_free(st.last_step);
+    return ret;
+}
