@@ -15,6 +15,8 @@ PACKAGES=(
 	clang libclang-rt-14-dev
 	# guest image: module dependencies, initramfs, firmware
 	kmod cpio gzip seabios qemu-system-data
+	# tests
+	gawk
 )
 MESON_MIN=1.5
 

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# test.sh: set everything up (scripts/setup.sh), then run the whole test suite:
+# the unit tests under AddressSanitizer and UndefinedBehaviorSanitizer, then every suite
+# (unit, integration, fuzz) of the normal build. Ends with "N passed, N failed".
+set -euo pipefail
+HVMMIO_LOG_TAG=test
+. "$(dirname "$0")/common.sh"
+cd "$HVMMIO_TOP"
+
+scripts/setup.sh
+
+san=${HVMMIO_BUILD_DIR:-build}-sanitize
+[ -f "$san/build.ninja" ] || meson setup "$san" -Dsanitize=true >/dev/null
+log "unit tests under ASan+UBSan ($san)"
+san_rc=0
+meson test -C "$san" --suite unit --print-errorlogs || san_rc=$?
+
+log "all suites ($HVMMIO_BUILD_DIR)"
+rc=0
+meson test -C "${HVMMIO_BUILD_DIR:-build}" --no-suite bench --print-errorlogs "$@" || rc=$?
+
+# one closing line over both runs
+python3 - "$san/meson-logs/testlog.json" "${HVMMIO_BUILD_DIR:-build}/meson-logs/testlog.json" <<'PY'
+import json, sys
+ok = bad = skip = 0
+for path in sys.argv[1:]:
+    for line in open(path):
+        r = json.loads(line)["result"]
+        if r in ("OK", "EXPECTEDFAIL"): ok += 1
+        elif r == "SKIP": skip += 1
+        else: bad += 1
+print(f"{ok} passed, {bad} failed, {skip} skipped")
+PY
+[ $san_rc = 0 ] && [ $rc = 0 ]
