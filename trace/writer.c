@@ -1,0 +1,639 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * libmmiotrace: the mmiotrace text writer (libc only: QEMU compiles this file).
+ *
+ * One small function per record type, each quoting the kernel's printf format from
+ * kernel/trace/trace_mmiotrace.c that it reproduces byte for byte. Numbers are formatted by
+ * hand (no printf on the hot path). In MMIOTRACE_FMT_EXTENDED mode hvmmio's facts follow the
+ * kernel's fields as " key=value" tokens (see put_ext and docs/trace-format.md).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mmiotrace.h"
+
+static const char hex_digits[16] = "0123456789abcdef";
+
+static const char digit_pairs[201] = "00010203040506070809"
+                                     "10111213141516171819"
+                                     "20212223242526272829"
+                                     "30313233343536373839"
+                                     "40414243444546474849"
+                                     "50515253545556575859"
+                                     "60616263646566676869"
+                                     "70717273747576777879"
+                                     "80818283848586878889"
+                                     "90919293949596979899";
+
+static inline char *put_lit(char *p, const char *s, size_t len)
+{
+    memcpy(p, s, len);
+    return p + len;
+}
+#define PUT(p, s) put_lit((p), (s), sizeof(s) - 1)
+
+/* "%llx" */
+static inline char *put_hex(char *p, uint64_t v)
+{
+    int n = v ? (64 - __builtin_clzll(v) + 3) / 4 : 1;
+    char *end = p + n;
+    do {
+        *--end = hex_digits[v & 0xf];
+        v >>= 4;
+    } while (end != p);
+    return p + n;
+}
+
+/* "0x%llx" */
+static inline char *put_0x(char *p, uint64_t v)
+{
+    p[0] = '0';
+    p[1] = 'x';
+    return put_hex(p + 2, v);
+}
+
+/* "%0Nx" with N = digits */
+static inline char *put_hex_fixed(char *p, uint64_t v, int digits)
+{
+    for (int i = digits - 1; i >= 0; i--) {
+        p[i] = hex_digits[v & 0xf];
+        v >>= 4;
+    }
+    return p + digits;
+}
+
+/* "%llu" */
+static inline char *put_u64(char *p, uint64_t v)
+{
+    char tmp[20];
+    char *t = tmp + sizeof(tmp);
+    while (v >= 100) {
+        unsigned r = v % 100;
+        v /= 100;
+        t -= 2;
+        memcpy(t, digit_pairs + 2 * r, 2);
+    }
+    if (v >= 10) {
+        t -= 2;
+        memcpy(t, digit_pairs + 2 * v, 2);
+    } else {
+        *--t = '0' + v;
+    }
+    size_t n = tmp + sizeof(tmp) - t;
+    memcpy(p, t, n);
+    return p + n;
+}
+
+/* "%d" */
+static inline char *put_i32(char *p, int32_t v)
+{
+    if (v < 0) {
+        *p++ = '-';
+        return put_u64(p, -(int64_t)v);
+    }
+    return put_u64(p, v);
+}
+
+/*
+ * The kernel's timestamp "%u.%06lu": ns2usecs() rounds to the microsecond ((ns + 500) / 1000),
+ * then do_div() splits seconds and microseconds.
+ */
+static inline char *put_time(char *p, uint64_t ns)
+{
+    uint64_t us = (ns + 500) / 1000;
+    unsigned rem = us % 1000000;
+    p = put_u64(p, us / 1000000);
+    *p++ = '.';
+    memcpy(p, digit_pairs + 2 * (rem / 10000), 2);
+    memcpy(p + 2, digit_pairs + 2 * (rem / 100 % 100), 2);
+    memcpy(p + 4, digit_pairs + 2 * (rem % 100), 2);
+    return p + 6;
+}
+
+/* A value that needs no quoting: non-empty, no blank, control, '"' or '\\'. */
+static bool plain_value(const char *s, size_t len)
+{
+    if (!len) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = s[i];
+        if (c <= ' ' || c == '"' || c == '\\' || c == 0x7f) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * An extension value: as is when plain, else in double quotes with \\ \" \n \t \r and \xHH
+ * (other control bytes) escaped. Worst case 4 * len + 2 bytes.
+ */
+static char *put_value(char *p, const char *s, size_t len)
+{
+    if (plain_value(s, len)) {
+        return put_lit(p, s, len);
+    }
+    *p++ = '"';
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = s[i];
+        if (c == '"' || c == '\\') {
+            *p++ = '\\';
+            *p++ = c;
+        } else if (c == '\n') {
+            p = PUT(p, "\\n");
+        } else if (c == '\t') {
+            p = PUT(p, "\\t");
+        } else if (c == '\r') {
+            p = PUT(p, "\\r");
+        } else if (c < ' ' || c == 0x7f) {
+            p = PUT(p, "\\x");
+            p = put_hex_fixed(p, c, 2);
+        } else {
+            *p++ = c;
+        }
+    }
+    *p++ = '"';
+    return p;
+}
+
+/* hvmmio's facts, in this fixed order: ns vcpu dev bar off insn asm. */
+static char *put_ext(char *p, const struct mmiotrace_record *r)
+{
+    unsigned ext = r->ext;
+
+    if (!ext) {
+        return p;
+    }
+    if (ext & MMIOTRACE_EXT_NS) {
+        p = PUT(p, " ns=");
+        p = put_u64(p, r->ts_ns);
+    }
+    if (ext & MMIOTRACE_EXT_VCPU) {
+        p = PUT(p, " vcpu=");
+        if (r->vcpu == MMIOTRACE_VCPU_NONE) {
+            p = PUT(p, "none");
+        } else {
+            p = put_u64(p, (uint32_t)r->vcpu);
+        }
+    }
+    if (ext & MMIOTRACE_EXT_DEV) {
+        p = PUT(p, " dev=");
+        p = put_value(p, r->dev, r->dev_len);
+    }
+    if (ext & MMIOTRACE_EXT_BAR) {
+        p = PUT(p, " bar=");
+        *p++ = '0' + r->bar;
+        p = PUT(p, " off=");
+        p = put_0x(p, r->bar_off);
+    }
+    if (ext & MMIOTRACE_EXT_INSN) {
+        p = PUT(p, " insn=");
+        for (unsigned i = 0; i < r->insn_len; i++) {
+            p = put_hex_fixed(p, r->insn[i], 2);
+        }
+    }
+    if (ext & MMIOTRACE_EXT_ASM) {
+        p = PUT(p, " asm=");
+        p = put_value(p, r->asm_text, r->asm_len);
+    }
+    return p;
+}
+
+/* ---- One function per record type; each returns the end of its line (newline excluded). ---- */
+
+/* "VERSION 20070824\n" (mmio_pipe_open) */
+static char *fmt_version(char *p, const struct mmiotrace_record *r)
+{
+    p = PUT(p, "VERSION ");
+    return put_lit(p, r->version.text, r->version.len);
+}
+
+/*
+ * "PCIDEV %02x%02x %04x%04x %x" bus, devfn, vendor, device, irq; 7 x " %llx" start | flags;
+ * 7 x " %llx" size; " %s\n" driver name, or " \n" (mmio_print_pcidev)
+ */
+static char *fmt_pcidev(char *p, const struct mmiotrace_record *r)
+{
+    const struct mmiotrace_pcidev *d = &r->pcidev;
+
+    p = PUT(p, "PCIDEV ");
+    p = put_hex_fixed(p, d->bus, 2);
+    p = put_hex_fixed(p, d->devfn, 2);
+    *p++ = ' ';
+    p = put_hex_fixed(p, d->vendor, 4);
+    p = put_hex_fixed(p, d->device, 4);
+    *p++ = ' ';
+    p = put_hex(p, d->irq);
+    for (int i = 0; i < MMIOTRACE_PCI_RESOURCES; i++) {
+        *p++ = ' ';
+        p = put_hex(p, d->resource[i]);
+    }
+    for (int i = 0; i < MMIOTRACE_PCI_RESOURCES; i++) {
+        *p++ = ' ';
+        p = put_hex(p, d->size[i]);
+    }
+    *p++ = ' ';
+    if (d->driver_len) {
+        p = put_lit(p, d->driver, d->driver_len);
+    }
+    return p;
+}
+
+/* "R %d %u.%06lu %d 0x%llx 0x%lx 0x%lx %d\n" width, time, map_id, phys, value, pc, 0 */
+static char *fmt_rw(char *p, const struct mmiotrace_record *r)
+{
+    p[0] = r->type == MMIOTRACE_READ ? 'R' : 'W';
+    p[1] = ' ';
+    p[2] = '0' + r->rw.width;
+    p[3] = ' ';
+    p = put_time(p + 4, r->ts_ns);
+    *p++ = ' ';
+    p = put_i32(p, r->rw.map_id);
+    *p++ = ' ';
+    p = put_0x(p, r->rw.phys);
+    *p++ = ' ';
+    p = put_0x(p, r->rw.value);
+    *p++ = ' ';
+    p = put_0x(p, r->rw.pc);
+    return PUT(p, " 0");
+}
+
+/* "UNKNOWN %u.%06lu %d 0x%llx %02lx,%02lx,%02lx 0x%lx %d\n" time, map_id, phys, opcode, pc, 0 */
+static char *fmt_unknown(char *p, const struct mmiotrace_record *r)
+{
+    p = PUT(p, "UNKNOWN ");
+    p = put_time(p, r->ts_ns);
+    *p++ = ' ';
+    p = put_i32(p, r->unknown.map_id);
+    *p++ = ' ';
+    p = put_0x(p, r->unknown.phys);
+    *p++ = ' ';
+    p = put_hex_fixed(p, r->unknown.opcode[0], 2);
+    *p++ = ',';
+    p = put_hex_fixed(p, r->unknown.opcode[1], 2);
+    *p++ = ',';
+    p = put_hex_fixed(p, r->unknown.opcode[2], 2);
+    *p++ = ' ';
+    p = put_0x(p, r->unknown.pc);
+    return PUT(p, " 0");
+}
+
+/* "MAP %u.%06lu %d 0x%llx 0x%lx 0x%lx 0x%lx %d\n" time, map_id, phys, virt, len, 0UL, 0 */
+static char *fmt_map(char *p, const struct mmiotrace_record *r)
+{
+    p = PUT(p, "MAP ");
+    p = put_time(p, r->ts_ns);
+    *p++ = ' ';
+    p = put_i32(p, r->map.map_id);
+    *p++ = ' ';
+    p = put_0x(p, r->map.phys);
+    *p++ = ' ';
+    p = put_0x(p, r->map.virt);
+    *p++ = ' ';
+    p = put_0x(p, r->map.len);
+    return PUT(p, " 0x0 0");
+}
+
+/* "UNMAP %u.%06lu %d 0x%lx %d\n" time, map_id, 0UL, 0 */
+static char *fmt_unmap(char *p, const struct mmiotrace_record *r)
+{
+    p = PUT(p, "UNMAP ");
+    p = put_time(p, r->ts_ns);
+    *p++ = ' ';
+    p = put_i32(p, r->unmap.map_id);
+    return PUT(p, " 0x0 0");
+}
+
+/* "MARK %u.%06lu %s" (the message carries its newline) */
+static char *fmt_mark(char *p, const struct mmiotrace_record *r)
+{
+    p = PUT(p, "MARK ");
+    p = put_time(p, r->ts_ns);
+    *p++ = ' ';
+    if (r->mark.len) {
+        p = put_lit(p, r->mark.text, r->mark.len);
+    }
+    return p;
+}
+
+/* hvmmio: "MARKX %u.%06lu" + facts + " text=" quoted text: a MARK that carries facts. */
+static char *fmt_markx(char *p, const struct mmiotrace_record *r)
+{
+    p = PUT(p, "MARKX ");
+    p = put_time(p, r->ts_ns);
+    p = put_ext(p, r);
+    p = PUT(p, " text=");
+    if (!r->mark.len) {
+        return PUT(p, "\"\"");
+    }
+    return put_value(p, r->mark.text, r->mark.len);
+}
+
+/* "MARK 0.000000 Lost %lu events.\n" (mmio_print_line's lost-events report) */
+static char *fmt_lost(char *p, const struct mmiotrace_record *r)
+{
+    p = PUT(p, "MARK 0.000000 Lost ");
+    p = put_u64(p, r->lost.count);
+    return PUT(p, " events.");
+}
+
+/* hvmmio: "LOST %u.%06lu %llu" + facts: lost events with the time and device they were seen. */
+static char *fmt_lostx(char *p, const struct mmiotrace_record *r)
+{
+    p = PUT(p, "LOST ");
+    p = put_time(p, r->ts_ns);
+    *p++ = ' ';
+    return put_u64(p, r->lost.count);
+}
+
+/* hvmmio: "PCICFG %u.%06lu %02x%02x " + the config space bytes in hex ("%02x" each). */
+static char *fmt_config(char *p, const struct mmiotrace_record *r)
+{
+    p = PUT(p, "PCICFG ");
+    p = put_time(p, r->ts_ns);
+    *p++ = ' ';
+    p = put_hex_fixed(p, r->config.bus, 2);
+    p = put_hex_fixed(p, r->config.devfn, 2);
+    *p++ = ' ';
+    for (unsigned i = 0; i < r->config.len; i++) {
+        p = put_hex_fixed(p, r->config.data[i], 2);
+    }
+    return p;
+}
+
+/*
+ * hvmmio: "IRQ %u.%06lu INTX %u %u" pin, level;
+ *         "IRQ %u.%06lu MSI %u 0x%llx 0x%x" / "... MSIX ..." vector, address, data.
+ */
+static char *fmt_irq(char *p, const struct mmiotrace_record *r)
+{
+    p = PUT(p, "IRQ ");
+    p = put_time(p, r->ts_ns);
+    if (r->irq.kind == MMIOTRACE_IRQ_INTX) {
+        p = PUT(p, " INTX ");
+        p = put_u64(p, r->irq.vector);
+        *p++ = ' ';
+        return put_u64(p, r->irq.data);
+    }
+    p = r->irq.kind == MMIOTRACE_IRQ_MSI ? PUT(p, " MSI ") : PUT(p, " MSIX ");
+    p = put_u64(p, r->irq.vector);
+    *p++ = ' ';
+    p = put_0x(p, r->irq.addr);
+    *p++ = ' ';
+    return put_0x(p, r->irq.data);
+}
+
+/* Upper bound of the line for this record (valid records only). */
+static size_t line_bound(const struct mmiotrace_record *r)
+{
+    size_t n = 512;
+
+    if (r->ext & MMIOTRACE_EXT_DEV) {
+        n += 4 * r->dev_len;
+    }
+    if (r->ext & MMIOTRACE_EXT_ASM) {
+        n += 4 * r->asm_len;
+    }
+    switch (r->type) {
+    case MMIOTRACE_VERSION:
+        n += r->version.len;
+        break;
+    case MMIOTRACE_PCIDEV:
+        n += 14 * 17 + r->pcidev.driver_len;
+        break;
+    case MMIOTRACE_MARK:
+        n += 4 * r->mark.len;
+        break;
+    case MMIOTRACE_CONFIG:
+        n += 2 * r->config.len;
+        break;
+    default:
+        break;
+    }
+    return n;
+}
+
+static int format_line(char *buf, const struct mmiotrace_record *r, unsigned mode)
+{
+    bool ext = mode == MMIOTRACE_FMT_EXTENDED;
+    char *p;
+
+    switch (r->type) {
+    case MMIOTRACE_READ:
+    case MMIOTRACE_WRITE:
+        p = fmt_rw(buf, r);
+        break;
+    case MMIOTRACE_VERSION:
+        p = fmt_version(buf, r);
+        ext = false;
+        break;
+    case MMIOTRACE_PCIDEV:
+        p = fmt_pcidev(buf, r);
+        break;
+    case MMIOTRACE_UNKNOWN:
+        p = fmt_unknown(buf, r);
+        break;
+    case MMIOTRACE_MAP:
+        p = fmt_map(buf, r);
+        break;
+    case MMIOTRACE_UNMAP:
+        p = fmt_unmap(buf, r);
+        break;
+    case MMIOTRACE_MARK:
+        if (ext && r->ext) {
+            p = fmt_markx(buf, r);
+            ext = false; /* already written, before the text */
+        } else {
+            p = fmt_mark(buf, r);
+        }
+        break;
+    case MMIOTRACE_LOST:
+        p = ext && r->ext ? fmt_lostx(buf, r) : fmt_lost(buf, r);
+        break;
+    case MMIOTRACE_CONFIG:
+        if (!ext) {
+            return 0;
+        }
+        p = fmt_config(buf, r);
+        break;
+    case MMIOTRACE_IRQ:
+        if (!ext) {
+            return 0;
+        }
+        p = fmt_irq(buf, r);
+        break;
+    default:
+        errno = EINVAL;
+        return -1;
+    }
+    if (ext) {
+        p = put_ext(p, r);
+    }
+    *p++ = '\n';
+    *p = '\0';
+    return p - buf;
+}
+
+int mmiotrace_format(char *buf, size_t size, const struct mmiotrace_record *rec, unsigned mode)
+{
+    if (mmiotrace_record_check(rec) || mode > MMIOTRACE_FMT_EXTENDED) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (size >= line_bound(rec)) {
+        return format_line(buf, rec, mode);
+    }
+    char tmp[MMIOTRACE_FORMAT_MAX];
+    int n = format_line(tmp, rec, mode);
+    if (n >= 0 && (size_t)n >= size) {
+        errno = ENOSPC;
+        return -1;
+    }
+    if (n >= 0) {
+        memcpy(buf, tmp, n + 1);
+    }
+    return n;
+}
+
+/* ---- Buffered stream writer ---- */
+
+#define WRITER_CHUNK (256 * 1024)
+
+struct mmiotrace_writer {
+    mmiotrace_sink_fn sink;
+    void *opaque;
+    mmiotrace_format_fn format;
+    unsigned mode;
+    int error; /* sticky errno of a failed sink write */
+    size_t len;
+    uint64_t records, bytes;
+    char buf[]; /* WRITER_CHUNK + MMIOTRACE_FORMAT_MAX */
+};
+
+struct mmiotrace_writer *mmiotrace_writer_new(mmiotrace_sink_fn sink, void *opaque,
+                                              mmiotrace_format_fn format, unsigned mode)
+{
+    struct mmiotrace_writer *w = malloc(sizeof(*w) + WRITER_CHUNK + MMIOTRACE_FORMAT_MAX);
+
+    if (!w) {
+        return NULL;
+    }
+    w->sink = sink;
+    w->opaque = opaque;
+    w->format = format ? format : mmiotrace_format;
+    w->mode = mode;
+    w->error = 0;
+    w->len = 0;
+    w->records = 0;
+    w->bytes = 0;
+    return w;
+}
+
+static int fd_sink(void *opaque, const void *buf, size_t len)
+{
+    int fd = (int)(intptr_t)opaque;
+    const char *p = buf;
+
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return -1;
+        }
+        p += n;
+        len -= n;
+    }
+    return 0;
+}
+
+struct mmiotrace_writer *mmiotrace_writer_new_fd(int fd, unsigned mode)
+{
+    return mmiotrace_writer_new(fd_sink, (void *)(intptr_t)fd, NULL, mode);
+}
+
+static int stdio_sink(void *opaque, const void *buf, size_t len)
+{
+    FILE *f = opaque;
+
+    if (fwrite(buf, 1, len, f) != len) {
+        if (!errno) {
+            errno = EIO;
+        }
+        return -1;
+    }
+    return 0;
+}
+
+struct mmiotrace_writer *mmiotrace_writer_new_stdio(FILE *f, unsigned mode)
+{
+    return mmiotrace_writer_new(stdio_sink, f, NULL, mode);
+}
+
+static int writer_drain(struct mmiotrace_writer *w)
+{
+    if (w->error) {
+        errno = w->error;
+        return -1;
+    }
+    if (w->len && w->sink(w->opaque, w->buf, w->len) < 0) {
+        w->error = errno ? errno : EIO;
+        return -1;
+    }
+    w->bytes += w->len;
+    w->len = 0;
+    return 0;
+}
+
+int mmiotrace_writer_write(struct mmiotrace_writer *w, const struct mmiotrace_record *rec)
+{
+    if (w->len >= WRITER_CHUNK && writer_drain(w) < 0) {
+        return -1;
+    }
+    int n = w->format(w->buf + w->len, MMIOTRACE_FORMAT_MAX, rec, w->mode);
+    if (n < 0) {
+        return -1;
+    }
+    if (n) {
+        w->len += n;
+        w->records++;
+    }
+    return 0;
+}
+
+int mmiotrace_writer_flush(struct mmiotrace_writer *w)
+{
+    if (writer_drain(w) < 0) {
+        return -1;
+    }
+    if (w->sink == stdio_sink && fflush(w->opaque)) {
+        return -1;
+    }
+    return 0;
+}
+
+uint64_t mmiotrace_writer_records(const struct mmiotrace_writer *w)
+{
+    return w->records;
+}
+
+uint64_t mmiotrace_writer_bytes(const struct mmiotrace_writer *w)
+{
+    return w->bytes + w->len;
+}
+
+int mmiotrace_writer_free(struct mmiotrace_writer *w)
+{
+    int ret = 0;
+
+    if (!w) {
+        return 0;
+    }
+    ret = mmiotrace_writer_flush(w);
+    free(w);
+    return ret;
+}
