@@ -906,8 +906,12 @@ static int parse_version(struct mmiotrace_reader *r, const char *line, size_t le
         return field_error(r, what, "version", st, &c, line, len);
     }
     const char *v = c.p;
-    while (c.p < c.end && !is_blank(*c.p) && *c.p) {
+    while (c.p < c.end && (unsigned char)*c.p > ' ' && *c.p != 0x7f) {
         c.p++;
+    }
+    if (c.p < c.end && !is_blank(*c.p)) {
+        struct cur t = {v, c.end};
+        return field_error(r, what, "version", ST_BAD, &t, line, len);
     }
     if (c.p - v > 64) {
         return line_error(r, r->lineno, "VERSION record: version is longer than 64 bytes");
@@ -990,6 +994,12 @@ static int parse_pcidev(struct mmiotrace_reader *r, const char *line, size_t len
         if (!memchr(drv, '=', e - drv)) {
             if (memchr(drv, '\0', e - drv)) {
                 return line_error(r, r->lineno, "NUL byte in the driver name (binary data?)");
+            }
+            for (const char *p = drv; p < e; p++) {
+                if ((unsigned char)*p < ' ' || *p == 0x7f) {
+                    return line_error(r, r->lineno,
+                                      "PCIDEV record: control character in the driver name");
+                }
             }
             if (e - drv > 64) {
                 return line_error(r, r->lineno, "PCIDEV record: driver name is longer than 64 bytes");

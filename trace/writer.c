@@ -451,7 +451,8 @@ static int format_line(char *buf, const struct mmiotrace_record *r, unsigned mod
         }
         break;
     case MMIOTRACE_LOST:
-        p = ext && r->ext ? fmt_lostx(buf, r) : fmt_lost(buf, r);
+        /* the kernel's report has no time: keep a time (or facts) in hvmmio's LOST line */
+        p = ext && (r->ext || (r->ts_ns + 500) / 1000) ? fmt_lostx(buf, r) : fmt_lost(buf, r);
         break;
     case MMIOTRACE_CONFIG:
         if (!ext) {

@@ -312,6 +312,10 @@ static void test_errors(void)
     expect_error("R 4 2.854035 2 0xfebf000c 0x1 0x0 0 asm=\"a\"b\n",
                  "t.txt:1: R record: text after the closing quote of asm=");
     expect_error("MARKX 1.0 dev=x\n", "t.txt:1: MARKX record: missing text=");
+    /* found by fuzzing: control characters in VERSION and the driver name */
+    expect_error("VERSION 20070824\x08\n", "t.txt:1: VERSION record: bad version '20070824\\x08'");
+    expect_error("PCIDEV 0018 808610d3 b 0 0 0 0 0 0 0 0 0 0 0 0 0 0 e1000\x01\n",
+                 "t.txt:1: PCIDEV record: control character in the driver name");
     /* NUL bytes */
     static const char nul[] = "R 4 2.854035 2 0xfeb\0000c 0x1 0x0 0\n";
     struct result r = read_mem(nul, sizeof(nul) - 1, "n.txt", MMIOTRACE_ON_ERROR_STOP);
