@@ -652,7 +652,7 @@ static int field_error(struct mmiotrace_reader *r, const char *what, const char 
 /* ---- Extension tokens (hvmmio's " key=value" facts) ---- */
 
 /* Decode a value (plain or quoted) into the scratch buffer; c->p is at its first byte. */
-static int get_value(struct mmiotrace_reader *r, const char *what, const char *key,
+static int get_value(struct mmiotrace_reader *r, const char *what, int klen, const char *key,
                      struct cur *c, const char **val, size_t *vlen)
 {
     const char *p = c->p;
@@ -675,8 +675,8 @@ static int get_value(struct mmiotrace_reader *r, const char *what, const char *k
     }
     for (p++;; p++) {
         if (p == c->end) {
-            return line_error(r, r->lineno, "%s record: unterminated quoted value of %s=", what,
-                              key);
+            return line_error(r, r->lineno, "%s record: unterminated quoted value of %.*s=", what,
+                              klen, key);
         }
         unsigned char ch = *p;
         if (ch == '"') {
@@ -684,12 +684,12 @@ static int get_value(struct mmiotrace_reader *r, const char *what, const char *k
             break;
         }
         if (!ch) {
-            return line_error(r, r->lineno, "NUL byte in the value of %s= (binary data?)", key);
+            return line_error(r, r->lineno, "NUL byte in the value of %.*s= (binary data?)", klen, key);
         }
         if (ch == '\\') {
             if (++p == c->end) {
-                return line_error(r, r->lineno, "%s record: unterminated quoted value of %s=",
-                                  what, key);
+                return line_error(r, r->lineno, "%s record: unterminated quoted value of %.*s=",
+                                  what, klen, key);
             }
             switch (*p) {
             case '\\':
@@ -708,22 +708,22 @@ static int get_value(struct mmiotrace_reader *r, const char *what, const char *k
             case 'x':
                 if (c->end - p < 3 || !hex_value[(unsigned char)p[1]] ||
                     !hex_value[(unsigned char)p[2]]) {
-                    return line_error(r, r->lineno, "%s record: bad \\x escape in %s=", what,
-                                      key);
+                    return line_error(r, r->lineno, "%s record: bad \\x escape in %.*s=", what,
+                                      klen, key);
                 }
                 ch = (hex_value[(unsigned char)p[1]] - 1) << 4 | (hex_value[(unsigned char)p[2]] - 1);
                 p += 2;
                 break;
             default:
-                return line_error(r, r->lineno, "%s record: bad escape '\\%c' in %s=", what,
-                                  *p >= ' ' && *p < 0x7f ? *p : '?', key);
+                return line_error(r, r->lineno, "%s record: bad escape '\\%c' in %.*s=", what,
+                                  *p >= ' ' && *p < 0x7f ? *p : '?', klen, key);
             }
         }
         *o++ = ch;
     }
     if (!at_field_end(c, p)) {
-        return line_error(r, r->lineno, "%s record: text after the closing quote of %s=", what,
-                          key);
+        return line_error(r, r->lineno, "%s record: text after the closing quote of %.*s=", what,
+                          klen, key);
     }
     r->scratch_len += o - out;
     *val = out;
@@ -732,7 +732,7 @@ static int get_value(struct mmiotrace_reader *r, const char *what, const char *k
     return 0;
 }
 
-static bool key_is(const char *k, size_t klen, const char *name)
+static inline bool key_is(const char *k, size_t klen, const char *name)
 {
     return strlen(name) == klen && !memcmp(k, name, klen);
 }
@@ -768,11 +768,10 @@ static int parse_ext(struct mmiotrace_reader *r, const char *what, struct cur c,
                               show(tok, sizeof(tok), k, c.end));
         }
         c.p++;
-        char key[32];
-        snprintf(key, sizeof(key), "%.*s", (int)(klen < 24 ? klen : 24), k);
+        int kl = klen < 24 ? klen : 24; /* for messages */
         const char *v = NULL;
         size_t vlen = 0;
-        if (get_value(r, what, key, &c, &v, &vlen) < 0) {
+        if (get_value(r, what, kl, k, &c, &v, &vlen) < 0) {
             return -1;
         }
         struct cur vc = {v, v + vlen};
@@ -853,8 +852,8 @@ static int parse_ext(struct mmiotrace_reader *r, const char *what, struct cur c,
         if (vst) {
             char tok[200];
             show(tok, sizeof(tok), v, v + vlen);
-            return line_error(r, r->lineno, "%s record: %s %s='%s'", what,
-                              vst == ST_OVERFLOW ? "too large" : "bad", key, tok);
+            return line_error(r, r->lineno, "%s record: %s %.*s='%s'", what,
+                              vst == ST_OVERFLOW ? "too large" : "bad", kl, k, tok);
         }
     }
     if (have_off && !(rec->ext & MMIOTRACE_EXT_BAR)) {
