@@ -1,0 +1,143 @@
+/*
+ * hvmmio: the instruction behind an access. The vCPU thread copies its bytes out of
+ * guest memory; the writer thread disassembles them with capstone, once per PC and
+ * byte sequence (a driver's accessors run the same few instructions millions of times).
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "qemu/osdep.h"
+#include "hw/core/cpu.h"
+#include "disas/dis-asm.h"
+#include "mmiotrace-int.h"
+
+#ifdef CONFIG_CAPSTONE
+#include <capstone.h>
+#endif
+
+#define INSN_CACHE_MAX 65536
+
+void mmiotrace_insn_capture(CPUState *cpu, MmioTraceEvent *ev)
+{
+    uint64_t page = qemu_real_host_page_size();
+    unsigned len = MMIOTRACE_INSN_MAX;
+    disassemble_info info = { 0 };
+
+    /* an instruction may cross into the next page; the guest may not map it */
+    if (cpu_memory_rw_debug(cpu, ev->pc, ev->insn, len, false) < 0) {
+        len = MIN(len, page - (ev->pc & (page - 1)));
+        if (cpu_memory_rw_debug(cpu, ev->pc, ev->insn, len, false) < 0) {
+            return;
+        }
+    }
+    ev->insn_len = len;
+    if (cpu->cc->disas_set_info) {
+        cpu->cc->disas_set_info(cpu, &info);
+        ev->asm_mode = info.cap_mode;
+    }
+}
+
+typedef struct InsnText {
+    uint8_t bytes[MMIOTRACE_INSN_MAX];
+    uint8_t len;            /* of the decoded instruction */
+    uint32_t mode;
+    char *text;
+} InsnText;
+
+typedef struct InsnCache {
+    GHashTable *by_pc;      /* guest PC -> InsnText */
+#ifdef CONFIG_CAPSTONE
+    csh handle;
+    bool open;
+    uint32_t mode;
+#endif
+} InsnCache;
+
+static void insn_text_free(gpointer p)
+{
+    InsnText *t = p;
+    g_free(t->text);
+    g_free(t);
+}
+
+static char *disassemble(InsnCache *c, MmioTraceEvent *ev, uint8_t *len)
+{
+#ifdef CONFIG_CAPSTONE
+    cs_insn *insn;
+    uint32_t mode = ev->asm_mode ? ev->asm_mode : CS_MODE_64;
+
+    if (!c->open || c->mode != mode) {
+        if (c->open) {
+            cs_close(&c->handle);
+            c->open = false;
+        }
+        if (cs_open(CS_ARCH_X86, mode, &c->handle) != CS_ERR_OK) {
+            return NULL;
+        }
+        c->open = true;
+        c->mode = mode;
+    }
+    if (cs_disasm(c->handle, ev->insn, ev->insn_len, ev->pc, 1, &insn) != 1) {
+        return NULL;
+    }
+    char *s = g_strdup_printf("%s%s%s", insn->mnemonic, insn->op_str[0] ? " " : "",
+                              insn->op_str);
+    *len = insn->size;
+    cs_free(insn, 1);
+    return s;
+#else
+    return NULL;
+#endif
+}
+
+const char *mmiotrace_insn_text(void **cache, MmioTraceEvent *ev, size_t *len)
+{
+    InsnCache *c = *cache;
+    InsnText *t;
+
+    if (!c) {
+        c = *cache = g_new0(InsnCache, 1);
+        c->by_pc = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
+                                         insn_text_free);
+    }
+    t = g_hash_table_lookup(c->by_pc, &ev->pc);
+    if (t && t->mode == ev->asm_mode && t->len <= ev->insn_len &&
+        !memcmp(t->bytes, ev->insn, t->len)) {
+        ev->insn_len = t->len;
+        *len = strlen(t->text);
+        return t->text;
+    }
+    uint8_t ilen = 0;
+    char *text = disassemble(c, ev, &ilen);
+    if (!text) {
+        return NULL;
+    }
+    if (g_hash_table_size(c->by_pc) >= INSN_CACHE_MAX) {
+        g_hash_table_remove_all(c->by_pc);
+    }
+    t = g_new0(InsnText, 1);
+    memcpy(t->bytes, ev->insn, ilen);
+    t->len = ilen;
+    t->mode = ev->asm_mode;
+    t->text = text;
+    g_hash_table_replace(c->by_pc, g_memdup2(&ev->pc, sizeof(ev->pc)), t);
+    /* record only the decoded instruction's bytes, not the whole 16-byte window */
+    ev->insn_len = ilen;
+    *len = strlen(text);
+    return text;
+}
+
+void mmiotrace_insn_cache_free(void *cache)
+{
+    InsnCache *c = cache;
+
+    if (!c) {
+        return;
+    }
+#ifdef CONFIG_CAPSTONE
+    if (c->open) {
+        cs_close(&c->handle);
+    }
+#endif
+    g_hash_table_destroy(c->by_pc);
+    g_free(c);
+}

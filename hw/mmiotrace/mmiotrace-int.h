@@ -1,0 +1,110 @@
+/*
+ * hvmmio: internal structures of the BAR access tracer.
+ *
+ * Data path: hook (hook.c) -> MmioTraceEvent -> bounded ring (file.c) -> writer
+ * thread -> libmmiotrace's formatter -> file. device.c attaches a device's BARs,
+ * qmp.c is the monitor interface, insn.c captures and disassembles instructions.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef HW_MMIOTRACE_INT_H
+#define HW_MMIOTRACE_INT_H
+
+#include "qemu/queue.h"
+#include "qemu/thread.h"
+#include "hw/pci/pci.h"
+#include "hw/mmiotrace/mmiotrace.h"
+#include "hw/mmiotrace/libmmiotrace/mmiotrace.h"
+
+typedef struct MmioTraceFile MmioTraceFile;
+typedef struct MmioTraceDevice MmioTraceDevice;
+
+/* One event in the ring; payload (MARK text, PCIDEV, config bytes) is owned by it. */
+typedef struct MmioTraceEvent {
+    uint8_t type;           /* enum mmiotrace_type */
+    uint8_t width;
+    int8_t bar;             /* -1: not a BAR access */
+    uint8_t insn_len;       /* 0: no instruction captured */
+    int32_t vcpu;           /* MMIOTRACE_VCPU_NONE for QEMU's own accesses */
+    int32_t map_id;
+    uint32_t asm_mode;      /* capstone mode of the instruction */
+    bool has_pc;
+    uint64_t ts;            /* ns since the trace file was opened */
+    uint64_t phys;
+    uint64_t value;
+    uint64_t pc;
+    uint64_t off;           /* offset in the BAR; MAP: length */
+    MmioTraceDevice *dev;
+    void *payload;
+    uint8_t insn[MMIOTRACE_INSN_MAX];
+} MmioTraceEvent;
+
+/* A traced piece of a BAR: a leaf I/O MemoryRegion, or an overlay trapping RAM. */
+typedef struct MmioTraceRegion {
+    MmioTraceDevice *dev;
+    MemoryRegion *mr;       /* the region whose mr->mmiotrace points here */
+    int bar;
+    hwaddr base;            /* offset of mr within the BAR */
+    MemoryRegion *target;   /* overlay: the RAM region it stands in front of */
+    hwaddr target_off;      /* overlay: its offset within target */
+    QLIST_ENTRY(MmioTraceRegion) next;
+} MmioTraceRegion;
+
+typedef struct MmioTraceSpan {
+    int bar;
+    uint64_t off, len;
+} MmioTraceSpan;
+
+struct MmioTraceDevice {
+    PCIDevice *pdev;
+    char *name;             /* dev= identity: the qdev id, or TYPE@BB:DD.F */
+    MmioTraceFile *file;
+    bool active;            /* records are written (mmiotrace-start/stop) */
+    bool want_pc, want_insn;
+    bool pcidev_stale;      /* a BAR moved since the last PCIDEV record */
+    uint32_t bar_mask;      /* traced BARs */
+    GArray *ranges;         /* MmioTraceSpan; empty: whole BARs */
+    int32_t map_id[PCI_NUM_REGIONS];
+    uint64_t bar_addr[PCI_NUM_REGIONS];
+    uint64_t records;       /* accesses recorded */
+    QLIST_HEAD(, MmioTraceRegion) regions;
+    QTAILQ_ENTRY(MmioTraceDevice) next;
+};
+
+/* file.c: an output file shared by the devices that name it, with its writer thread */
+MmioTraceFile *mmiotrace_file_open(const char *path, bool compat, bool drop,
+                                   uint32_t ring_size, Error **errp);
+void mmiotrace_file_unref(MmioTraceFile *f);
+/* Queue an event (lossless: wait for room; drop: count the loss). */
+void mmiotrace_file_push(MmioTraceFile *f, MmioTraceEvent *ev);
+/* Wait until every event queued so far is written out. */
+void mmiotrace_file_sync(MmioTraceFile *f);
+uint64_t mmiotrace_file_now(MmioTraceFile *f);
+int32_t mmiotrace_file_next_map_id(MmioTraceFile *f);
+const char *mmiotrace_file_path(MmioTraceFile *f);
+bool mmiotrace_file_compat(MmioTraceFile *f);
+bool mmiotrace_file_drop_mode(MmioTraceFile *f);
+void mmiotrace_file_stats(MmioTraceFile *f, uint64_t *records, uint64_t *bytes,
+                          uint64_t *dropped);
+void mmiotrace_files_close_all(void);
+
+/* device.c */
+extern QTAILQ_HEAD(MmioTraceDeviceList, MmioTraceDevice) mmiotrace_devices;
+MmioTraceDevice *mmiotrace_device_find(const char *name, Error **errp);
+void mmiotrace_device_header(MmioTraceDevice *d);
+void mmiotrace_device_push_pcidev(MmioTraceDevice *d);
+bool mmiotrace_device_in_ranges(MmioTraceDevice *d, int bar, uint64_t off,
+                                unsigned size);
+bool mmiotrace_device_trap(MmioTraceDevice *d, int bar, uint64_t off,
+                           uint64_t len, bool enable, Error **errp);
+
+/* hook.c */
+void mmiotrace_mark(MmioTraceDevice *d, const char *text);
+
+/* insn.c */
+void mmiotrace_insn_capture(CPUState *cpu, MmioTraceEvent *ev);
+/* Writer thread only: the disassembly of ev's instruction, cached by PC. */
+const char *mmiotrace_insn_text(void **cache, MmioTraceEvent *ev, size_t *len);
+void mmiotrace_insn_cache_free(void *cache);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * hvmmio: trace guest accesses to PCI BARs in Linux mmiotrace format.
+ *
+ * This is the interface QEMU's own files call through the hooks of qemu-patches/
+ * (memory dispatch, PCI realize/unrealize/BAR mapping, KVM MMIO exits). Everything
+ * else lives in hw/mmiotrace/.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef HW_MMIOTRACE_H
+#define HW_MMIOTRACE_H
+
+#include "exec/hwaddr.h"
+#include "exec/memop.h"
+#include "exec/memattrs.h"
+
+typedef struct MemoryRegion MemoryRegion;
+typedef struct PCIDevice PCIDevice;
+typedef struct ObjectClass ObjectClass;
+typedef struct Error Error;
+
+/* Per-device configuration, set through the mmiotrace* properties of every PCI device. */
+typedef struct MmioTracePciProps {
+    bool enabled;       /* mmiotrace=on|off */
+    char *file;         /* mmiotrace-file=PATH */
+    char *bars;         /* mmiotrace-bars=0,2 | all */
+    char *ranges;       /* mmiotrace-ranges=BAR:OFFSET+LEN,... */
+    bool pc;            /* mmiotrace-pc=on|off */
+    bool insn;          /* mmiotrace-insn=on|off */
+    bool compat;        /* mmiotrace-compat=on|off */
+    char *mode;         /* mmiotrace-mode=lossless|drop */
+    uint32_t ring;      /* mmiotrace-ring=N records */
+} MmioTracePciProps;
+
+#define MMIOTRACE_DEFAULT_RING 65536
+
+#define DEFINE_MMIOTRACE_PCI_PROPERTIES(_state, _f)                       \
+    DEFINE_PROP_BOOL("mmiotrace", _state, _f.enabled, false),             \
+    DEFINE_PROP_STRING("mmiotrace-file", _state, _f.file),                \
+    DEFINE_PROP_STRING("mmiotrace-bars", _state, _f.bars),                \
+    DEFINE_PROP_STRING("mmiotrace-ranges", _state, _f.ranges),            \
+    DEFINE_PROP_BOOL("mmiotrace-pc", _state, _f.pc, false),               \
+    DEFINE_PROP_BOOL("mmiotrace-insn", _state, _f.insn, false),           \
+    DEFINE_PROP_BOOL("mmiotrace-compat", _state, _f.compat, false),       \
+    DEFINE_PROP_STRING("mmiotrace-mode", _state, _f.mode),                \
+    DEFINE_PROP_UINT32("mmiotrace-ring", _state, _f.ring,                 \
+                       MMIOTRACE_DEFAULT_RING)
+
+/* Property descriptions, for -device X,help. */
+void mmiotrace_pci_class_init(ObjectClass *klass);
+
+/* Before the device's own realize (turns off what would bypass the trap). */
+void mmiotrace_pci_pre_realize(PCIDevice *pdev);
+/* After a successful realize: attach the tracer if mmiotrace=on. */
+bool mmiotrace_pci_realize(PCIDevice *pdev, Error **errp);
+/* First thing on unrealize: flush, detach, close. */
+void mmiotrace_pci_unrealize(PCIDevice *pdev);
+/* A BAR's bus address changes (PCI_BAR_UNMAPPED = ~0 when unmapped). */
+void mmiotrace_pci_bar_update(PCIDevice *pdev, int bar, uint64_t old_addr,
+                              uint64_t new_addr);
+
+/*
+ * Memory dispatch: a MemoryRegion with mr->mmiotrace set belongs to a traced BAR.
+ * memory_region_dispatch_read/write divert to these unless the access is already
+ * being traced (the functions re-enter dispatch for the real access).
+ */
+extern __thread MemoryRegion *mmiotrace_dispatching;
+MemTxResult mmiotrace_dispatch_read(MemoryRegion *mr, hwaddr addr,
+                                    uint64_t *pval, MemOp op, MemTxAttrs attrs);
+MemTxResult mmiotrace_dispatch_write(MemoryRegion *mr, hwaddr addr,
+                                     uint64_t data, MemOp op, MemTxAttrs attrs);
+
+/*
+ * KVM MMIO exits: QEMU may split one guest access into several dispatches (the
+ * device's valid access size); the tracer joins them into one record.
+ */
+void mmiotrace_kvm_mmio_begin(uint64_t gpa, unsigned len, bool is_write);
+void mmiotrace_kvm_mmio_end(const uint8_t *data);
+
+#endif
