@@ -40,10 +40,17 @@ static struct run run_argv(const char *input, const char *const *args)
     g_assert_no_error(error);
     r.status = g_subprocess_get_exit_status(p);
     /* stdout may hold binary (compressed) data: keep it whole, NUL-terminated */
-    r.out = g_malloc0(g_bytes_get_size(out) + 1);
-    memcpy(r.out, g_bytes_get_data(out, NULL), g_bytes_get_size(out));
-    r.err = g_malloc0(g_bytes_get_size(err) + 1);
-    memcpy(r.err, g_bytes_get_data(err, NULL), g_bytes_get_size(err));
+    gsize n;
+    const void *d = g_bytes_get_data(out, &n);
+    r.out = g_malloc0(n + 1);
+    if (n) {
+        memcpy(r.out, d, n);
+    }
+    d = g_bytes_get_data(err, &n);
+    r.err = g_malloc0(n + 1);
+    if (n) {
+        memcpy(r.err, d, n);
+    }
     g_ptr_array_free(argv, TRUE);
     return r;
 }
