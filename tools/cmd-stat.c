@@ -227,8 +227,8 @@ struct file_state {
 static const char *pcidev_label(const struct mmiotrace_pcidev *d)
 {
     char buf[64];
-    snprintf(buf, sizeof(buf), "0000:%02x:%02x.%u %04x:%04x", d->bus, d->devfn >> 3,
-             d->devfn & 7, d->vendor, d->device);
+    snprintf(buf, sizeof(buf), "0000:%02x:%02x.%u %04x:%04x", d->bus, d->devfn >> 3, d->devfn & 7,
+             d->vendor, d->device);
     return intern(buf);
 }
 
@@ -334,10 +334,11 @@ static void account_access(struct file_state *fs, const struct mmiotrace_record 
     if (rec->type == MMIOTRACE_UNKNOWN) {
         dc->unknown++;
         rc->unknown++;
-        snprintf(buf, sizeof(buf), "%02x,%02x,%02x", rec->unknown.opcode[0],
-                 rec->unknown.opcode[1], rec->unknown.opcode[2]);
+        snprintf(buf, sizeof(buf), "%02x,%02x,%02x", rec->unknown.opcode[0], rec->unknown.opcode[1],
+                 rec->unknown.opcode[2]);
         gpointer old = g_hash_table_lookup(s->opcodes, buf);
-        g_hash_table_replace(s->opcodes, g_strdup(buf), GSIZE_TO_POINTER(GPOINTER_TO_SIZE(old) + 1));
+        g_hash_table_replace(s->opcodes, g_strdup(buf),
+                             GSIZE_TO_POINTER(GPOINTER_TO_SIZE(old) + 1));
         return;
     }
     struct reg_stat *rs = reg_get(s, &k);
@@ -515,8 +516,7 @@ static void widths_text(unsigned widths, char *buf, size_t size)
 
 static uint64_t accesses(const struct stats *s)
 {
-    return s->by_type[MMIOTRACE_READ] + s->by_type[MMIOTRACE_WRITE] +
-           s->by_type[MMIOTRACE_UNKNOWN];
+    return s->by_type[MMIOTRACE_READ] + s->by_type[MMIOTRACE_WRITE] + s->by_type[MMIOTRACE_UNKNOWN];
 }
 
 static void print_text(const struct stats *s, unsigned top)
@@ -631,7 +631,8 @@ static json_object *stats_json(const struct stats *s, unsigned top)
     json_object_object_add(o, "file", json_object_new_string(s->name));
     for (int t = 1; t < MMIOTRACE_TYPE_COUNT; t++) {
         total += s->by_type[t];
-        json_object_object_add(types, mmiotrace_type_name(t), json_object_new_uint64(s->by_type[t]));
+        json_object_object_add(types, mmiotrace_type_name(t),
+                               json_object_new_uint64(s->by_type[t]));
     }
     json_object_object_add(o, "records", json_object_new_uint64(total));
     json_object_object_add(o, "by_type", types);

@@ -153,8 +153,8 @@ static int csink_run(struct mmiotrace_csink *cs, const void *buf, size_t len, bo
         ZSTD_inBuffer in = {buf, len, 0};
         for (;;) {
             ZSTD_outBuffer out = {cs->out, sizeof(cs->out), 0};
-            size_t ret = finish ? ZSTD_endStream(cs->zs, &out)
-                                : ZSTD_compressStream(cs->zs, &out, &in);
+            size_t ret =
+                finish ? ZSTD_endStream(cs->zs, &out) : ZSTD_compressStream(cs->zs, &out, &in);
             if (ZSTD_isError(ret)) {
                 cs->error = EIO;
                 errno = EIO;

@@ -21,8 +21,8 @@ struct mmiotrace_decomp {
     mmiotrace_raw_read_fn rd;
     void *opaque;
     bool raw_eof;
-    bool done;        /* stream ended cleanly at raw EOF */
-    bool in_frame;    /* inside a gzip member / zstd frame (input seen since the last end) */
+    bool done;     /* stream ended cleanly at raw EOF */
+    bool in_frame; /* inside a gzip member / zstd frame (input seen since the last end) */
     uint64_t bytes_in;
     z_stream z;
     lzma_stream x;
@@ -162,8 +162,7 @@ static ssize_t read_gzip(struct mmiotrace_decomp *d, void *buf, size_t len, char
     }
 }
 
-static ssize_t read_xz(struct mmiotrace_decomp *d, void *buf, size_t len, char *err,
-                       size_t errlen)
+static ssize_t read_xz(struct mmiotrace_decomp *d, void *buf, size_t len, char *err, size_t errlen)
 {
     for (;;) {
         if (d->done) {

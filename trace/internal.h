@@ -28,7 +28,7 @@ void mmiotrace_decomp_free(struct mmiotrace_decomp *d);
  * Parse one JSON Lines object (jsonl-read.c). Text fields are copied into scratch (at least
  * MMIOTRACE_LINE_MAX bytes). Returns 0, or -1 with "what is wrong" in err.
  */
-int mmiotrace_jsonl_parse(const char *line, size_t len, struct mmiotrace_record *rec,
-                          char *scratch, size_t scratch_size, char *err, size_t errlen);
+int mmiotrace_jsonl_parse(const char *line, size_t len, struct mmiotrace_record *rec, char *scratch,
+                          size_t scratch_size, char *err, size_t errlen);
 
 #endif

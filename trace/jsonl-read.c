@@ -34,8 +34,7 @@ static int jget(struct jctx *j, const char *key, bool required, struct json_obje
 }
 
 /* A hex string "0x..." (or a non-negative JSON integer) -> u64 */
-static int u64_of(struct jctx *j, struct json_object *o, const char *key, uint64_t max,
-                  uint64_t *v)
+static int u64_of(struct jctx *j, struct json_object *o, const char *key, uint64_t max, uint64_t *v)
 {
     if (json_object_is_type(o, json_type_int)) {
         int64_t s = json_object_get_int64(o);
@@ -397,8 +396,8 @@ static int parse_obj(struct jctx *j, struct mmiotrace_record *rec)
     return 0;
 }
 
-int mmiotrace_jsonl_parse(const char *line, size_t len, struct mmiotrace_record *rec,
-                          char *scratch, size_t scratch_size, char *err, size_t errlen)
+int mmiotrace_jsonl_parse(const char *line, size_t len, struct mmiotrace_record *rec, char *scratch,
+                          size_t scratch_size, char *err, size_t errlen)
 {
     struct json_tokener *tok;
     struct json_object *obj;

@@ -109,8 +109,7 @@ static bool has_time(enum mmiotrace_type t)
     return t != MMIOTRACE_VERSION && t != MMIOTRACE_PCIDEV;
 }
 
-int mmiotrace_jsonl_format(char *buf, size_t size, const struct mmiotrace_record *r,
-                           unsigned mode)
+int mmiotrace_jsonl_format(char *buf, size_t size, const struct mmiotrace_record *r, unsigned mode)
 {
     struct out o = {buf, buf + (size ? size - 1 : 0), false};
     static const char *const irq_kinds[] = {"INTX", "MSI", "MSIX"};

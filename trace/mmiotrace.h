@@ -27,13 +27,13 @@
 #define MMIOTRACE_VERSION_STRING "20070824"
 
 /* Limits (a longer field is an error for both writer and reader). */
-#define MMIOTRACE_LINE_MAX 65536     /* longest line the reader accepts, newline included */
-#define MMIOTRACE_TEXT_MAX 4096      /* MARK text, continuation lines included */
-#define MMIOTRACE_DEV_MAX 64         /* device identity (dev=) */
-#define MMIOTRACE_ASM_MAX 256        /* instruction text (asm=) */
-#define MMIOTRACE_INSN_MAX 16        /* instruction bytes (insn=) */
-#define MMIOTRACE_CONFIG_MAX 4096    /* PCI config space bytes (PCICFG) */
-#define MMIOTRACE_PCI_RESOURCES 7    /* BAR0-5 and the expansion ROM, as the kernel prints them */
+#define MMIOTRACE_LINE_MAX 65536  /* longest line the reader accepts, newline included */
+#define MMIOTRACE_TEXT_MAX 4096   /* MARK text, continuation lines included */
+#define MMIOTRACE_DEV_MAX 64      /* device identity (dev=) */
+#define MMIOTRACE_ASM_MAX 256     /* instruction text (asm=) */
+#define MMIOTRACE_INSN_MAX 16     /* instruction bytes (insn=) */
+#define MMIOTRACE_CONFIG_MAX 4096 /* PCI config space bytes (PCICFG) */
+#define MMIOTRACE_PCI_RESOURCES 7 /* BAR0-5 and the expansion ROM, as the kernel prints them */
 
 enum mmiotrace_type {
     MMIOTRACE_NONE = 0,
@@ -100,7 +100,7 @@ struct mmiotrace_record {
             size_t len;
         } version;
         struct mmiotrace_pcidev pcidev;
-        struct { /* MMIOTRACE_READ, MMIOTRACE_WRITE */
+        struct {           /* MMIOTRACE_READ, MMIOTRACE_WRITE */
             uint8_t width; /* 1, 2, 4 or 8 bytes */
             int32_t map_id;
             uint64_t phys, value, pc;
@@ -150,7 +150,8 @@ const char *mmiotrace_record_check(const struct mmiotrace_record *rec);
 /* ---- Writer (writer.c: libc only) ---- */
 
 /* Output modes. */
-#define MMIOTRACE_FMT_KERNEL 0u   /* byte for byte the kernel's lines; drops hvmmio's records/facts */
+#define MMIOTRACE_FMT_KERNEL 0u /* byte for byte the kernel's lines; drops hvmmio's records/facts  \
+                                 */
 #define MMIOTRACE_FMT_EXTENDED 1u /* kernel fields first, then " key=value" facts; PCICFG, IRQ */
 
 /* Upper bound of one formatted line (any record, any mode), terminating NUL included. */

@@ -268,7 +268,10 @@ static int reader_start(struct mmiotrace_reader *r)
     }
     if (n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
         r->comp = MMIOTRACE_COMP_GZIP;
-    } else if (n >= 6 && !memcmp(magic, "\xfd" "7zXZ\0", 6)) {
+    } else if (n >= 6 && !memcmp(magic,
+                                 "\xfd"
+                                 "7zXZ\0",
+                                 6)) {
         r->comp = MMIOTRACE_COMP_XZ;
     } else if (n >= 4 && !memcmp(magic, "\x28\xb5\x2f\xfd", 4)) {
         r->comp = MMIOTRACE_COMP_ZSTD;
@@ -321,8 +324,8 @@ static void consume_line(struct mmiotrace_reader *r)
 }
 
 /*
- * The next line, without consuming it (see consume_line): 1 = the line is in *line and *len (the newline
- * and a '\r' before it removed), 0 = end of input, -1 = error (fatal, or an over-long line:
+ * The next line, without consuming it (see consume_line): 1 = the line is in *line and *len (the
+ * newline and a '\r' before it removed), 0 = end of input, -1 = error (fatal, or an over-long line:
  * r->failed tells which).
  */
 static int peek_line(struct mmiotrace_reader *r, const char **line, size_t *len)
@@ -469,9 +472,9 @@ struct cur {
 enum status { ST_OK = 0, ST_MISSING, ST_BAD, ST_OVERFLOW, ST_RANGE };
 
 static const signed char hex_value[256] = {
-    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
-    ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15,
-    ['f'] = 16, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
+    ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+    ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
 };
 /* hex_value[c] - 1 is the digit's value; 0 = not a hex digit */
 
@@ -684,12 +687,13 @@ static int get_value(struct mmiotrace_reader *r, const char *what, int klen, con
             break;
         }
         if (!ch) {
-            return line_error(r, r->lineno, "NUL byte in the value of %.*s= (binary data?)", klen, key);
+            return line_error(r, r->lineno, "NUL byte in the value of %.*s= (binary data?)", klen,
+                              key);
         }
         if (ch == '\\') {
             if (++p == c->end) {
-                return line_error(r, r->lineno, "%s record: unterminated quoted value of %.*s=",
-                                  what, klen, key);
+                return line_error(r, r->lineno,
+                                  "%s record: unterminated quoted value of %.*s=", what, klen, key);
             }
             switch (*p) {
             case '\\':
@@ -711,7 +715,8 @@ static int get_value(struct mmiotrace_reader *r, const char *what, int klen, con
                     return line_error(r, r->lineno, "%s record: bad \\x escape in %.*s=", what,
                                       klen, key);
                 }
-                ch = (hex_value[(unsigned char)p[1]] - 1) << 4 | (hex_value[(unsigned char)p[2]] - 1);
+                ch = (hex_value[(unsigned char)p[1]] - 1) << 4 |
+                     (hex_value[(unsigned char)p[2]] - 1);
                 p += 2;
                 break;
             default:
@@ -753,8 +758,8 @@ static int parse_ext(struct mmiotrace_reader *r, const char *what, struct cur c,
             return field_error(r, what, "field separator", ST_BAD, &c, line, len);
         }
         const char *k = c.p;
-        while (c.p < c.end && ((*c.p >= 'a' && *c.p <= 'z') || (*c.p >= '0' && *c.p <= '9') ||
-                               *c.p == '_')) {
+        while (c.p < c.end &&
+               ((*c.p >= 'a' && *c.p <= 'z') || (*c.p >= '0' && *c.p <= '9') || *c.p == '_')) {
             c.p++;
         }
         size_t klen = c.p - k;
@@ -1001,7 +1006,8 @@ static int parse_pcidev(struct mmiotrace_reader *r, const char *line, size_t len
                 }
             }
             if (e - drv > 64) {
-                return line_error(r, r->lineno, "PCIDEV record: driver name is longer than 64 bytes");
+                return line_error(r, r->lineno,
+                                  "PCIDEV record: driver name is longer than 64 bytes");
             }
             d->driver = drv;
             d->driver_len = e - drv;

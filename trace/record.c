@@ -5,12 +5,10 @@
 #include "mmiotrace.h"
 
 static const char *const type_names[MMIOTRACE_TYPE_COUNT] = {
-    [MMIOTRACE_NONE] = "NONE",       [MMIOTRACE_VERSION] = "VERSION",
-    [MMIOTRACE_PCIDEV] = "PCIDEV",   [MMIOTRACE_READ] = "R",
-    [MMIOTRACE_WRITE] = "W",         [MMIOTRACE_UNKNOWN] = "UNKNOWN",
-    [MMIOTRACE_MAP] = "MAP",         [MMIOTRACE_UNMAP] = "UNMAP",
-    [MMIOTRACE_MARK] = "MARK",       [MMIOTRACE_LOST] = "LOST",
-    [MMIOTRACE_CONFIG] = "PCICFG",   [MMIOTRACE_IRQ] = "IRQ",
+    [MMIOTRACE_NONE] = "NONE", [MMIOTRACE_VERSION] = "VERSION", [MMIOTRACE_PCIDEV] = "PCIDEV",
+    [MMIOTRACE_READ] = "R",    [MMIOTRACE_WRITE] = "W",         [MMIOTRACE_UNKNOWN] = "UNKNOWN",
+    [MMIOTRACE_MAP] = "MAP",   [MMIOTRACE_UNMAP] = "UNMAP",     [MMIOTRACE_MARK] = "MARK",
+    [MMIOTRACE_LOST] = "LOST", [MMIOTRACE_CONFIG] = "PCICFG",   [MMIOTRACE_IRQ] = "IRQ",
 };
 
 const char *mmiotrace_type_name(enum mmiotrace_type type)
@@ -79,8 +77,7 @@ const char *mmiotrace_record_check(const struct mmiotrace_record *rec)
         break;
     case MMIOTRACE_PCIDEV:
         if (rec->pcidev.driver_len &&
-            (!is_token(rec->pcidev.driver, rec->pcidev.driver_len) ||
-             rec->pcidev.driver_len > 64 ||
+            (!is_token(rec->pcidev.driver, rec->pcidev.driver_len) || rec->pcidev.driver_len > 64 ||
              memchr(rec->pcidev.driver, '=', rec->pcidev.driver_len))) {
             return "driver must be one word of at most 64 bytes without '='";
         }

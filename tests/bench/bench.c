@@ -75,8 +75,8 @@ static int write_file(const char *path, uint64_t n, bool extended, struct result
         return -1;
     }
     memset(&r, 0, sizeof(r));
-    struct mmiotrace_writer *w = mmiotrace_writer_new_fd(fd, extended ? MMIOTRACE_FMT_EXTENDED
-                                                                      : MMIOTRACE_FMT_KERNEL);
+    struct mmiotrace_writer *w =
+        mmiotrace_writer_new_fd(fd, extended ? MMIOTRACE_FMT_EXTENDED : MMIOTRACE_FMT_KERNEL);
     double t0 = now(), c0 = cpu_now();
     for (uint64_t i = 0; i < n; i++) {
         make_record(&r, i, extended);
@@ -241,8 +241,7 @@ int main(int argc, char **argv)
     printf("libmmiotrace benchmark: %" PRIu64 " R/W records per file, one thread, files in %s\n\n",
            n, dir);
     printf("%-9s %9s %10s | %12s %9s %12s | %12s %9s | %7s %8s\n", "mode", "records", "MB",
-           "write rec/s", "MB/s", "format rec/s", "parse rec/s", "MB/s", "wc -l s",
-           "parse/wc");
+           "write rec/s", "MB/s", "format rec/s", "parse rec/s", "MB/s", "wc -l s", "parse/wc");
     const char *modes[2] = {"kernel", "extended"};
     char paths[2][4096];
     int ret = 0;
@@ -275,9 +274,10 @@ int main(int argc, char **argv)
                modes[m], n, mb, n / res.write_s, mb / res.write_s, n / res.format_s,
                n / res.parse_s, mb / res.parse_s, res.wc_s, res.parse_s / res.wc_s);
     }
-    printf("\n(write = format + buffered write(2) to the file; format = into a caller buffer only;\n"
-           " parse = mmiotrace_reader_next over the whole file; parse/wc = parse time / wc -l "
-           "time)\n\n");
+    printf(
+        "\n(write = format + buffered write(2) to the file; format = into a caller buffer only;\n"
+        " parse = mmiotrace_reader_next over the whole file; parse/wc = parse time / wc -l "
+        "time)\n\n");
 
     /* memory: a file and one ten times larger, each parsed by a fresh process */
     char small[4096];

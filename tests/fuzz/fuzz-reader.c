@@ -91,7 +91,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         }
     }
-    struct buf first = packed ? read_all(packed, packed_len, &skipped) : read_all(data, size, &skipped);
+    struct buf first =
+        packed ? read_all(packed, packed_len, &skipped) : read_all(data, size, &skipped);
     struct buf again = read_all(first.p ? first.p : "", first.len, &skipped);
     if (skipped || again.len != first.len || (first.len && memcmp(first.p, again.p, first.len))) {
         abort(); /* written output did not read back identically */

@@ -231,8 +231,9 @@ static void test_tolerance(void)
     expect_ok("R 4 2. 2 0xfebf000c 0x1 0x0 0\n", "R 4 2.000000 2 0xfebf000c 0x1 0x0 0\n");
     /* MARK text to the end of the line, blanks included; continuation lines */
     expect_ok("MARK 1.000000   spaced  out  \n", "MARK 1.000000   spaced  out  \n");
-    expect_ok("MARK 1.000000 line one\nline two\n\n  line four\nR 4 2.854035 2 0xfebf000c 0x1 0x0 0\n",
-              "MARK 1.000000 line one\nline two\n\n  line four\nR 4 2.854035 2 0xfebf000c 0x1 0x0 0\n");
+    expect_ok(
+        "MARK 1.000000 line one\nline two\n\n  line four\nR 4 2.854035 2 0xfebf000c 0x1 0x0 0\n",
+        "MARK 1.000000 line one\nline two\n\n  line four\nR 4 2.854035 2 0xfebf000c 0x1 0x0 0\n");
     expect_ok("MARK 1.000000 a\nb", "MARK 1.000000 a\nb\n");
     expect_ok("MARK 1.000000\n", "MARK 1.000000 \n");
     /* MARK text that happens to look like data is still text */
@@ -284,9 +285,11 @@ static void test_errors(void)
                  "t.txt:1: MAP record: missing len");
     expect_error("UNMAP 10.000000 x 0x0 0\n", "t.txt:1: UNMAP record: bad map id 'x'");
     expect_error("IRQ 1.0 NMI 0 1\n", "t.txt:1: IRQ record: bad kind (INTX, MSI or MSIX) 'NMI'");
-    expect_error("IRQ 1.0 INTX 4 1\n", "t.txt:1: IRQ record: INTX pin must be 0-3 and level 0 or 1");
-    expect_error("PCICFG 1.0 0018 abc\n",
-                 "t.txt:1: PCICFG record: config space must be 1 to 4096 bytes in hex, not 3 digits");
+    expect_error("IRQ 1.0 INTX 4 1\n",
+                 "t.txt:1: IRQ record: INTX pin must be 0-3 and level 0 or 1");
+    expect_error(
+        "PCICFG 1.0 0018 abc\n",
+        "t.txt:1: PCICFG record: config space must be 1 to 4096 bytes in hex, not 3 digits");
     expect_error("PCICFG 1.0 0018 zz\n", "t.txt:1: PCICFG record: bad config bytes 'zz'");
     /* unknown keywords, stray fields, bad facts */
     expect_error("FOO 1 2 3\n", "t.txt:1: unknown record type 'FOO'");
@@ -295,7 +298,8 @@ static void test_errors(void)
                  "t.txt:1: R record: unexpected field 'junk'");
     expect_error("R 4 2.854035 2 0xfebf000c 0x1 0x0 0 ns=2854035999\n",
                  "t.txt:1: R record: ns=2854035999 does not round to the timestamp");
-    expect_error("R 4 2.854035 2 0xfebf000c 0x1 0x0 0 bar=7\n", "t.txt:1: R record: bar=7 is not 0-6");
+    expect_error("R 4 2.854035 2 0xfebf000c 0x1 0x0 0 bar=7\n",
+                 "t.txt:1: R record: bar=7 is not 0-6");
     expect_error("R 4 2.854035 2 0xfebf000c 0x1 0x0 0 off=0x10\n",
                  "t.txt:1: R record: off= without bar=");
     expect_error("R 4 2.854035 2 0xfebf000c 0x1 0x0 0 vcpu=x\n", "t.txt:1: R record: bad vcpu='x'");
@@ -434,8 +438,9 @@ static GString *big_trace(void)
 {
     GString *s = g_string_new(sample);
     for (int i = 0; i < 50000; i++) {
-        g_string_append_printf(s, "%c 4 %d.%06d 2 0x%x 0x%x 0x0 0\n", i % 3 ? 'R' : 'W', 3 + i / 1000000,
-                               i % 1000000, 0xfebf0000 + 4 * (i % 64), i * 2654435761u);
+        g_string_append_printf(s, "%c 4 %d.%06d 2 0x%x 0x%x 0x0 0\n", i % 3 ? 'R' : 'W',
+                               3 + i / 1000000, i % 1000000, 0xfebf0000 + 4 * (i % 64),
+                               i * 2654435761u);
     }
     return s;
 }
@@ -547,7 +552,8 @@ static void test_compressed(void)
         g_byte_array_append(a, b->data, b->len);
         struct result r = read_mem(a->data, a->len, names2[c], MMIOTRACE_ON_ERROR_STOP);
         g_assert_cmpstr(r.error, ==, NULL);
-        g_assert_cmpstr(r.out->str, ==, "R 4 1.000000 1 0x1 0x1 0x0 0\nR 4 1.000000 1 0x1 0x1 0x0 0\n");
+        g_assert_cmpstr(r.out->str, ==,
+                        "R 4 1.000000 1 0x1 0x1 0x0 0\nR 4 1.000000 1 0x1 0x1 0x0 0\n");
         result_free(&r);
         /* trailing garbage after the stream */
         g_byte_array_append(a, (const guint8 *)"junk", 4);
@@ -561,7 +567,8 @@ static void test_compressed(void)
 
     /* bzip2 is recognised and refused clearly */
     struct result r = read_str("BZh91AY&SY", MMIOTRACE_ON_ERROR_STOP);
-    g_assert_cmpstr(r.error, ==, "t.txt: bzip2-compressed input is not supported (use gzip, xz or zstd)");
+    g_assert_cmpstr(r.error, ==,
+                    "t.txt: bzip2-compressed input is not supported (use gzip, xz or zstd)");
     result_free(&r);
     result_free(&want);
     g_string_free(plain, TRUE);
@@ -572,23 +579,29 @@ static void test_jsonl(void)
     expect_ok("{\"type\":\"R\",\"ts_us\":2854035,\"width\":4,\"map_id\":2,\"phys\":\"0xfebf000c\","
               "\"value\":\"0x1\",\"pc\":\"0x0\"}\n",
               "R 4 2.854035 2 0xfebf000c 0x1 0x0 0\n");
-    expect_ok("{\"type\":\"R\",\"ts_ns\":2854035123,\"width\":4,\"map_id\":2,\"phys\":\"febf000c\","
-              "\"value\":1,\"pc\":\"0x0\",\"vcpu\":null,\"dev\":\"a b\",\"bar\":3,\"offset\":\"0xc\","
-              "\"insn\":\"8b420c\",\"asm\":\"mov\"}\n",
-              "R 4 2.854035 2 0xfebf000c 0x1 0x0 0 ns=2854035123 vcpu=none dev=\"a b\" bar=3 off=0xc "
-              "insn=8b420c asm=mov\n");
-    expect_error("{\"type\":\"R\",\"ts_us\":1,\"width\":4,\"map_id\":2,\"value\":\"0x1\",\"pc\":\"0x0\"}\n",
-                 "t.txt:1: R record: missing \"phys\"");
-    expect_error("{\"type\":\"R\",\"ts_us\":1,\"width\":3,\"map_id\":2,\"phys\":\"0x1\",\"value\":\"0x1\",\"pc\":\"0x0\"}\n",
+    expect_ok(
+        "{\"type\":\"R\",\"ts_ns\":2854035123,\"width\":4,\"map_id\":2,\"phys\":\"febf000c\","
+        "\"value\":1,\"pc\":\"0x0\",\"vcpu\":null,\"dev\":\"a b\",\"bar\":3,\"offset\":\"0xc\","
+        "\"insn\":\"8b420c\",\"asm\":\"mov\"}\n",
+        "R 4 2.854035 2 0xfebf000c 0x1 0x0 0 ns=2854035123 vcpu=none dev=\"a b\" bar=3 off=0xc "
+        "insn=8b420c asm=mov\n");
+    expect_error(
+        "{\"type\":\"R\",\"ts_us\":1,\"width\":4,\"map_id\":2,\"value\":\"0x1\",\"pc\":\"0x0\"}\n",
+        "t.txt:1: R record: missing \"phys\"");
+    expect_error("{\"type\":\"R\",\"ts_us\":1,\"width\":3,\"map_id\":2,\"phys\":\"0x1\",\"value\":"
+                 "\"0x1\",\"pc\":\"0x0\"}\n",
                  "t.txt:1: R record: width is not 1, 2, 4 or 8");
-    expect_error("{\"type\":\"R\",\"ts_us\":1,\"width\":4,\"map_id\":2,\"phys\":\"0x1ffffffffffffffff\",\"value\":\"0x1\",\"pc\":\"0x0\"}\n",
+    expect_error("{\"type\":\"R\",\"ts_us\":1,\"width\":4,\"map_id\":2,\"phys\":"
+                 "\"0x1ffffffffffffffff\",\"value\":\"0x1\",\"pc\":\"0x0\"}\n",
                  "t.txt:1: R record: too large \"phys\"");
     expect_error("{\"type\":\"FOO\"}\n", "t.txt:1: unknown record type \"FOO\"");
     expect_error("{\"type\":\"MARK\",\"ts_us\":1,\"text\":\"a\\u0000b\"}\n",
                  "t.txt:1: MARK record: NUL character in \"text\"");
-    expect_error("{\"type\":\"VERSION\",\"version\":\"1\"} x\n", "t.txt:1: bad JSON: text after the object");
+    expect_error("{\"type\":\"VERSION\",\"version\":\"1\"} x\n",
+                 "t.txt:1: bad JSON: text after the object");
     expect_error("{\"type\":\"VERSION\",\n", "t.txt:1: bad JSON: unexpected end of line");
-    expect_error("{\"type\":\"VERSION\",\"version\":\"1\"}\n[1]\n", "t.txt:2: bad JSON: a record must be an object");
+    expect_error("{\"type\":\"VERSION\",\"version\":\"1\"}\n[1]\n",
+                 "t.txt:2: bad JSON: a record must be an object");
 }
 
 int main(int argc, char **argv)

@@ -94,7 +94,9 @@ static void test_fixture(gconstpointer data)
         g_assert_true(g_file_get_contents(path, &raw, &rawlen, &err));
     } else {
         /* decompress with the command line tools: independent of libmmiotrace */
-        const char *tool = g_str_has_suffix(path, ".gz") ? "gzip" : g_str_has_suffix(path, ".xz") ? "xz" : "zstd";
+        const char *tool = g_str_has_suffix(path, ".gz")   ? "gzip"
+                           : g_str_has_suffix(path, ".xz") ? "xz"
+                                                           : "zstd";
         g_autofree char *prog = g_find_program_in_path(tool);
         if (!prog) {
             g_test_skip("no decompression tool");
@@ -182,15 +184,17 @@ static void test_extended_doc(void)
     assert_same(kern2, kern, "kernel mode twice");
 
     /* one JSONL line, spelled out (docs/trace-format.md's schema) */
-    g_assert_nonnull(strstr(jsonl->str,
+    g_assert_nonnull(strstr(
+        jsonl->str,
         "{\"type\":\"R\",\"ts_ns\":2854035123,\"width\":4,\"map_id\":1,\"phys\":\"0xfeba000c\","
         "\"value\":\"0x1\",\"pc\":\"0xffffffffc0a01234\",\"vcpu\":0,\"dev\":\"nic0\",\"bar\":0,"
         "\"offset\":\"0xc\",\"insn\":\"8b420c\",\"asm\":\"mov eax, dword ptr [rdx + 0xc]\"}\n"));
-    g_assert_nonnull(strstr(jsonl->str, "{\"type\":\"MARK\",\"ts_us\":2766197,\"text\":\"two\\nlines\"}\n"));
+    g_assert_nonnull(
+        strstr(jsonl->str, "{\"type\":\"MARK\",\"ts_us\":2766197,\"text\":\"two\\nlines\"}\n"));
     g_assert_nonnull(strstr(jsonl->str, "{\"type\":\"LOST\",\"ts_us\":0,\"count\":42}\n"));
-    g_assert_nonnull(strstr(jsonl->str,
-        "{\"type\":\"IRQ\",\"ts_us\":2858502,\"kind\":\"MSIX\",\"vector\":3,\"addr\":\"0xfee00000\","
-        "\"data\":\"0x4023\",\"vcpu\":null,\"dev\":\"nic0\"}\n"));
+    g_assert_nonnull(strstr(jsonl->str, "{\"type\":\"IRQ\",\"ts_us\":2858502,\"kind\":\"MSIX\","
+                                        "\"vector\":3,\"addr\":\"0xfee00000\","
+                                        "\"data\":\"0x4023\",\"vcpu\":null,\"dev\":\"nic0\"}\n"));
     GString *all[] = {want, ext, jsonl, back, jsonl2, kern, kern2};
     for (size_t i = 0; i < G_N_ELEMENTS(all); i++) {
         g_string_free(all[i], TRUE);
@@ -209,7 +213,8 @@ int main(int argc, char **argv)
         const char *name;
         while (d && (name = g_dir_read_name(d))) {
             if (g_str_has_suffix(name, ".mmiotrace") || g_str_has_suffix(name, ".mmiotrace.gz") ||
-                g_str_has_suffix(name, ".mmiotrace.xz") || g_str_has_suffix(name, ".mmiotrace.zst")) {
+                g_str_has_suffix(name, ".mmiotrace.xz") ||
+                g_str_has_suffix(name, ".mmiotrace.zst")) {
                 g_ptr_array_add(paths, g_build_filename(dir, name, NULL));
             }
         }
@@ -219,8 +224,8 @@ int main(int argc, char **argv)
         g_ptr_array_sort(paths, (GCompareFunc)g_strcmp0);
     }
     for (guint i = 0; i < paths->len; i++) {
-        g_autofree char *tname = g_strdup_printf("/roundtrip/fixture/%s",
-                                                 strrchr(paths->pdata[i], '/') + 1);
+        g_autofree char *tname =
+            g_strdup_printf("/roundtrip/fixture/%s", strrchr(paths->pdata[i], '/') + 1);
         g_test_add_data_func(tname, paths->pdata[i], test_fixture);
     }
     int ret = g_test_run();

@@ -28,11 +28,11 @@ static struct run run_argv(const char *input, const char *const *args)
         g_ptr_array_add(argv, (char *)args[i]);
     }
     g_ptr_array_add(argv, NULL);
-    g_autoptr(GSubprocess) p = g_subprocess_newv((const char *const *)argv->pdata,
-                                                 G_SUBPROCESS_FLAGS_STDIN_PIPE |
-                                                     G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                                                     G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                                                 &error);
+    g_autoptr(GSubprocess) p =
+        g_subprocess_newv((const char *const *)argv->pdata,
+                          G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                              G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                          &error);
     g_assert_no_error(error);
     g_autoptr(GBytes) in = g_bytes_new(input ? input : "", input ? strlen(input) : 0);
     g_autoptr(GBytes) out = NULL, err = NULL;
@@ -138,7 +138,8 @@ static void test_stat_malformed(void)
 
     struct run r = RUN(NULL, "stat", bad);
     g_assert_cmpint(r.status, ==, 0);
-    g_autofree char *w1 = g_strdup_printf("%s:2: R record: width 3 is not 1, 2, 4 or 8 (line skipped)", bad);
+    g_autofree char *w1 =
+        g_strdup_printf("%s:2: R record: width 3 is not 1, 2, 4 or 8 (line skipped)", bad);
     g_autofree char *w5 = g_strdup_printf("%s:10: R record: width 3", bad);
     g_autofree char *w6 = g_strdup_printf("%s:12: R record", bad);
     g_assert_nonnull(strstr(r.err, w1));
@@ -151,26 +152,30 @@ static void test_stat_malformed(void)
 
     r = RUN(NULL, "stat", "--strict", bad);
     g_assert_cmpint(r.status, ==, 1);
-    g_autofree char *e = g_strdup_printf("hvmmio stat: %s:2: R record: width 3 is not 1, 2, 4 or 8\n", bad);
+    g_autofree char *e =
+        g_strdup_printf("hvmmio stat: %s:2: R record: width 3 is not 1, 2, 4 or 8\n", bad);
     g_assert_nonnull(strstr(r.err, e));
     run_free(&r);
 }
 
 static void test_stat_lost_unknown(void)
 {
-    g_autofree char *p = write_tmp("lost.txt",
-                                   "MAP 1.0 1 0xfeba0000 0xffffc90000000000 0x20000 0x0 0\n"
-                                   "R 4 1.1 1 0xfeba0008 0x80000000 0x0 0\n"
-                                   "R 4 1.2 1 0xfeba0008 0x80000001 0x0 0\n"
-                                   "R 4 1.3 1 0xfeba0008 0xffffffff80000001 0x0 0\n"
-                                   "R 2 1.4 1 0xfeba0008 0x1 0x0 0\n"
-                                   "MARK 0.000000 Lost 5 events.\n"
-                                   "UNKNOWN 1.5 1 0xfeba0100 0f,c7,0e 0x0 0\n"
-                                   "UNMAP 2.0 1 0x0 0\n");
+    g_autofree char *p =
+        write_tmp("lost.txt", "MAP 1.0 1 0xfeba0000 0xffffc90000000000 0x20000 0x0 0\n"
+                              "R 4 1.1 1 0xfeba0008 0x80000000 0x0 0\n"
+                              "R 4 1.2 1 0xfeba0008 0x80000001 0x0 0\n"
+                              "R 4 1.3 1 0xfeba0008 0xffffffff80000001 0x0 0\n"
+                              "R 2 1.4 1 0xfeba0008 0x1 0x0 0\n"
+                              "MARK 0.000000 Lost 5 events.\n"
+                              "UNKNOWN 1.5 1 0xfeba0100 0f,c7,0e 0x0 0\n"
+                              "UNMAP 2.0 1 0x0 0\n");
     struct run r = RUN(NULL, "stat", "--top", "1", p);
     g_assert_cmpint(r.status, ==, 0);
-    g_assert_nonnull(strstr(r.out, "LOST EVENTS: 5 events lost in 1 reports: the trace is incomplete\n"));
-    g_assert_nonnull(strstr(r.out, "UNKNOWN: 1 accesses the guest kernel could not decode (no value): opcode 0f,c7,0e x1\n"));
+    g_assert_nonnull(
+        strstr(r.out, "LOST EVENTS: 5 events lost in 1 reports: the trace is incomplete\n"));
+    g_assert_nonnull(strstr(
+        r.out,
+        "UNKNOWN: 1 accesses the guest kernel could not decode (no value): opcode 0f,c7,0e x1\n"));
     /* no header: the MAP gives the region; values are masked by width (movsx), so 3 distinct */
     g_assert_true(g_regex_match_simple("map 1 +0xfeba0000\\+0x20000 +reads 4 ", r.out, 0, 0));
     g_assert_true(g_regex_match_simple("map 1 +0x8 +4 +0 +3 2,4\n", r.out, 0, 0));
@@ -221,7 +226,10 @@ static void test_convert_chain(void)
     assert_magic(a, "\x1f\x8b", 2);
     assert_magic(b, "\x28\xb5\x2f\xfd", 4);
     assert_magic(c, "{\"type\":\"VERSION\",\"version\":\"20070824\"}\n", 40);
-    assert_magic(d, "\xfd" "7zXZ", 5);
+    assert_magic(d,
+                 "\xfd"
+                 "7zXZ",
+                 5);
     g_autofree char *want = slurp(fixture), *got = slurp(e);
     g_assert_cmpstr(got, ==, want);
 }
@@ -261,7 +269,8 @@ static void test_convert_stdio(void)
     /* and back from JSONL on stdin */
     struct run back = RUN(r.out, "convert", "-", "-");
     g_assert_cmpint(back.status, ==, 0);
-    g_assert_nonnull(strstr(back.out, "R 4 2.854035 1 0xfeba000c 0x1 0x0 0 ns=2854035123 vcpu=0 dev=nic0\n"));
+    g_assert_nonnull(
+        strstr(back.out, "R 4 2.854035 1 0xfeba000c 0x1 0x0 0 ns=2854035123 vcpu=0 dev=nic0\n"));
     run_free(&back);
     run_free(&r);
     /* compressed to stdout */
@@ -273,7 +282,8 @@ static void test_convert_stdio(void)
 
 static void test_convert_errors(void)
 {
-    g_autofree char *bad = write_tmp("cbad.txt", "R 4 1.0 1 0x1 0x1 0x0 0\nR 4 1.0 1 0x1 0x1 0x0\n");
+    g_autofree char *bad =
+        write_tmp("cbad.txt", "R 4 1.0 1 0x1 0x1 0x0 0\nR 4 1.0 1 0x1 0x1 0x0\n");
     g_autofree char *out = tmp_path("cbad-out.mmiotrace");
     struct run r = RUN(NULL, "convert", bad, out);
     g_autofree char *msg = g_strdup_printf("hvmmio convert: %s:2: R record: missing pid\n", bad);

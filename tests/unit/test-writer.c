@@ -59,7 +59,8 @@ static void test_real_lines(void)
     r.map.phys = 0xfeba0000;
     r.map.virt = 0xffffcc2b406e0000ull;
     r.map.len = 0x20000;
-    expect(&r, MMIOTRACE_FMT_KERNEL, "MAP 2.849603 1 0xfeba0000 0xffffcc2b406e0000 0x20000 0x0 0\n");
+    expect(&r, MMIOTRACE_FMT_KERNEL,
+           "MAP 2.849603 1 0xfeba0000 0xffffcc2b406e0000 0x20000 0x0 0\n");
 
     mmiotrace_record_init(&r, MMIOTRACE_MARK);
     r.ts_ns = 2766196000ull;
@@ -165,8 +166,8 @@ static void test_kernel_printf_oracle(void)
             int w = widths[g_rand_int_range(rnd, 0, 4)];
             r = rw(i % 4 ? MMIOTRACE_WRITE : MMIOTRACE_READ, w, ns, id, a, v, pc);
             snprintf(want, sizeof(want), "%c %d %u.%06lu %d 0x%llx 0x%lx 0x%lx %d\n",
-                     i % 4 ? 'W' : 'R', w, secs, usec, id, (unsigned long long)a,
-                     (unsigned long)v, (unsigned long)pc, 0);
+                     i % 4 ? 'W' : 'R', w, secs, usec, id, (unsigned long long)a, (unsigned long)v,
+                     (unsigned long)pc, 0);
             break;
         }
         case 2:
@@ -190,8 +191,7 @@ static void test_kernel_printf_oracle(void)
             r.unknown.opcode[2] = v;
             snprintf(want, sizeof(want), "UNKNOWN %u.%06lu %d 0x%llx %02lx,%02lx,%02lx 0x%lx %d\n",
                      secs, usec, id, (unsigned long long)a, (unsigned long)(v >> 16) & 0xff,
-                     (unsigned long)(v >> 8) & 0xff, (unsigned long)v & 0xff, (unsigned long)pc,
-                     0);
+                     (unsigned long)(v >> 8) & 0xff, (unsigned long)v & 0xff, (unsigned long)pc, 0);
             break;
         }
         /* and everything the kernel would not have: must not change kernel mode */
@@ -204,8 +204,8 @@ static void test_kernel_printf_oracle(void)
 
 static void test_extended(void)
 {
-    struct mmiotrace_record r = rw(MMIOTRACE_READ, 4, 2854035123ull, 2, 0xfebf000c, 1,
-                                   0xffffffffc0a01234ull);
+    struct mmiotrace_record r =
+        rw(MMIOTRACE_READ, 4, 2854035123ull, 2, 0xfebf000c, 1, 0xffffffffc0a01234ull);
 
     /* without facts, extended mode is kernel mode */
     expect(&r, MMIOTRACE_FMT_EXTENDED, "R 4 2.854035 2 0xfebf000c 0x1 0xffffffffc0a01234 0\n");
@@ -282,7 +282,8 @@ static void test_extended(void)
     r.ext = MMIOTRACE_EXT_DEV;
     r.dev = "nic0";
     r.dev_len = 4;
-    expect(&r, MMIOTRACE_FMT_EXTENDED, "PCIDEV 0018 808610d3 b 0 0 0 0 0 0 0 0 0 0 0 0 0 0  dev=nic0\n");
+    expect(&r, MMIOTRACE_FMT_EXTENDED,
+           "PCIDEV 0018 808610d3 b 0 0 0 0 0 0 0 0 0 0 0 0 0 0  dev=nic0\n");
     r.pcidev.driver = "e1000e";
     r.pcidev.driver_len = 6;
     expect(&r, MMIOTRACE_FMT_EXTENDED,
