@@ -12,13 +12,13 @@ cd "$HVMMIO_TOP"
 t0=$(date +%s)
 scripts/install-deps.sh
 qemu_build=$(scripts/build-qemu.sh)
-kernel-guest/build-image.sh >/dev/null
+guest_image=$(kernel-guest/build-image.sh)
 builddir=${HVMMIO_BUILD_DIR:-build}
 if [ ! -f "$builddir/build.ninja" ]; then
-	meson setup "$builddir" -Dqemu_build_dir="$qemu_build" >/dev/null ||
+	meson setup "$builddir" -Dqemu_build_dir="$qemu_build" -Dguest_image_dir="$guest_image" >/dev/null ||
 		die "meson setup failed"
 else
-	meson configure "$builddir" -Dqemu_build_dir="$qemu_build" >/dev/null
+	meson configure "$builddir" -Dqemu_build_dir="$qemu_build" -Dguest_image_dir="$guest_image" >/dev/null
 fi
 meson compile -C "$builddir" >"$builddir/compile.log" 2>&1 ||
 	{ tail -30 "$builddir/compile.log" >&2; die "building hvmmio failed"; }

@@ -3,8 +3,8 @@
  *
  * Every I/O MemoryRegion under a traced BAR gets mr->mmiotrace, which diverts its
  * accesses through hook.c. RAM under a BAR (a vfio region's mmap, a RAM BAR) is the
- * fast path with no exit; where it is to be traced, an I/O overlay of higher priority
- * is put in front of it and forwards each access to it. Untrapped RAM keeps the fast
+ * fast path with no exit; where it is to be traced, an I/O overlay is added as a
+ * subregion of it (rendered in front of its content) and forwards each access to it. Untrapped RAM keeps the fast
  * path. Overlays are rebuilt only on command (realize, mmiotrace-trap), never per access.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -274,9 +274,8 @@ static void add_overlay(MmioTraceDevice *d, RamLeaf *leaf, hwaddr start,
     r->target_off = start;
     memory_region_init_io(ov, OBJECT(d->pdev), &overlay_ops, r, name, end - start);
     ov->mmiotrace = r;
-    memory_region_add_subregion_overlap(leaf->mr->container,
-                                        leaf->mr->addr + start, ov,
-                                        leaf->mr->priority + 1);
+    /* a region's subregions are rendered in front of its own content */
+    memory_region_add_subregion(leaf->mr, start, ov);
 }
 
 static void remove_overlays(MmioTraceDevice *d)

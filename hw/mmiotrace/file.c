@@ -135,6 +135,7 @@ static void format_event(MmioTraceFile *f, MmioTraceEvent *ev)
     case MMIOTRACE_MARK:
         rec.mark.text = ev->payload;
         rec.mark.len = strlen(ev->payload);
+        rec.ext = 0;
         break;
     case MMIOTRACE_LOST:
         rec.lost.count = ev->value;

@@ -193,8 +193,9 @@ void mmiotrace_mark(MmioTraceDevice *d, const char *text)
     if (unlikely(d->pcidev_stale)) {
         mmiotrace_device_push_pcidev(d);
     }
+    /* a marker belongs to the whole file: no dev= (it stays a kernel MARK line) */
     MmioTraceEvent ev = {
-        .type = MMIOTRACE_MARK, .bar = -1, .dev = d,
+        .type = MMIOTRACE_MARK, .bar = -1,
         .payload = g_strdup(text), .ts = mmiotrace_file_now(d->file),
     };
     mmiotrace_file_push(d->file, &ev);
