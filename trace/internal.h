@@ -5,6 +5,29 @@
 
 #include "mmiotrace.h"
 
+/* What a text line is, from its first word. */
+enum keyword {
+    KW_OTHER = 0, /* not a keyword: a continuation line after a MARK, else an error */
+    KW_BLANK,     /* empty or blank line: skipped */
+    KW_SKIP,      /* '#' comments, LSPCI lines, "rw what?", "map what?": skipped */
+    KW_R,
+    KW_W,
+    KW_VERSION,
+    KW_PCIDEV,
+    KW_UNKNOWN,
+    KW_MAP,
+    KW_UNMAP,
+    KW_MARK,
+    KW_MARKX,
+    KW_LOST,
+    KW_PCICFG,
+    KW_IRQ,
+};
+enum keyword mmiotrace_classify_line(const char *line, size_t len);
+
+/* Whether a MARK's text is the kernel's "Lost %lu events." (N without leading zeros). */
+bool mmiotrace_lost_text(const char *text, size_t len, uint64_t *count);
+
 /* Raw input for a decompressor: like read(2); -1 with errno on error, 0 at end of input. */
 typedef ssize_t (*mmiotrace_raw_read_fn)(void *opaque, void *buf, size_t len);
 

@@ -212,14 +212,14 @@ static int parse_obj(struct jctx *j, struct mmiotrace_record *rec)
     }
     j->what = mmiotrace_type_name(rec->type);
     if (rec->type != MMIOTRACE_VERSION && rec->type != MMIOTRACE_PCIDEV) {
-        int got = get_u64(j, "ts_ns", false, UINT64_MAX, &rec->ts_ns);
+        int got = get_u64(j, "ts_ns", false, MMIOTRACE_TS_MAX_NS, &rec->ts_ns);
         if (got < 0) {
             return -1;
         }
         if (got) {
             rec->ext |= MMIOTRACE_EXT_NS;
         } else {
-            if (get_u64(j, "ts_us", true, UINT64_MAX / 1000, &u) < 0) {
+            if (get_u64(j, "ts_us", true, MMIOTRACE_TS_MAX_NS / 1000, &u) < 0) {
                 return -1;
             }
             rec->ts_ns = u * 1000;

@@ -34,6 +34,8 @@
 #define MMIOTRACE_INSN_MAX 16     /* instruction bytes (insn=) */
 #define MMIOTRACE_CONFIG_MAX 4096 /* PCI config space bytes (PCICFG) */
 #define MMIOTRACE_PCI_RESOURCES 7 /* BAR0-5 and the expansion ROM, as the kernel prints them */
+/* The latest timestamp: the kernel prints seconds with "%u" (32 bits). */
+#define MMIOTRACE_TS_MAX_NS (4294967296ull * 1000000000ull - 1)
 
 enum mmiotrace_type {
     MMIOTRACE_NONE = 0,
@@ -150,8 +152,9 @@ const char *mmiotrace_record_check(const struct mmiotrace_record *rec);
 /* ---- Writer (writer.c: libc only) ---- */
 
 /* Output modes. */
-#define MMIOTRACE_FMT_KERNEL 0u /* byte for byte the kernel's lines; drops hvmmio's records/facts  \
-                                 */
+#define MMIOTRACE_FMT_KERNEL                                                                       \
+    0u /* byte for byte the kernel's lines; drops hvmmio's records/facts                           \
+        */
 #define MMIOTRACE_FMT_EXTENDED 1u /* kernel fields first, then " key=value" facts; PCICFG, IRQ */
 
 /* Upper bound of one formatted line (any record, any mode), terminating NUL included. */

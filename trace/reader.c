@@ -386,43 +386,13 @@ static int peek_line(struct mmiotrace_reader *r, const char **line, size_t *len)
     }
 }
 
-/* ---- Line classification ---- */
-
-enum keyword {
-    KW_OTHER = 0, /* not a keyword: a continuation line after a MARK, else an error */
-    KW_BLANK,     /* empty or blank line: skipped */
-    KW_SKIP,      /* '#' comments, LSPCI lines, "rw what?", "map what?": skipped */
-    KW_R,
-    KW_W,
-    KW_VERSION,
-    KW_PCIDEV,
-    KW_UNKNOWN,
-    KW_MAP,
-    KW_UNMAP,
-    KW_MARK,
-    KW_MARKX,
-    KW_LOST,
-    KW_PCICFG,
-    KW_IRQ,
-};
-
-static const struct {
-    const char *word;
-    size_t len;
-    enum keyword kw;
-} keywords[] = {
-    {"VERSION", 7, KW_VERSION}, {"PCIDEV", 6, KW_PCIDEV}, {"UNKNOWN", 7, KW_UNKNOWN},
-    {"MAP", 3, KW_MAP},         {"UNMAP", 5, KW_UNMAP},   {"MARK", 4, KW_MARK},
-    {"MARKX", 5, KW_MARKX},     {"LOST", 4, KW_LOST},     {"PCICFG", 6, KW_PCICFG},
-    {"IRQ", 3, KW_IRQ},         {"LSPCI", 5, KW_SKIP},
-};
-
 static inline bool is_blank(char c)
 {
     return c == ' ' || c == '\t';
 }
 
-static enum keyword classify(const char *line, size_t len)
+/* The hot path's shortcut before the full classification (record.c). */
+static inline enum keyword classify(const char *line, size_t len)
 {
     if (len >= 2 && line[1] == ' ') {
         if (line[0] == 'R') {
@@ -432,35 +402,7 @@ static enum keyword classify(const char *line, size_t len)
             return KW_W;
         }
     }
-    if (!len) {
-        return KW_BLANK;
-    }
-    if (line[0] == '#') {
-        return KW_SKIP;
-    }
-    if ((len >= 8 && !memcmp(line, "rw what?", 8)) || (len >= 9 && !memcmp(line, "map what?", 9))) {
-        return KW_SKIP;
-    }
-    size_t w = 0;
-    while (w < len && !is_blank(line[w])) {
-        w++;
-    }
-    if (!w) {
-        size_t i = 0;
-        while (i < len && is_blank(line[i])) {
-            i++;
-        }
-        return i == len ? KW_BLANK : KW_OTHER;
-    }
-    if (len == 1 && (line[0] == 'R' || line[0] == 'W')) {
-        return line[0] == 'R' ? KW_R : KW_W;
-    }
-    for (size_t i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++) {
-        if (keywords[i].len == w && !memcmp(line, keywords[i].word, w)) {
-            return keywords[i].kw;
-        }
-    }
-    return KW_OTHER;
+    return mmiotrace_classify_line(line, len);
 }
 
 /* ---- Field parsing ---- */
@@ -579,7 +521,7 @@ static inline enum status get_time(struct cur *c, uint64_t *ns, int *frac_digits
 
     while (p < c->end && (unsigned)(*p - '0') < 10) {
         secs = secs * 10 + (*p - '0');
-        if (secs > UINT64_MAX / 1000000000u) {
+        if (secs > UINT32_MAX) { /* the kernel's "%u" */
             return ST_OVERFLOW;
         }
         p++;
@@ -783,7 +725,13 @@ static int parse_ext(struct mmiotrace_reader *r, const char *what, struct cur c,
         uint64_t n = 0;
         enum status vst = ST_OK;
         if (key_is(k, klen, "ns")) {
+            if (rec->type == MMIOTRACE_VERSION || rec->type == MMIOTRACE_PCIDEV) {
+                return line_error(r, r->lineno, "%s record: ns= on a record without a time", what);
+            }
             vst = get_dec(&vc, &n);
+            if (!vst && n > MMIOTRACE_TS_MAX_NS) {
+                vst = ST_OVERFLOW;
+            }
             if (!vst) {
                 if (frac_digits <= 6 && (n + 500) / 1000 != rec->ts_ns / 1000) {
                     return line_error(r, r->lineno,
@@ -863,6 +811,9 @@ static int parse_ext(struct mmiotrace_reader *r, const char *what, struct cur c,
     }
     if (have_off && !(rec->ext & MMIOTRACE_EXT_BAR)) {
         return line_error(r, r->lineno, "%s record: off= without bar=", what);
+    }
+    if ((rec->ext & MMIOTRACE_EXT_BAR) && !have_off) {
+        rec->bar_off = 0;
     }
     if (markx && !have_text) {
         return line_error(r, r->lineno, "%s record: missing text=", what);
@@ -1119,15 +1070,9 @@ static int parse_mark(struct mmiotrace_reader *r, const char *line, size_t len,
                           MMIOTRACE_TEXT_MAX);
     }
     /* The kernel's lost-events report: "MARK 0.000000 Lost %lu events." */
-    if (rec->ts_ns == 0 && tlen >= 14 && !memcmp(text, "Lost ", 5) &&
-        !memcmp(text + tlen - 8, " events.", 8) && text[5] != '0') {
-        struct cur n = {text + 5, text + tlen - 8};
-        uint64_t count;
-        if (!get_dec(&n, &count) && n.p == n.end) {
-            rec->type = MMIOTRACE_LOST;
-            rec->lost.count = count;
-            return 0;
-        }
+    if (rec->ts_ns == 0 && mmiotrace_lost_text(text, tlen, &rec->lost.count)) {
+        rec->type = MMIOTRACE_LOST;
+        return 0;
     }
     rec->type = MMIOTRACE_MARK;
     memcpy(r->mark_text, text, tlen);
@@ -1396,6 +1341,7 @@ int mmiotrace_reader_next(struct mmiotrace_reader *r, struct mmiotrace_record *r
         }
         rec->type = MMIOTRACE_NONE;
         rec->ext = 0;
+        rec->ts_ns = 0;
         r->scratch_len = 0;
         int ret;
         if (r->jsonl) {

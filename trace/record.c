@@ -2,7 +2,7 @@
 /* libmmiotrace: the record model's helpers (libc only). */
 #include <string.h>
 
-#include "mmiotrace.h"
+#include "internal.h"
 
 static const char *const type_names[MMIOTRACE_TYPE_COUNT] = {
     [MMIOTRACE_NONE] = "NONE", [MMIOTRACE_VERSION] = "VERSION", [MMIOTRACE_PCIDEV] = "PCIDEV",
@@ -69,6 +69,10 @@ const char *mmiotrace_record_check(const struct mmiotrace_record *rec)
     if ((rec->ext & MMIOTRACE_EXT_VCPU) && rec->vcpu < MMIOTRACE_VCPU_NONE) {
         return "vcpu is negative";
     }
+    if (rec->ts_ns > MMIOTRACE_TS_MAX_NS && rec->type != MMIOTRACE_VERSION &&
+        rec->type != MMIOTRACE_PCIDEV) {
+        return "timestamp is beyond 4294967295 s";
+    }
     switch (rec->type) {
     case MMIOTRACE_VERSION:
         if (!is_token(rec->version.text, rec->version.len) || rec->version.len > 64) {
@@ -118,4 +122,82 @@ const char *mmiotrace_record_check(const struct mmiotrace_record *rec)
         return "unknown record type";
     }
     return NULL;
+}
+
+/* ---- What a line of the text format is, from its first word (reader and writer agree) ---- */
+
+static const struct {
+    const char *word;
+    size_t len;
+    enum keyword kw;
+} keywords[] = {
+    {"VERSION", 7, KW_VERSION}, {"PCIDEV", 6, KW_PCIDEV}, {"UNKNOWN", 7, KW_UNKNOWN},
+    {"MAP", 3, KW_MAP},         {"UNMAP", 5, KW_UNMAP},   {"MARK", 4, KW_MARK},
+    {"MARKX", 5, KW_MARKX},     {"LOST", 4, KW_LOST},     {"PCICFG", 6, KW_PCICFG},
+    {"IRQ", 3, KW_IRQ},         {"LSPCI", 5, KW_SKIP},
+};
+
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+enum keyword mmiotrace_classify_line(const char *line, size_t len)
+{
+    if (len >= 2 && line[1] == ' ') {
+        if (line[0] == 'R') {
+            return KW_R;
+        }
+        if (line[0] == 'W') {
+            return KW_W;
+        }
+    }
+    if (!len) {
+        return KW_BLANK;
+    }
+    if (line[0] == '#') {
+        return KW_SKIP;
+    }
+    if ((len >= 8 && !memcmp(line, "rw what?", 8)) || (len >= 9 && !memcmp(line, "map what?", 9))) {
+        return KW_SKIP;
+    }
+    size_t w = 0;
+    while (w < len && !is_blank(line[w])) {
+        w++;
+    }
+    if (!w) {
+        size_t i = 0;
+        while (i < len && is_blank(line[i])) {
+            i++;
+        }
+        return i == len ? KW_BLANK : KW_OTHER;
+    }
+    if (w == 1 && (line[0] == 'R' || line[0] == 'W')) {
+        return line[0] == 'R' ? KW_R : KW_W;
+    }
+    for (size_t i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++) {
+        if (keywords[i].len == w && !memcmp(line, keywords[i].word, w)) {
+            return keywords[i].kw;
+        }
+    }
+    return KW_OTHER;
+}
+
+bool mmiotrace_lost_text(const char *text, size_t len, uint64_t *count)
+{
+    uint64_t v = 0;
+
+    if (len < 14 || memcmp(text, "Lost ", 5) || memcmp(text + len - 8, " events.", 8) ||
+        text[5] == '0') {
+        return false;
+    }
+    for (const char *p = text + 5; p < text + len - 8; p++) {
+        unsigned d = (unsigned char)*p - '0';
+        if (d > 9 || v > (UINT64_MAX - d) / 10) {
+            return false;
+        }
+        v = v * 10 + d;
+    }
+    *count = v;
+    return true;
 }

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mmiotrace.h"
+#include "internal.h"
 
 static const char hex_digits[16] = "0123456789abcdef";
 
@@ -164,6 +164,9 @@ static char *put_ext(char *p, const struct mmiotrace_record *r)
 {
     unsigned ext = r->ext;
 
+    if (r->type == MMIOTRACE_PCIDEV) {
+        ext &= ~MMIOTRACE_EXT_NS; /* the header has no time */
+    }
     if (!ext) {
         return p;
     }
@@ -319,6 +322,42 @@ static char *fmt_mark(char *p, const struct mmiotrace_record *r)
     return p;
 }
 
+/*
+ * Whether "MARK T text" reads back as this very MARK: every line after the first must be a
+ * continuation line (not start with a keyword), no CR before a newline or at the end, no NUL,
+ * and not the kernel's lost-events report. Otherwise extended mode writes MARKX.
+ */
+static bool mark_reads_back(const struct mmiotrace_record *r)
+{
+    const char *t = r->mark.text, *end = t + r->mark.len;
+
+    if (!r->mark.len) {
+        return true;
+    }
+    if (end[-1] == '\r' || memchr(t, '\0', r->mark.len)) {
+        return false;
+    }
+    uint64_t count;
+    if ((r->ts_ns + 500) / 1000 == 0 && mmiotrace_lost_text(t, r->mark.len, &count)) {
+        return false;
+    }
+    for (const char *nl = memchr(t, '\n', end - t); nl; nl = memchr(nl + 1, '\n', end - nl - 1)) {
+        const char *next = nl + 1;
+        const char *next_end = memchr(next, '\n', end - next);
+        if (!next_end) {
+            next_end = end;
+        }
+        if (nl > t && nl[-1] == '\r') {
+            return false;
+        }
+        enum keyword kw = mmiotrace_classify_line(next, next_end - next);
+        if (kw != KW_OTHER && kw != KW_BLANK) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* hvmmio: "MARKX %u.%06lu" + facts + " text=" quoted text: a MARK that carries facts. */
 static char *fmt_markx(char *p, const struct mmiotrace_record *r)
 {
@@ -443,7 +482,7 @@ static int format_line(char *buf, const struct mmiotrace_record *r, unsigned mod
         p = fmt_unmap(buf, r);
         break;
     case MMIOTRACE_MARK:
-        if (ext && r->ext) {
+        if (ext && (r->ext || !mark_reads_back(r))) {
             p = fmt_markx(buf, r);
             ext = false; /* already written, before the text */
         } else {

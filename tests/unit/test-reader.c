@@ -241,6 +241,11 @@ static void test_tolerance(void)
     /* only the kernel's exact report is a lost-events record */
     expect_ok("MARK 0.000000 Lost 05 events.\n", "MARK 0.000000 Lost 05 events.\n");
     expect_ok("MARK 1.000000 Lost 5 events.\n", "MARK 1.000000 Lost 5 events.\n");
+    /* found by fuzzing: bar= without off= means offset 0, whatever the record held before */
+    expect_ok("R 4 2.854035 2 0xfebf000c 0x1 0x0 0 bar=0 off=0x55a2c398dd50\n"
+              "R 4 2.854035 2 0xfebf000c 0x1 0x0 0 bar=1\n",
+              "R 4 2.854035 2 0xfebf000c 0x1 0x0 0 bar=0 off=0x55a2c398dd50\n"
+              "R 4 2.854035 2 0xfebf000c 0x1 0x0 0 bar=1 off=0x0\n");
     /* unknown facts of a newer writer are ignored */
     expect_ok("R 4 2.854035 2 0xfebf000c 0x1 0x0 0 future=\"x y\" vcpu=1\n",
               "R 4 2.854035 2 0xfebf000c 0x1 0x0 0 vcpu=1\n");
@@ -275,6 +280,8 @@ static void test_errors(void)
                  "t.txt:1: R record: width '18446744073709551616' is too large");
     expect_error("R 4 18446744074.0 2 0x1 0x1 0x0 0\n",
                  "t.txt:1: R record: timestamp '18446744074.0' is too large");
+    expect_error("R 4 1.0 2 0x1 0x1 0x0 0 ns=18446744073709551615\n",
+                 "t.txt:1: R record: too large ns='18446744073709551615'");
     expect_error("PCIDEV 10018 808610d3 b 0 0 0 0 0 0 0 0 0 0 0 0 0 0 \n",
                  "t.txt:1: PCIDEV record: bus/devfn '10018' is too large");
     expect_error("PCIDEV 0018 808610d3 b 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
@@ -316,6 +323,12 @@ static void test_errors(void)
     expect_error("R 4 2.854035 2 0xfebf000c 0x1 0x0 0 asm=\"a\"b\n",
                  "t.txt:1: R record: text after the closing quote of asm=");
     expect_error("MARKX 1.0 dev=x\n", "t.txt:1: MARKX record: missing text=");
+    /* found by fuzzing: ns on a record without a time; times beyond the kernel's %u seconds */
+    expect_error("PCIDEV 0018 808610d3 b 0 0 0 0 0 0 0 0 0 0 0 0 0 0  ns=5\n",
+                 "t.txt:1: PCIDEV record: ns= on a record without a time");
+    expect_error("R 4 4294967296.0 2 0x1 0x1 0x0 0\n",
+                 "t.txt:1: R record: timestamp '4294967296.0' is too large");
+    expect_ok("R 4 4294967295.999999 2 0x1 0x1 0x0 0\n", "R 4 4294967295.999999 2 0x1 0x1 0x0 0\n");
     /* found by fuzzing: control characters in VERSION and the driver name */
     expect_error("VERSION 20070824\x08\n", "t.txt:1: VERSION record: bad version '20070824\\x08'");
     expect_error("PCIDEV 0018 808610d3 b 0 0 0 0 0 0 0 0 0 0 0 0 0 0 e1000\x01\n",

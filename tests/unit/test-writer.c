@@ -258,6 +258,33 @@ static void test_extended(void)
     r.mark.len = 0;
     expect(&r, MMIOTRACE_FMT_EXTENDED, "MARKX 2.766196 ns=2766196400 dev=nic0 text=\"\"\n");
 
+    /* found by fuzzing: texts a plain MARK line would not give back go in MARKX */
+    r.ext = 0;
+    r.mark.text = "two\nLSPCI";
+    r.mark.len = strlen(r.mark.text);
+    expect(&r, MMIOTRACE_FMT_EXTENDED, "MARKX 2.766196 text=\"two\\nLSPCI\"\n");
+    expect(&r, MMIOTRACE_FMT_KERNEL, "MARK 2.766196 two\nLSPCI\n");
+    r.mark.text = "two\nR 4";
+    r.mark.len = strlen(r.mark.text);
+    expect(&r, MMIOTRACE_FMT_EXTENDED, "MARKX 2.766196 text=\"two\\nR 4\"\n");
+    r.mark.text = "a\r";
+    r.mark.len = strlen(r.mark.text);
+    expect(&r, MMIOTRACE_FMT_EXTENDED, "MARKX 2.766196 text=\"a\\r\"\n");
+    r.mark.text = "two\nlines\n\n  indented";
+    r.mark.len = strlen(r.mark.text);
+    expect(&r, MMIOTRACE_FMT_EXTENDED, "MARK 2.766196 two\nlines\n\n  indented\n");
+    r.ts_ns = 0;
+    r.mark.text = "Lost 3 events.";
+    r.mark.len = strlen(r.mark.text);
+    expect(&r, MMIOTRACE_FMT_EXTENDED, "MARKX 0.000000 text=\"Lost 3 events.\"\n");
+    r.mark.text = "Lost 03 events.";
+    r.mark.len = strlen(r.mark.text);
+    expect(&r, MMIOTRACE_FMT_EXTENDED, "MARK 0.000000 Lost 03 events.\n");
+    r.ts_ns = MMIOTRACE_TS_MAX_NS + 1;
+    g_assert_cmpint(mmiotrace_format(buf, sizeof(buf), &r, MMIOTRACE_FMT_EXTENDED), ==, -1);
+    r.ts_ns = MMIOTRACE_TS_MAX_NS;
+    expect(&r, MMIOTRACE_FMT_EXTENDED, "MARK 4294967296.000000 Lost 03 events.\n");
+
     /* lost events with facts */
     mmiotrace_record_init(&r, MMIOTRACE_LOST);
     r.ts_ns = 3000000000ull;
