@@ -364,6 +364,12 @@ static void account(struct file_state *fs, const struct mmiotrace_record *rec)
     switch (rec->type) {
     case MMIOTRACE_PCIDEV: {
         struct pcidev_info p = {rec->pcidev, pcidev_label(&rec->pcidev)};
+        if (rec->ext & MMIOTRACE_EXT_DEV) {
+            /* hvmmio names the device: accesses carrying dev= then match the header's */
+            char name[MMIOTRACE_DEV_MAX + 1];
+            snprintf(name, sizeof(name), "%.*s", (int)rec->dev_len, rec->dev);
+            p.label = intern(name);
+        }
         p.d.driver = NULL;
         /* repeated headers repeat the same devices: keep one of each */
         for (guint i = 0; i < fs->pcidevs->len; i++) {

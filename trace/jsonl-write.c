@@ -114,6 +114,8 @@ int mmiotrace_jsonl_format(char *buf, size_t size, const struct mmiotrace_record
     struct out o = {buf, buf + (size ? size - 1 : 0), false};
     static const char *const irq_kinds[] = {"INTX", "MSI", "MSIX"};
 
+    (void)mode; /* every field is written */
+
     if (mmiotrace_record_check(r)) {
         errno = EINVAL;
         return -1;

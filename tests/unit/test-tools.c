@@ -183,6 +183,20 @@ static void test_stat_lost_unknown(void)
     run_free(&r);
 }
 
+static void test_stat_dev_names(void)
+{
+    /* a header device named with dev= and accesses with and without dev= are one device */
+    g_autofree char *p = write_tmp(
+        "dev.txt", "PCIDEV 0018 808610d3 b feba0000 0 0 0 0 0 0 20000 0 0 0 0 0 0  dev=nic0\n"
+                   "R 4 1.0 9 0xfeba0008 0x1 0x0 0\n"
+                   "W 4 1.1 9 0xfeba0008 0x2 0x0 0 dev=nic0 bar=0 off=0x8\n");
+    struct run r = RUN(NULL, "stat", p);
+    g_assert_cmpint(r.status, ==, 0);
+    g_assert_true(g_regex_match_simple("devices:\n  nic0 +reads 1 +writes 1\n", r.out, 0, 0));
+    g_assert_true(g_regex_match_simple("nic0 +BAR0 +0x8 +1 +1 +2 4\n", r.out, 0, 0));
+    run_free(&r);
+}
+
 static void test_stat_usage(void)
 {
     struct run r = RUN(NULL, "stat", "--help");
@@ -351,6 +365,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tools/stat/json", test_stat_json);
     g_test_add_func("/tools/stat/malformed", test_stat_malformed);
     g_test_add_func("/tools/stat/lost-unknown", test_stat_lost_unknown);
+    g_test_add_func("/tools/stat/dev-names", test_stat_dev_names);
     g_test_add_func("/tools/stat/usage", test_stat_usage);
     g_test_add_func("/tools/convert/chain", test_convert_chain);
     g_test_add_func("/tools/convert/stdio", test_convert_stdio);
