@@ -1,0 +1,581 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * hvmmio-testdev: a deterministic PCI test device served over vfio-user (libvfio-user), for
+ * QEMU's vfio-user-pci client. Its register map is the contract in docs/testdev.md, which the
+ * guest driver (kernel-guest/modules/hvmmio_testdrv) and the tests check against.
+ *
+ * BAR0 (4 KiB) is served by a callback: every guest access is a vfio-user message, so QEMU
+ * traps it. BAR2 (64 KiB) is a memfd that QEMU maps: the fast path, plain memory.
+ *
+ * The server is single-threaded: a GLib main loop watches the vfio-user socket (the library
+ * runs non-blocking) and SIGINT/SIGTERM. It exits 0 when QEMU disconnects or on a signal,
+ * and removes its socket either way.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+#include <glib.h>
+
+#include <linux/pci_regs.h>
+
+#include <libvfio-user.h>
+
+/* PCI identity (docs/testdev.md "Identity") */
+#define TESTDEV_VENDOR 0x1234
+#define TESTDEV_DEVICE 0x4d4d
+#define TESTDEV_SUBVENDOR 0x1234
+#define TESTDEV_SUBDEVICE 0x0001
+#define TESTDEV_REVISION 1
+#define TESTDEV_CLASS 0xff /* base class "unassigned", sub 0, prog-if 0 */
+
+/* BAR0 registers (docs/testdev.md "BAR0") */
+#define BAR0_SIZE 0x1000
+#define REG_ID 0x000
+#define REG_INVERT 0x004
+#define REG_SCRATCH32 0x008
+#define REG_REG64 0x010
+#define REG_COUNTER 0x020
+#define REG_DOORBELL 0x024
+#define REG_STATUS 0x028
+#define REG_IRQ_RAISE 0x030
+#define REG_IRQ_ACK 0x034
+#define REG_RESET 0x03c
+#define SCRATCH_START 0x040
+#define SCRATCH_SIZE 0x40
+#define TAIL_START 0x800
+#define TAIL_SIZE 0x800
+
+#define ID_VALUE 0x4d4d0001u
+#define REG64_RESET 0x0123456789abcdefull
+#define RESET_MAGIC 0x52535421u /* "!TSR" in memory order: "RST!" read as a big number */
+#define STATUS_DONE (1u << 0)
+#define STATUS_BUSY (1u << 1)
+#define STATUS_IRQ (1u << 2)
+#define DOORBELL_POLLS 3 /* the read of STATUS that sees DONE again */
+
+/* BAR2 (docs/testdev.md "BAR2") */
+#define BAR2_SIZE 0x10000
+#define BAR2_PATTERN 0xb0000000u
+
+struct testdev {
+    vfu_ctx_t *vfu;
+    GMainLoop *loop;
+    const char *socket_path;
+    gboolean verbose;
+    guint fd_watch;
+    int exit_code;
+
+    /* BAR0 state: everything testdev_reset() sets */
+    uint32_t invert_written;
+    uint32_t scratch32;
+    uint64_t reg64;
+    uint32_t counter;
+    bool done;
+    unsigned polls_since_doorbell;
+    bool irq_pending;
+    uint8_t scratch[SCRATCH_SIZE];
+    uint8_t tail[TAIL_SIZE];
+
+    /* BAR2: a shared memfd mapping, also mapped by QEMU */
+    int bar2_fd;
+    uint8_t *bar2;
+};
+
+static void note(struct testdev *dev, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* A --verbose message on stderr. */
+static void note(struct testdev *dev, const char *fmt, ...)
+{
+    if (!dev->verbose) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("hvmmio-testdev: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static void testdev_reset(struct testdev *dev)
+{
+    dev->invert_written = 0;
+    dev->scratch32 = 0;
+    dev->reg64 = REG64_RESET;
+    dev->counter = 0;
+    dev->done = true;
+    dev->polls_since_doorbell = 0;
+    dev->irq_pending = false;
+    memset(dev->scratch, 0, sizeof(dev->scratch));
+    memset(dev->tail, 0, sizeof(dev->tail));
+    for (uint32_t o = 0; o < BAR2_SIZE; o += 4) {
+        uint32_t v = GUINT32_TO_LE(BAR2_PATTERN | o);
+        memcpy(dev->bar2 + o, &v, 4);
+    }
+}
+
+static uint64_t load_le(const uint8_t *p, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        v |= (uint64_t)p[i] << (8 * i);
+    }
+    return v;
+}
+
+static void store_le(uint8_t *p, size_t n, uint64_t v)
+{
+    for (size_t i = 0; i < n; i++) {
+        p[i] = (uint8_t)(v >> (8 * i));
+    }
+}
+
+/*
+ * A 32-bit register read. Returns false for offsets with no 32-bit register (they read 0).
+ * Reads of COUNTER and STATUS have side effects, as documented.
+ */
+static bool reg32_read(struct testdev *dev, uint32_t off, uint32_t *val)
+{
+    switch (off) {
+    case REG_ID:
+        *val = ID_VALUE;
+        return true;
+    case REG_INVERT:
+        *val = ~dev->invert_written;
+        return true;
+    case REG_SCRATCH32:
+        *val = dev->scratch32;
+        return true;
+    case REG_REG64:
+        *val = (uint32_t)dev->reg64;
+        return true;
+    case REG_REG64 + 4:
+        *val = (uint32_t)(dev->reg64 >> 32);
+        return true;
+    case REG_COUNTER:
+        *val = dev->counter++;
+        return true;
+    case REG_STATUS:
+        if (!dev->done && ++dev->polls_since_doorbell >= DOORBELL_POLLS) {
+            dev->done = true;
+        }
+        *val = (dev->done ? STATUS_DONE : STATUS_BUSY) | (dev->irq_pending ? STATUS_IRQ : 0);
+        return true;
+    case REG_DOORBELL:
+    case REG_IRQ_RAISE:
+    case REG_IRQ_ACK:
+    case REG_RESET:
+        *val = 0; /* write-only */
+        return true;
+    }
+    return false;
+}
+
+static bool reg32_write(struct testdev *dev, uint32_t off, uint32_t val)
+{
+    switch (off) {
+    case REG_INVERT:
+        dev->invert_written = val;
+        return true;
+    case REG_SCRATCH32:
+        dev->scratch32 = val;
+        return true;
+    case REG_REG64:
+        dev->reg64 = (dev->reg64 & 0xffffffff00000000ull) | val;
+        return true;
+    case REG_REG64 + 4:
+        dev->reg64 = (dev->reg64 & 0xffffffffull) | ((uint64_t)val << 32);
+        return true;
+    case REG_COUNTER:
+        dev->counter = val;
+        return true;
+    case REG_DOORBELL:
+        dev->done = false;
+        dev->polls_since_doorbell = 0;
+        return true;
+    case REG_IRQ_RAISE:
+        if (val & 1) {
+            dev->irq_pending = true;
+            /* Under qtest, or before the guest enables INTx, QEMU gave no eventfd. */
+            if (vfu_irq_trigger(dev->vfu, 0) < 0) {
+                note(dev, "INTx not delivered: %s", g_strerror(errno));
+            }
+        }
+        return true;
+    case REG_IRQ_ACK:
+        dev->irq_pending = false;
+        return true;
+    case REG_RESET:
+        if (val == RESET_MAGIC) {
+            testdev_reset(dev);
+        }
+        return true;
+    case REG_ID:
+    case REG_STATUS:
+        return true; /* read-only: writes ignored */
+    }
+    return false;
+}
+
+/* Memory-like areas of BAR0: SCRATCH and TAIL. NULL if [off, off+n) is in neither. */
+static uint8_t *bar0_memory(struct testdev *dev, uint32_t off, size_t n)
+{
+    if (off >= SCRATCH_START && off + n <= SCRATCH_START + SCRATCH_SIZE) {
+        return dev->scratch + (off - SCRATCH_START);
+    }
+    if (off >= TAIL_START && off + n <= TAIL_START + TAIL_SIZE) {
+        return dev->tail + (off - TAIL_START);
+    }
+    return NULL;
+}
+
+/*
+ * One BAR0 access. Accesses of 1, 2, 4 or 8 bytes at a multiple of their size are decoded;
+ * anything else reads 0 and is ignored. QEMU only sends such accesses (vfio_region_ops: 1-8
+ * bytes, aligned), so the rest is for other clients.
+ */
+static ssize_t bar0_access(vfu_ctx_t *vfu, char *buf, size_t count, loff_t offset,
+                           bool is_write)
+{
+    struct testdev *dev = vfu_get_private(vfu);
+    uint8_t *p = (uint8_t *)buf;
+    bool natural = (count == 1 || count == 2 || count == 4 || count == 8) && offset >= 0 &&
+                   offset + (loff_t)count <= BAR0_SIZE && (offset & (loff_t)(count - 1)) == 0;
+    uint32_t off = (uint32_t)offset;
+    bool handled = false;
+    uint64_t val = is_write && count <= 8 ? load_le(p, count) : 0;
+
+    if (natural) {
+        uint8_t *mem = bar0_memory(dev, off, count);
+        if (mem) {
+            if (is_write) {
+                memcpy(mem, p, count);
+            } else {
+                memcpy(p, mem, count);
+                val = load_le(p, count);
+            }
+            handled = true;
+        } else if (count == 8 && off == REG_REG64) {
+            if (is_write) {
+                dev->reg64 = val;
+            } else {
+                val = dev->reg64;
+            }
+            handled = true;
+        } else if (count == 4) {
+            uint32_t v32 = (uint32_t)val;
+            handled = is_write ? reg32_write(dev, off, v32) : reg32_read(dev, off, &v32);
+            val = v32;
+        }
+    }
+    if (!is_write) {
+        if (!handled) {
+            val = 0;
+            memset(p, 0, count);
+        } else {
+            store_le(p, count, val);
+        }
+    }
+    if (handled) {
+        note(dev, "bar0 %c %zu 0x%03x 0x%0*" PRIx64, is_write ? 'W' : 'R', count, off,
+             (int)(2 * count), val);
+    } else {
+        note(dev, "bar0 %c %zu 0x%03" PRIx64 " ignored (no register of that width there)%s",
+             is_write ? 'W' : 'R', count, (uint64_t)offset, is_write ? "" : ", reads 0");
+    }
+    return (ssize_t)count;
+}
+
+/* BAR2 is mapped by QEMU; this serves clients (or QEMU paths) that use messages instead. */
+static ssize_t bar2_access(vfu_ctx_t *vfu, char *buf, size_t count, loff_t offset,
+                           bool is_write)
+{
+    struct testdev *dev = vfu_get_private(vfu);
+    /* libvfio-user has checked offset + count against the region size */
+    if (is_write) {
+        memcpy(dev->bar2 + offset, buf, count);
+    } else {
+        memcpy(buf, dev->bar2 + offset, count);
+    }
+    note(dev, "bar2 %c %zu 0x%04" PRIx64 " (message)", is_write ? 'W' : 'R', count,
+         (uint64_t)offset);
+    return (ssize_t)count;
+}
+
+static int device_reset(vfu_ctx_t *vfu, vfu_reset_type_t type)
+{
+    struct testdev *dev = vfu_get_private(vfu);
+    note(dev, "device reset (type %d)", (int)type);
+    testdev_reset(dev);
+    return 0;
+}
+
+static void vfu_log_hook(vfu_ctx_t *vfu, int level, const char *msg)
+{
+    fprintf(stderr, "hvmmio-testdev: libvfio-user: %s\n", msg);
+}
+
+static gboolean on_signal(gpointer data)
+{
+    struct testdev *dev = data;
+    note(dev, "signal received, shutting down");
+    g_main_loop_quit(dev->loop);
+    return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_client_ready(gint fd, GIOCondition cond, gpointer data);
+
+static void watch_fd(struct testdev *dev)
+{
+    if (dev->fd_watch) {
+        g_source_remove(dev->fd_watch);
+    }
+    dev->fd_watch = g_unix_fd_add(vfu_get_poll_fd(dev->vfu), G_IO_IN | G_IO_HUP | G_IO_ERR,
+                                  on_client_ready, dev);
+}
+
+/* The listening socket is readable: QEMU is connecting. */
+static gboolean on_listen_ready(gint fd, GIOCondition cond, gpointer data)
+{
+    struct testdev *dev = data;
+    if (vfu_attach_ctx(dev->vfu) < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return G_SOURCE_CONTINUE;
+        }
+        /* e.g. another server probing whether the socket is in use: keep listening */
+        fprintf(stderr, "hvmmio-testdev: a client connected but did not set up vfio-user: %s\n",
+                g_strerror(errno));
+        return G_SOURCE_CONTINUE;
+    }
+    note(dev, "client connected");
+    dev->fd_watch = 0;
+    watch_fd(dev); /* the poll fd is now the connection */
+    return G_SOURCE_REMOVE;
+}
+
+/* Messages from QEMU: handle all that are queued. */
+static gboolean on_client_ready(gint fd, GIOCondition cond, gpointer data)
+{
+    struct testdev *dev = data;
+    for (;;) {
+        int n = vfu_run_ctx(dev->vfu);
+        if (n > 0) {
+            continue;
+        }
+        if (n == 0) {
+            return G_SOURCE_CONTINUE;
+        }
+        if (errno == ENOTCONN) {
+            note(dev, "client disconnected");
+        } else {
+            fprintf(stderr, "hvmmio-testdev: serving the client failed: %s\n",
+                    g_strerror(errno));
+            dev->exit_code = 1;
+        }
+        dev->fd_watch = 0;
+        g_main_loop_quit(dev->loop);
+        return G_SOURCE_REMOVE;
+    }
+}
+
+/*
+ * Refuse socket paths that cannot work, with a message that says why; a stale socket left by
+ * a killed server (nobody listening) is replaced.
+ */
+static bool check_socket_path(const char *path)
+{
+    struct sockaddr_un addr;
+    if (strlen(path) >= sizeof(addr.sun_path)) {
+        fprintf(stderr,
+                "hvmmio-testdev: socket path is too long (%zu bytes; a Unix socket path has at "
+                "most %zu): %s\n",
+                strlen(path), sizeof(addr.sun_path) - 1, path);
+        return false;
+    }
+    if (!*path) {
+        fprintf(stderr, "hvmmio-testdev: empty socket path\n");
+        return false;
+    }
+    g_autofree char *dir = g_path_get_dirname(path);
+    if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+        fprintf(stderr, "hvmmio-testdev: cannot create socket %s: directory %s does not exist\n",
+                path, dir);
+        return false;
+    }
+    struct stat st;
+    if (lstat(path, &st) < 0) {
+        return true;
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        fprintf(stderr,
+                "hvmmio-testdev: %s exists and is not a socket; refusing to replace it\n", path);
+        return false;
+    }
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0) {
+        fprintf(stderr, "hvmmio-testdev: socket: %s\n", g_strerror(errno));
+        return false;
+    }
+    memset(&addr, 0, sizeof(addr));
+    addr.sun_family = AF_UNIX;
+    memcpy(addr.sun_path, path, strlen(path) + 1);
+    int rc = connect(s, (struct sockaddr *)&addr, sizeof(addr));
+    int err = errno;
+    close(s);
+    if (rc == 0 || err != ECONNREFUSED) {
+        fprintf(stderr, "hvmmio-testdev: socket %s is in use by another server\n", path);
+        return false;
+    }
+    if (unlink(path) < 0) {
+        fprintf(stderr, "hvmmio-testdev: cannot remove stale socket %s: %s\n", path,
+                g_strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+static bool create_bar2(struct testdev *dev)
+{
+    dev->bar2_fd = memfd_create("hvmmio-testdev-bar2", MFD_CLOEXEC);
+    if (dev->bar2_fd < 0 || ftruncate(dev->bar2_fd, BAR2_SIZE) < 0) {
+        fprintf(stderr, "hvmmio-testdev: cannot create BAR2's memfd: %s\n", g_strerror(errno));
+        return false;
+    }
+    void *p = mmap(NULL, BAR2_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, dev->bar2_fd, 0);
+    if (p == MAP_FAILED) {
+        fprintf(stderr, "hvmmio-testdev: cannot map BAR2's memfd: %s\n", g_strerror(errno));
+        return false;
+    }
+    dev->bar2 = p;
+    return true;
+}
+
+/* Set up the libvfio-user context: identity, BARs, INTx, reset; then realize. */
+static bool create_device(struct testdev *dev)
+{
+    dev->vfu = vfu_create_ctx(VFU_TRANS_SOCK, dev->socket_path, LIBVFIO_USER_FLAG_ATTACH_NB,
+                              dev, VFU_DEV_TYPE_PCI);
+    if (!dev->vfu) {
+        fprintf(stderr, "hvmmio-testdev: cannot listen on %s: %s\n", dev->socket_path,
+                g_strerror(errno));
+        return false;
+    }
+    const char *what = NULL;
+    struct iovec bar2_area = {.iov_base = 0, .iov_len = BAR2_SIZE};
+    if (vfu_setup_log(dev->vfu, vfu_log_hook, dev->verbose ? LOG_INFO : LOG_ERR) < 0) {
+        what = "vfu_setup_log";
+    } else if (vfu_pci_init(dev->vfu, VFU_PCI_TYPE_CONVENTIONAL, PCI_HEADER_TYPE_NORMAL, 0) <
+               0) {
+        what = "vfu_pci_init";
+    } else {
+        vfu_pci_set_id(dev->vfu, TESTDEV_VENDOR, TESTDEV_DEVICE, TESTDEV_SUBVENDOR,
+                       TESTDEV_SUBDEVICE);
+        vfu_pci_set_class(dev->vfu, TESTDEV_CLASS, 0, 0);
+        vfu_pci_get_config_space(dev->vfu)->hdr.rid = TESTDEV_REVISION;
+        if (vfu_setup_region(dev->vfu, VFU_PCI_DEV_BAR0_REGION_IDX, BAR0_SIZE, bar0_access,
+                             VFU_REGION_FLAG_RW | VFU_REGION_FLAG_MEM, NULL, 0, -1, 0) < 0) {
+            what = "vfu_setup_region(BAR0)";
+        } else if (vfu_setup_region(dev->vfu, VFU_PCI_DEV_BAR2_REGION_IDX, BAR2_SIZE,
+                                    bar2_access, VFU_REGION_FLAG_RW | VFU_REGION_FLAG_MEM,
+                                    &bar2_area, 1, dev->bar2_fd, 0) < 0) {
+            what = "vfu_setup_region(BAR2)";
+        } else if (vfu_setup_device_nr_irqs(dev->vfu, VFU_DEV_INTX_IRQ, 1) < 0) {
+            what = "vfu_setup_device_nr_irqs";
+        } else if (vfu_setup_device_reset_cb(dev->vfu, device_reset) < 0) {
+            what = "vfu_setup_device_reset_cb";
+        } else if (vfu_realize_ctx(dev->vfu) < 0) {
+            what = "vfu_realize_ctx";
+        }
+    }
+    if (what) {
+        fprintf(stderr, "hvmmio-testdev: %s failed: %s\n", what, g_strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+int main(int argc, char **argv)
+{
+    struct testdev dev = {.bar2_fd = -1};
+    GOptionEntry entries[] = {
+        {"verbose", 'v', 0, G_OPTION_ARG_NONE, &dev.verbose,
+         "Log every BAR access, connections and libvfio-user's messages on stderr", NULL},
+        {NULL},
+    };
+    g_autoptr(GOptionContext) ctx = g_option_context_new("SOCKET_PATH");
+    g_option_context_set_summary(
+        ctx, "Serve hvmmio's deterministic PCI test device (1234:4d4d) over vfio-user on the\n"
+             "Unix socket SOCKET_PATH, for QEMU's vfio-user-pci device. BAR0 (4 KiB) is\n"
+             "register-like and every access to it is a message to this server; BAR2 (64 KiB)\n"
+             "is memory that QEMU maps. The register map is in docs/testdev.md.");
+    g_option_context_set_description(
+        ctx, "The server exits 0 when QEMU disconnects or on SIGINT/SIGTERM, and removes its\n"
+             "socket. It exits 1 if the socket cannot be created (missing directory, an\n"
+             "existing file that is not a socket, a path longer than 107 bytes, a socket\n"
+             "another server listens on) or serving fails, and 2 on bad usage.\n\n"
+             "Example:\n"
+             "  hvmmio-testdev /tmp/testdev.sock &\n"
+             "  qemu-system-x86_64 ... \\\n"
+             "    -object memory-backend-memfd,id=mem,size=512M,share=on \\\n"
+             "    -machine memory-backend=mem -m 512M \\\n"
+             "    -device '{\"driver\":\"vfio-user-pci\",\"socket\":{\"type\":\"unix\",\n"
+             "              \"path\":\"/tmp/testdev.sock\"}}'");
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    g_autoptr(GError) err = NULL;
+    if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+        fprintf(stderr, "hvmmio-testdev: %s (see --help)\n", err->message);
+        return 2;
+    }
+    if (argc != 2) {
+        fprintf(stderr, "hvmmio-testdev: %s (see --help)\n",
+                argc < 2 ? "name the socket path" : "only one socket path");
+        return 2;
+    }
+    dev.socket_path = argv[1];
+    if (!check_socket_path(dev.socket_path) || !create_bar2(&dev)) {
+        return 1;
+    }
+    testdev_reset(&dev);
+    /* Signal handlers first: whoever waits for the socket may signal us right after it. */
+    dev.loop = g_main_loop_new(NULL, FALSE);
+    guint sigint = g_unix_signal_add(SIGINT, on_signal, &dev);
+    guint sigterm = g_unix_signal_add(SIGTERM, on_signal, &dev);
+    if (create_device(&dev)) {
+        dev.fd_watch = g_unix_fd_add(vfu_get_poll_fd(dev.vfu), G_IO_IN, on_listen_ready, &dev);
+        note(&dev, "listening on %s", dev.socket_path);
+        g_main_loop_run(dev.loop);
+        if (dev.fd_watch) {
+            g_source_remove(dev.fd_watch);
+        }
+    } else {
+        dev.exit_code = 1;
+    }
+    g_source_remove(sigint);
+    g_source_remove(sigterm);
+    g_main_loop_unref(dev.loop);
+    /* vfu_create_ctx bound the socket; a later step may have failed */
+    bool listening = dev.vfu != NULL;
+    if (dev.vfu) {
+        vfu_destroy_ctx(dev.vfu);
+    }
+    if (listening && unlink(dev.socket_path) < 0 && errno != ENOENT) {
+        fprintf(stderr, "hvmmio-testdev: cannot remove %s: %s\n", dev.socket_path,
+                g_strerror(errno));
+    }
+    munmap(dev.bar2, BAR2_SIZE);
+    close(dev.bar2_fd);
+    return dev.exit_code;
+}
