@@ -34,8 +34,9 @@
 #define MMIOTRACE_INSN_MAX 16     /* instruction bytes (insn=) */
 #define MMIOTRACE_CONFIG_MAX 4096 /* PCI config space bytes (PCICFG) */
 #define MMIOTRACE_PCI_RESOURCES 7 /* BAR0-5 and the expansion ROM, as the kernel prints them */
-/* The latest timestamp: the kernel prints seconds with "%u" (32 bits). */
-#define MMIOTRACE_TS_MAX_NS (4294967296ull * 1000000000ull - 1)
+/* The latest timestamp: the kernel prints seconds with "%u" (32 bits); 4294967295.999999 s,
+ * and no later nanosecond that would round up past it. */
+#define MMIOTRACE_TS_MAX_NS (4294967296ull * 1000000000ull - 501)
 
 enum mmiotrace_type {
     MMIOTRACE_NONE = 0,

@@ -546,7 +546,7 @@ static inline enum status get_time(struct cur *c, uint64_t *ns, int *frac_digits
                                        10000,      1000,      100,      10,      1};
     uint64_t v = secs * 1000000000u;
     frac *= scale[nfrac < 9 ? nfrac : 9];
-    if (v > UINT64_MAX - frac) {
+    if (v + frac > MMIOTRACE_TS_MAX_NS) {
         return ST_OVERFLOW;
     }
     *ns = v + frac;

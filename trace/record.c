@@ -71,7 +71,7 @@ const char *mmiotrace_record_check(const struct mmiotrace_record *rec)
     }
     if (rec->ts_ns > MMIOTRACE_TS_MAX_NS && rec->type != MMIOTRACE_VERSION &&
         rec->type != MMIOTRACE_PCIDEV) {
-        return "timestamp is beyond 4294967295 s";
+        return "timestamp is beyond 4294967295.999999 s";
     }
     switch (rec->type) {
     case MMIOTRACE_VERSION:

@@ -329,6 +329,10 @@ static void test_errors(void)
     expect_error("R 4 4294967296.0 2 0x1 0x1 0x0 0\n",
                  "t.txt:1: R record: timestamp '4294967296.0' is too large");
     expect_ok("R 4 4294967295.999999 2 0x1 0x1 0x0 0\n", "R 4 4294967295.999999 2 0x1 0x1 0x0 0\n");
+    expect_ok("R 4 4294967295.9999994 2 0x1 0x1 0x0 0\n",
+              "R 4 4294967295.999999 2 0x1 0x1 0x0 0\n");
+    expect_error("R 4 4294967295.9999995 2 0x1 0x1 0x0 0\n",
+                 "t.txt:1: R record: timestamp '4294967295.9999995' is too large");
     /* found by fuzzing: control characters in VERSION and the driver name */
     expect_error("VERSION 20070824\x08\n", "t.txt:1: VERSION record: bad version '20070824\\x08'");
     expect_error("PCIDEV 0018 808610d3 b 0 0 0 0 0 0 0 0 0 0 0 0 0 0 e1000\x01\n",
