@@ -4,7 +4,7 @@
  * reader. The formats are specified in docs/trace-format.md.
  *
  * Files and what they need (QEMU compiles the first two into itself, so they are C11 + libc):
- *   record.c, writer.c   the model and the text writer (libc only)
+ *   record.c, writer.c   the model and the text writer (libc only; with internal.h)
  *   jsonl-write.c        JSON Lines writer (libc only)
  *   reader.c             the streaming reader (libc; calls decompress.c and jsonl-read.c)
  *   decompress.c         .gz/.xz/.zst input (zlib, liblzma, libzstd)
