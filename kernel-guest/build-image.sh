@@ -24,8 +24,9 @@ dl=$HVMMIO_CACHE_DIR/downloads
 
 "$HVMMIO_TOP/scripts/fetch-pinned.sh" "${DEBS[@]}"
 
-mapfile -t inputs < <(find "$here" -type f \( -name '*.sh' -o -name 'init' -o -name 'modules.list' \
-	-o -name '*.c' -o -name 'Kbuild' -o -name 'Makefile' \) | sort)
+# (kernel-guest/nested/ is the nested image variant's, built by its own script)
+mapfile -t inputs < <(find "$here" -path "$here/nested" -prune -o -type f \( -name '*.sh' -o -name 'init' \
+	-o -name 'modules.list' -o -name '*.c' -o -name 'Kbuild' -o -name 'Makefile' \) -print | sort)
 key=$(hash_inputs "$HVMMIO_PINS" "${DEBS[@]}" "${inputs[@]}")
 out=$HVMMIO_CACHE_DIR/guest/$key
 if [ -f "$out/.done" ]; then
@@ -48,6 +49,9 @@ depmod -b "$work/pkg" "$KVER"
 
 # Headers + kbuild for out-of-tree modules (relative symlinks stay valid inside headers/)
 for d in "${DEBS[@]:1:3}"; do dpkg-deb -x "$dl/$d" "$out/headers"; done
+# Debian's arch Makefile includes the common one by its absolute /usr/src path: point it here
+sed -i "s|^include /usr/src/|include $out/headers/usr/src/|" \
+	"$out/headers/usr/src/linux-headers-$KVER/Makefile"
 
 # The initramfs tree
 root=$work/root
