@@ -800,6 +800,47 @@ static bool confirm(struct cmp *c, size_t gk, size_t hk, unsigned k, bool strict
     return true;
 }
 
+/*
+ * The first synchronisation's confirmation: the next k guest accesses are found in order in the
+ * host, each within `slack` host candidates of the previous one, with at most one missing. This
+ * finds the start even when a discrepancy lies among the first accesses (the walk then reports
+ * it), while a chance match of a few records before the guest log's start is not enough.
+ */
+static bool confirm_loose(struct cmp *c, size_t gk, size_t hk, unsigned k, size_t slack)
+{
+    struct run run = c->run;
+    unsigned misses = 0;
+
+    for (unsigned t = 0; t < k; t++) {
+        if (!gview_get(c, gk)) {
+            return c->gv.end != V_WINDOW;
+        }
+        long took = -1;
+        size_t s;
+        for (s = 0; s <= slack; s++) {
+            if (!hview_get(c, hk + s)) {
+                if (c->hv.end == V_WINDOW) {
+                    return false;
+                }
+                break;
+            }
+            struct run r2 = run;
+            took = match_step(c, gk, hk + s, &r2);
+            if (took >= 0) {
+                run = r2;
+                break;
+            }
+        }
+        if (took >= 0) {
+            hk += s + (size_t)took;
+        } else if (++misses > 1) {
+            return false;
+        }
+        gk++;
+    }
+    return true;
+}
+
 /* ---- Committing a resynchronisation ---- */
 
 static void mismatch_note(char *buf, size_t size, enum dkind kind)
@@ -996,7 +1037,7 @@ static void resync(struct cmp *c, bool free)
                 if (match_step(c, a, b, &run) < 0) {
                     continue;
                 }
-                if (confirm(c, a, b, k, free)) {
+                if (free ? confirm_loose(c, a, b, k, k) : confirm(c, a, b, k, false)) {
                     best = a + b;
                     ba = a;
                     bb = b;

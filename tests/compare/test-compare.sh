@@ -1,0 +1,215 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Tests of `hvmmio compare` (TAP): the real e1000e pairs pass; planted faults fail and name the
+# planted record (the expected FILE:LINE is derived from what was planted, not from compare's
+# output); UNKNOWN runs, explained host records and anchors on small synthetic pairs.
+# Environment: HVMMIO (the built binary), FIXTURES (tests/fixtures).
+set -u
+: "${HVMMIO:?}" "${FIXTURES:?}"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+n=0
+failed=0
+
+ok() {
+    n=$((n + 1))
+    echo "ok $n - $1"
+}
+not_ok() {
+    n=$((n + 1))
+    echo "not ok $n - $1"
+    failed=1
+    sed 's/^/# /' "$tmp/out" | head -60
+}
+
+# expect STATUS NAME GUEST HOST [PATTERN...]: exit status and fixed strings in the output
+expect() {
+    want=$1 name=$2 guest=$3 host=$4
+    shift 4
+    "$HVMMIO" compare "$guest" "$host" >"$tmp/out" 2>&1
+    got=$?
+    if [ "$got" -ne "$want" ]; then
+        echo "# exit status $got, expected $want"
+        not_ok "$name"
+        return
+    fi
+    for pat in "$@"; do
+        if ! grep -qF -- "$pat" "$tmp/out"; then
+            echo "# output lacks: $pat"
+            not_ok "$name"
+            return
+        fi
+    done
+    ok "$name"
+}
+
+# ---- the real pairs ----
+for pair in "guest host-insn" "guest-pc host-pc" "guest-2 host-2"; do
+    set -- $pair
+    expect 0 "real pair e1000e-$1 vs e1000e-$2 passes" \
+        "$FIXTURES/compare-e1000e-$1.txt.gz" "$FIXTURES/compare-e1000e-$2.txt.gz" \
+        "RESULT: PASS" "unexplained                 0"
+done
+gunzip -c "$FIXTURES/compare-e1000e-guest.txt.gz" >"$tmp/guest.txt"
+gunzip -c "$FIXTURES/compare-e1000e-host-insn.txt.gz" >"$tmp/host.txt"
+"$HVMMIO" compare --json "$tmp/guest.txt" "$tmp/host.txt" >"$tmp/out" 2>&1
+if [ $? -eq 0 ] && grep -q '"result":"PASS"' "$tmp/out" && grep -q '"guest_rw_matched":3567' "$tmp/out"; then
+    ok "--json on a real pair"
+else
+    not_ok "--json on a real pair"
+fi
+
+# ---- planted faults ----
+# Line numbers of the R/W records of each log; in these captures the guest's R/W sequence is the
+# beginning of the host's (checked here), so the k-th R/W of one is the k-th of the other.
+awk '$1 == "R" || $1 == "W" { print NR, $1, $2, $5, $6 }' "$tmp/guest.txt" >"$tmp/g.rw"
+awk '$1 == "R" || $1 == "W" { print NR, $1, $2, $5, $6 }' "$tmp/host.txt" >"$tmp/h.rw"
+gn=$(wc -l <"$tmp/g.rw")
+if cut -d' ' -f2- "$tmp/g.rw" | cmp -s - "$(head -n "$gn" "$tmp/h.rw" | cut -d' ' -f2- >"$tmp/h.pre"; echo "$tmp/h.pre")"; then
+    ok "fixture: the guest R/W sequence is the beginning of the host's"
+else
+    not_ok "fixture: the guest R/W sequence is the beginning of the host's"
+fi
+# k: the first R/W from the 1500th on that differs from both neighbours, as does the next one,
+# and whose next record is the next R/W in both files (so swaps are of adjacent lines)
+k=$(paste -d' ' "$tmp/g.rw" "$(head -n "$gn" "$tmp/h.rw" >"$tmp/h.rwp"; echo "$tmp/h.rwp")" | awk '
+    { gl[NR] = $1; key[NR] = $2 " " $3 " " $4 " " $5; hl[NR] = $6 }
+    END {
+        for (i = 1500; i < NR - 2; i++)
+            if (key[i] != key[i - 1] && key[i] != key[i + 1] && key[i + 1] != key[i + 2] &&
+                gl[i + 1] == gl[i] + 1 && hl[i + 1] == hl[i] + 1) { print i; exit }
+    }')
+lg=$(sed -n "${k}p" "$tmp/g.rw" | cut -d' ' -f1)
+lh=$(sed -n "${k}p" "$tmp/h.rw" | cut -d' ' -f1)
+echo "# planting at R/W #$k: guest line $lg, host line $lh"
+
+# alter: the value field (6th) of line L becomes a different value
+alter() { awk -v l="$2" 'NR == l { $6 = ($6 == "0xdeadbeef" ? "0xdeadbeee" : "0xdeadbeef") } { print }' "$1"; }
+drop() { awk -v l="$2" 'NR != l' "$1"; }
+swap() { awk -v l="$2" 'NR == l { held = $0; next } { print } NR == l + 1 { print held }' "$1"; }
+
+for fault in alter drop swap; do
+    $fault "$tmp/guest.txt" "$lg" >"$tmp/g-$fault.txt"
+    $fault "$tmp/host.txt" "$lh" >"$tmp/h-$fault.txt"
+done
+# guest-side faults: the guest line is named; host-side: the host line is named. A record dropped
+# from one log is named in the other (it is the one without a partner).
+expect 1 "value altered in the guest log: named" "$tmp/g-alter.txt" "$tmp/host.txt" \
+    "value mismatch at guest $tmp/g-alter.txt:$lg" "host $tmp/host.txt:$lh" "RESULT: FAIL"
+expect 1 "value altered in the host log: named" "$tmp/guest.txt" "$tmp/h-alter.txt" \
+    "value mismatch at guest $tmp/guest.txt:$lg / host $tmp/h-alter.txt:$lh" "RESULT: FAIL"
+expect 1 "record dropped from the guest log: its host partner is named" \
+    "$tmp/g-drop.txt" "$tmp/host.txt" "host-only inside a guest-traced mapping at host $tmp/host.txt:$lh" \
+    "RESULT: FAIL"
+expect 1 "record dropped from the host log: its guest partner is named" \
+    "$tmp/guest.txt" "$tmp/h-drop.txt" "guest-only at guest $tmp/guest.txt:$lg" "RESULT: FAIL"
+expect 1 "adjacent records swapped in the guest log: named" "$tmp/g-swap.txt" "$tmp/host.txt" \
+    "out of order at guest $tmp/g-swap.txt:$lg" "RESULT: FAIL"
+expect 1 "adjacent records swapped in the host log: named" "$tmp/guest.txt" "$tmp/h-swap.txt" \
+    "out of order at guest $tmp/guest.txt:$lg / host $tmp/h-swap.txt:$((lh + 1))" \
+    "host $tmp/h-swap.txt:$lh" "RESULT: FAIL"
+# the same faults compressed (the reader decompresses)
+gzip -c "$tmp/g-alter.txt" >"$tmp/g-alter.txt.gz"
+expect 1 "value altered in a gzipped guest log: named" "$tmp/g-alter.txt.gz" "$tmp/host.txt" \
+    "value mismatch at guest $tmp/g-alter.txt.gz:$lg"
+# a fault near the start and at the very end
+alter "$tmp/guest.txt" "$(sed -n 2p "$tmp/g.rw" | cut -d' ' -f1)" >"$tmp/g-alter2.txt"
+expect 1 "value altered in the guest log's 2nd access: named" "$tmp/g-alter2.txt" "$tmp/host.txt" \
+    "at guest $tmp/g-alter2.txt:$(sed -n 2p "$tmp/g.rw" | cut -d' ' -f1)"
+last=$(tail -n 1 "$tmp/g.rw" | cut -d' ' -f1)
+alter "$tmp/guest.txt" "$last" >"$tmp/g-alter3.txt"
+expect 1 "value altered in the guest log's last access: named" "$tmp/g-alter3.txt" "$tmp/host.txt" \
+    "at guest $tmp/g-alter3.txt:$last"
+
+# ---- synthetic pairs ----
+# guest: the kernel's format; host: hvmmio's extended format
+G0='VERSION 20070824
+MAP 1.000000 1 0xfe000000 0xffffc90000000000 0x1000 0x0 0
+W 4 1.000001 1 0xfe000000 0x1 0x0 0'
+H0='VERSION 20070824
+MAP 0.000001 1 0xfe000000 0x0 0x1000 0x0 0 ns=1000 dev=t0 bar=0 off=0x0
+W 4 2.000001 1 0xfe000000 0x1 0xffffffff81000010 0 ns=2000001000 vcpu=0'
+GEND='R 4 1.000009 1 0xfe000010 0x5 0x0 0'
+HEND='R 4 2.000009 1 0xfe000010 0x5 0xffffffff81000020 0 ns=2000009000 vcpu=0'
+
+# host run of COUNT W 4 from ADDR stepping 4 with PC (0 = none)
+host_run() {
+    awk -v addr="$1" -v count="$2" -v pc="$3" 'BEGIN {
+        for (i = 0; i < count; i++)
+            printf "W 4 2.000002 1 0x%x 0x%x 0x%s 0 ns=2000002000 vcpu=0\n", addr + 4 * i, i, pc }'
+}
+P=4261413120 # 0xfe000100
+{ echo "$G0"; echo "UNKNOWN 1.000002 1 0xfe000100 f3,a5,00 0x0 0"; echo "$GEND"; } >"$tmp/u-g.txt"
+{ echo "$H0"; host_run $P 16 ffffffff81000030; echo "$HEND"; } >"$tmp/u-h-pc.txt"
+{ echo "$H0"; host_run $P 16 0; echo "$HEND"; } >"$tmp/u-h-nopc.txt"
+expect 0 "UNKNOWN f3,a5 matched to a host run of 16 W with one PC" "$tmp/u-g.txt" "$tmp/u-h-pc.txt" \
+    "guest UNKNOWN matched       1 / 1" "in UNKNOWN runs 16" "RESULT: PASS"
+expect 0 "UNKNOWN f3,a5 matched to a host run of 16 W without PCs (constant stride)" \
+    "$tmp/u-g.txt" "$tmp/u-h-nopc.txt" "guest UNKNOWN matched       1 / 1" "in UNKNOWN runs 16" \
+    "RESULT: PASS"
+# without PCs, the run stops before the access the guest logs next, even if it continues the stride
+{ echo "$G0"; echo "UNKNOWN 1.000002 1 0xfe000100 f3,a5,00 0x0 0"
+  echo "W 4 1.000003 1 0xfe000140 0x10 0x0 0"; echo "$GEND"; } >"$tmp/u2-g.txt"
+{ echo "$H0"; host_run $P 17 0; echo "$HEND"; } >"$tmp/u2-h.txt"
+expect 0 "without PCs the run stops before the guest's next access" "$tmp/u2-g.txt" "$tmp/u2-h.txt" \
+    "in UNKNOWN runs 16" "guest R/W matched           3 / 3" "RESULT: PASS"
+# a guest that logs one UNKNOWN per iteration (single-stepping a rep string instruction)
+{ echo "$G0"; for a in 100 104 108 10c; do echo "UNKNOWN 1.000002 1 0xfe000$a f3,a5,00 0x0 0"; done
+  echo "$GEND"; } >"$tmp/u3-g.txt"
+{ echo "$H0"; host_run $P 4 ffffffff81000030; echo "$HEND"; } >"$tmp/u3-h.txt"
+expect 0 "one guest UNKNOWN per iteration matches the same run" "$tmp/u3-g.txt" "$tmp/u3-h.txt" \
+    "guest UNKNOWN matched       4 / 4" "RESULT: PASS"
+# an UNKNOWN without a host run: guest-only
+{ echo "$H0"; echo "$HEND"; } >"$tmp/u4-h.txt"
+expect 1 "UNKNOWN without a host run fails" "$tmp/u-g.txt" "$tmp/u4-h.txt" \
+    "guest-only at guest $tmp/u-g.txt:4"
+# a read-modify-write (UNKNOWN 83 /1 = or) without PCs: R then W of one address
+{ echo "$G0"; echo "UNKNOWN 1.000002 1 0xfe000100 83,48,00 0x0 0"; echo "$GEND"; } >"$tmp/u5-g.txt"
+{ echo "$H0"; echo "R 4 2.000002 1 0xfe000100 0x1 0x0 0 vcpu=0"
+  echo "W 4 2.000003 1 0xfe000100 0x3 0x0 0 vcpu=0"; echo "$HEND"; } >"$tmp/u5-h.txt"
+expect 0 "read-modify-write UNKNOWN without PCs takes the read and the write" \
+    "$tmp/u5-g.txt" "$tmp/u5-h.txt" "in UNKNOWN runs 2" "RESULT: PASS"
+
+# host-only access inside a traced mapping while the tracer was on: fail, named
+{ echo "$G0"; echo "W 4 1.000002 1 0xfe000004 0x2 0x0 0"; echo "$GEND"; } >"$tmp/s-g.txt"
+{ echo "$H0"; echo "W 4 2.000002 1 0xfe000004 0x2 0x0 0 vcpu=0"
+  echo "W 4 2.000003 1 0xfe000008 0x3 0x0 0 vcpu=0"; echo "$HEND"; } >"$tmp/s-h.txt"
+expect 1 "host-only access inside a traced mapping while on fails" "$tmp/s-g.txt" "$tmp/s-h.txt" \
+    "host-only inside a guest-traced mapping at host $tmp/s-h.txt:5" "RESULT: FAIL"
+# explained host records: outside the guest's mappings, by QEMU itself, before/after the guest log
+{ echo "$H0" | head -2; echo "W 4 0.5 1 0xfe000000 0x9 0x0 0 vcpu=0"
+  echo "$H0" | tail -1
+  echo "W 4 2.000002 1 0xfe001000 0x7 0x0 0 vcpu=0"
+  echo "R 4 2.000002 1 0xfe000004 0x7 0x0 0 vcpu=none"
+  echo "W 4 2.000002 1 0xfe000004 0x2 0x0 0 vcpu=0"
+  echo "$HEND"; echo "R 4 3 1 0xfe000010 0x5 0x0 0 vcpu=0"; } >"$tmp/e-h.txt"
+expect 0 "outside mappings, QEMU's own and tracer-off host records are explained" \
+    "$tmp/s-g.txt" "$tmp/e-h.txt" \
+    "host records explained      4: 2 while the guest tracer was off, 1 outside guest mappings, 1 by QEMU itself" \
+    "RESULT: PASS"
+# anchors: a marker in both logs; a host-only access between the guest's last access before the
+# marker and the host's marker is inside the traced period: fail
+{ echo "$G0"; echo "MARK 1.000002 step"; echo "$GEND"; } >"$tmp/a-g.txt"
+{ echo "$H0"; echo "MARK 2.000002 step"; echo "$HEND"; } >"$tmp/a-h.txt"
+{ echo "$H0"; echo "W 4 2.000002 1 0xfe000008 0x3 0x0 0 vcpu=0"; echo "MARK 2.000002 step"
+  echo "$HEND"; } >"$tmp/a-h2.txt"
+expect 0 "a marker in both logs is an anchor" "$tmp/a-g.txt" "$tmp/a-h.txt" \
+    "anchors                     1 marker in both logs" "RESULT: PASS"
+expect 1 "a host-only access before an anchor fails" "$tmp/a-g.txt" "$tmp/a-h2.txt" \
+    "host-only inside a guest-traced mapping at host $tmp/a-h2.txt:4"
+# a marker only in the guest log is no anchor
+expect 1 "a marker in one log only is no anchor" "$tmp/a-g.txt" "$tmp/s-h.txt" \
+    "anchors                     0 markers" "RESULT: FAIL"
+
+# ---- errors ----
+{ echo "$G0"; echo "W 4 1.000002 1 0xfe000004"; echo "$GEND"; } >"$tmp/bad-g.txt"
+expect 2 "a malformed line stops with FILE:LINE" "$tmp/bad-g.txt" "$tmp/s-h.txt" "$tmp/bad-g.txt:4:"
+"$HVMMIO" compare --skip-bad "$tmp/bad-g.txt" "$tmp/s-h.txt" >"$tmp/out" 2>&1
+[ $? -eq 1 ] && grep -q "line skipped" "$tmp/out" && ok "--skip-bad skips it with a warning" ||
+    not_ok "--skip-bad skips it with a warning"
+expect 2 "a missing file is a usage error" "$tmp/nonexistent" "$tmp/s-h.txt" "nonexistent"
+"$HVMMIO" compare "$tmp/s-g.txt" >"$tmp/out" 2>&1
+[ $? -eq 2 ] && ok "one argument is a usage error" || not_ok "one argument is a usage error"
+
+echo "1..$n"
+exit $failed
