@@ -177,7 +177,7 @@ static const char *const removable[] = {"console.log", "results.bin", "results.t
 int hvmmio_cmd_run(int argc, char **argv)
 {
     g_autofree char *outdir = NULL, *accel_opt = NULL, *scenario_args = NULL, *image = NULL;
-    g_autofree char *machine = NULL;
+    g_autofree char *machine = NULL, *extra_append = NULL;
     g_auto(GStrv) devices = NULL;
     int timeout_s = 300, memory_mb = 512, smp = 1;
     gboolean verbose = FALSE, quiet = FALSE;
@@ -195,6 +195,8 @@ int hvmmio_cmd_run(int argc, char **argv)
         {"smp", 0, 0, G_OPTION_ARG_INT, &smp,
          "vCPUs (default 1; the guest's own mmiotrace offlines all but one)", "N"},
         {"machine", 0, 0, G_OPTION_ARG_STRING, &machine, "QEMU machine (default q35)", "TYPE"},
+        {"append", 0, 0, G_OPTION_ARG_STRING, &extra_append,
+         "More guest kernel command-line arguments, e.g. 'intel_iommu=on iommu=pt'", "ARGS"},
         {"args", 0, 0, G_OPTION_ARG_STRING, &scenario_args,
          "Comma-separated arguments passed to the scenario script", "A,B,..."},
         {"image", 0, 0, G_OPTION_ARG_FILENAME, &image,
@@ -289,8 +291,9 @@ int hvmmio_cmd_run(int argc, char **argv)
     g_ptr_array_add(a, g_strdup(qemu));
     hvmmio_add_firmware_args(a);
     g_autofree char *append = g_strdup_printf(
-        "console=ttyS0 panic=-1 edd=off quiet hvmmio.scenario=%s%s%s", scenario,
-        scenario_args ? " hvmmio.args=" : "", scenario_args ? scenario_args : "");
+        "console=ttyS0 panic=-1 edd=off quiet hvmmio.scenario=%s%s%s%s%s", scenario,
+        scenario_args ? " hvmmio.args=" : "", scenario_args ? scenario_args : "",
+        extra_append ? " " : "", extra_append ? extra_append : "");
     const char *fixed[] = {
         "-machine", machine ? machine : "q35", "-accel", accel, "-nodefaults", "-display",
         "none", "-no-reboot", "-serial", "file:console.log", "-serial", "file:results.bin",
