@@ -1180,21 +1180,23 @@ static void print_text(struct cmp *c)
         printf("\n");
     }
     uint64_t grw = g->n_rw;
-    printf("  guest R/W matched     %7" PRIu64 " / %-7" PRIu64 " %5.1f%%\n", c->g_rw_matched, grw,
-           grw ? 100.0 * c->g_rw_matched / grw : 100.0);
-    printf("  guest UNKNOWN matched %7" PRIu64 " / %-7" PRIu64, c->g_unk_matched, g->n_unknown);
+    printf("  %-24s %8" PRIu64 " / %-8" PRIu64 " %5.1f%%\n", "guest R/W matched", c->g_rw_matched,
+           grw, grw ? 100.0 * c->g_rw_matched / grw : 100.0);
+    printf("  %-24s %8" PRIu64 " / %-8" PRIu64, "guest UNKNOWN matched", c->g_unk_matched,
+           g->n_unknown);
     if (c->hcls[HC_RUN] || c->g_unk_continued) {
         printf(" (to %" PRIu64 " host accesses; %" PRIu64 " continue the previous UNKNOWN's run)",
                c->hcls[HC_RUN], c->g_unk_continued);
     }
     printf("\n");
-    printf("  host R/W matched      %7" PRIu64 " (to guest R/W %" PRIu64 ", in UNKNOWN runs %" PRIu64
-           ")\n",
-           c->hcls[HC_MATCHED] + c->hcls[HC_RUN], c->hcls[HC_MATCHED], c->hcls[HC_RUN]);
-    printf("  host records explained %6" PRIu64 ": %" PRIu64 " while the guest tracer was off, %" PRIu64
+    printf("  %-24s %8" PRIu64 ": %" PRIu64 " to guest R/W, %" PRIu64 " in UNKNOWN runs\n",
+           "host R/W matched", c->hcls[HC_MATCHED] + c->hcls[HC_RUN], c->hcls[HC_MATCHED],
+           c->hcls[HC_RUN]);
+    printf("  %-24s %8" PRIu64 ": %" PRIu64 " while the guest tracer was off, %" PRIu64
            " outside guest mappings, %" PRIu64 " by QEMU itself\n",
-           explained, c->hcls[HC_OFF], c->hcls[HC_OUTSIDE], c->hcls[HC_QEMU]);
-    printf("  unexplained           %7" PRIu64, c->ndisc);
+           "host records explained", explained, c->hcls[HC_OFF], c->hcls[HC_OUTSIDE],
+           c->hcls[HC_QEMU]);
+    printf("  %-24s %8" PRIu64, "unexplained", c->ndisc);
     const char *sep = ": ";
     for (int k = 0; k < D_COUNT; k++) {
         if (c->disc[k]) {
@@ -1203,7 +1205,7 @@ static void print_text(struct cmp *c)
         }
     }
     printf("\n");
-    printf("  anchors                %6" PRIu64 " marker%s in both logs%s", c->anchors_used,
+    printf("  %-24s %8" PRIu64 " marker%s in both logs%s", "anchors", c->anchors_used,
            c->anchors_used == 1 ? "" : "s", g->mark_anchor ? "" : " (not looked for: an input is not a regular file)");
     if (c->gaps) {
         printf("; %" PRIu64 " gap%s in the guest log (lost events or tracer restart)", c->gaps,

@@ -48,7 +48,7 @@ for pair in "guest host-insn" "guest-pc host-pc" "guest-2 host-2"; do
     set -- $pair
     expect 0 "real pair e1000e-$1 vs e1000e-$2 passes" \
         "$FIXTURES/compare-e1000e-$1.txt.gz" "$FIXTURES/compare-e1000e-$2.txt.gz" \
-        "RESULT: PASS" "unexplained                 0"
+        "RESULT: PASS" "unexplained                     0"
 done
 gunzip -c "$FIXTURES/compare-e1000e-guest.txt.gz" >"$tmp/guest.txt"
 gunzip -c "$FIXTURES/compare-e1000e-host-insn.txt.gz" >"$tmp/host.txt"
@@ -143,22 +143,22 @@ P=4261413120 # 0xfe000100
 { echo "$H0"; host_run $P 16 ffffffff81000030; echo "$HEND"; } >"$tmp/u-h-pc.txt"
 { echo "$H0"; host_run $P 16 0; echo "$HEND"; } >"$tmp/u-h-nopc.txt"
 expect 0 "UNKNOWN f3,a5 matched to a host run of 16 W with one PC" "$tmp/u-g.txt" "$tmp/u-h-pc.txt" \
-    "guest UNKNOWN matched       1 / 1" "in UNKNOWN runs 16" "RESULT: PASS"
+    "guest UNKNOWN matched           1 / 1" "16 in UNKNOWN runs" "RESULT: PASS"
 expect 0 "UNKNOWN f3,a5 matched to a host run of 16 W without PCs (constant stride)" \
-    "$tmp/u-g.txt" "$tmp/u-h-nopc.txt" "guest UNKNOWN matched       1 / 1" "in UNKNOWN runs 16" \
+    "$tmp/u-g.txt" "$tmp/u-h-nopc.txt" "guest UNKNOWN matched           1 / 1" "16 in UNKNOWN runs" \
     "RESULT: PASS"
 # without PCs, the run stops before the access the guest logs next, even if it continues the stride
 { echo "$G0"; echo "UNKNOWN 1.000002 1 0xfe000100 f3,a5,00 0x0 0"
   echo "W 4 1.000003 1 0xfe000140 0x10 0x0 0"; echo "$GEND"; } >"$tmp/u2-g.txt"
 { echo "$H0"; host_run $P 17 0; echo "$HEND"; } >"$tmp/u2-h.txt"
 expect 0 "without PCs the run stops before the guest's next access" "$tmp/u2-g.txt" "$tmp/u2-h.txt" \
-    "in UNKNOWN runs 16" "guest R/W matched           3 / 3" "RESULT: PASS"
+    "16 in UNKNOWN runs" "guest R/W matched               3 / 3" "RESULT: PASS"
 # a guest that logs one UNKNOWN per iteration (single-stepping a rep string instruction)
 { echo "$G0"; for a in 100 104 108 10c; do echo "UNKNOWN 1.000002 1 0xfe000$a f3,a5,00 0x0 0"; done
   echo "$GEND"; } >"$tmp/u3-g.txt"
 { echo "$H0"; host_run $P 4 ffffffff81000030; echo "$HEND"; } >"$tmp/u3-h.txt"
 expect 0 "one guest UNKNOWN per iteration matches the same run" "$tmp/u3-g.txt" "$tmp/u3-h.txt" \
-    "guest UNKNOWN matched       4 / 4" "RESULT: PASS"
+    "guest UNKNOWN matched           4 / 4" "RESULT: PASS"
 # an UNKNOWN without a host run: guest-only
 { echo "$H0"; echo "$HEND"; } >"$tmp/u4-h.txt"
 expect 1 "UNKNOWN without a host run fails" "$tmp/u-g.txt" "$tmp/u4-h.txt" \
@@ -168,7 +168,7 @@ expect 1 "UNKNOWN without a host run fails" "$tmp/u-g.txt" "$tmp/u4-h.txt" \
 { echo "$H0"; echo "R 4 2.000002 1 0xfe000100 0x1 0x0 0 vcpu=0"
   echo "W 4 2.000003 1 0xfe000100 0x3 0x0 0 vcpu=0"; echo "$HEND"; } >"$tmp/u5-h.txt"
 expect 0 "read-modify-write UNKNOWN without PCs takes the read and the write" \
-    "$tmp/u5-g.txt" "$tmp/u5-h.txt" "in UNKNOWN runs 2" "RESULT: PASS"
+    "$tmp/u5-g.txt" "$tmp/u5-h.txt" "2 in UNKNOWN runs" "RESULT: PASS"
 
 # host-only access inside a traced mapping while the tracer was on: fail, named
 { echo "$G0"; echo "W 4 1.000002 1 0xfe000004 0x2 0x0 0"; echo "$GEND"; } >"$tmp/s-g.txt"
@@ -185,7 +185,7 @@ expect 1 "host-only access inside a traced mapping while on fails" "$tmp/s-g.txt
   echo "$HEND"; echo "R 4 3 1 0xfe000010 0x5 0x0 0 vcpu=0"; } >"$tmp/e-h.txt"
 expect 0 "outside mappings, QEMU's own and tracer-off host records are explained" \
     "$tmp/s-g.txt" "$tmp/e-h.txt" \
-    "host records explained      4: 2 while the guest tracer was off, 1 outside guest mappings, 1 by QEMU itself" \
+    "host records explained          4: 2 while the guest tracer was off, 1 outside guest mappings, 1 by QEMU itself" \
     "RESULT: PASS"
 # anchors: a marker in both logs; a host-only access between the guest's last access before the
 # marker and the host's marker is inside the traced period: fail
@@ -194,12 +194,12 @@ expect 0 "outside mappings, QEMU's own and tracer-off host records are explained
 { echo "$H0"; echo "W 4 2.000002 1 0xfe000008 0x3 0x0 0 vcpu=0"; echo "MARK 2.000002 step"
   echo "$HEND"; } >"$tmp/a-h2.txt"
 expect 0 "a marker in both logs is an anchor" "$tmp/a-g.txt" "$tmp/a-h.txt" \
-    "anchors                     1 marker in both logs" "RESULT: PASS"
+    "anchors                         1 marker in both logs" "RESULT: PASS"
 expect 1 "a host-only access before an anchor fails" "$tmp/a-g.txt" "$tmp/a-h2.txt" \
     "host-only inside a guest-traced mapping at host $tmp/a-h2.txt:4"
 # a marker only in the guest log is no anchor
 expect 1 "a marker in one log only is no anchor" "$tmp/a-g.txt" "$tmp/s-h.txt" \
-    "anchors                     0 markers" "RESULT: FAIL"
+    "anchors                         0 markers" "RESULT: FAIL"
 
 # ---- errors ----
 { echo "$G0"; echo "W 4 1.000002 1 0xfe000004"; echo "$GEND"; } >"$tmp/bad-g.txt"
