@@ -18,6 +18,7 @@ static const struct command commands[] = {
     {"qemu", hvmmio_cmd_qemu, "run hvmmio's patched qemu-system-x86_64 with your own arguments"},
     {"stat", hvmmio_cmd_stat, "summarise mmiotrace files: records, devices, busiest registers"},
     {"convert", hvmmio_cmd_convert, "convert traces between text, compressed text and JSON Lines"},
+    {"replay", hvmmio_cmd_replay, "replay a recorded trace in place of the device and check the driver"},
     {"compare", hvmmio_cmd_compare, "check a guest kernel mmiotrace log against the host trace"},
 };
 

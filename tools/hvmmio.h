@@ -11,6 +11,7 @@ int hvmmio_cmd_run(int argc, char **argv);
 int hvmmio_cmd_qemu(int argc, char **argv);
 int hvmmio_cmd_stat(int argc, char **argv);
 int hvmmio_cmd_convert(int argc, char **argv);
+int hvmmio_cmd_replay(int argc, char **argv);
 int hvmmio_cmd_compare(int argc, char **argv);
 
 #endif

@@ -62,13 +62,23 @@ static void close_all_at_exit(Notifier *n, void *data)
     mmiotrace_files_close_all();
 }
 
-/* vfio's KVM ioeventfds absorb writes without an exit: not for traced devices. */
+/*
+ * vfio's KVM ioeventfds absorb writes without an exit, and its KVM irqfds deliver
+ * interrupts without QEMU seeing them: neither for traced devices.
+ */
 void mmiotrace_pci_pre_realize(PCIDevice *pdev)
 {
-    if (pdev->mmiotrace.enabled &&
-        object_property_find(OBJECT(pdev), "x-no-kvm-ioeventfd")) {
-        object_property_set_bool(OBJECT(pdev), "x-no-kvm-ioeventfd", true,
-                                 &error_abort);
+    static const char *const bypasses[] = {
+        "x-no-kvm-ioeventfd", "x-no-kvm-intx", "x-no-kvm-msi", "x-no-kvm-msix",
+    };
+
+    if (!pdev->mmiotrace.enabled) {
+        return;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(bypasses); i++) {
+        if (object_property_find(OBJECT(pdev), bypasses[i])) {
+            object_property_set_bool(OBJECT(pdev), bypasses[i], true, &error_abort);
+        }
     }
 }
 

@@ -16,6 +16,7 @@
 #include "exec/target_page.h"
 #include "exec/translation-block.h"
 #include "system/memory.h"
+#include "hw/pci/pci_device.h"
 #include "system/tcg.h"
 #include "system/kvm.h"
 #include "system/hw_accel.h"
@@ -197,6 +198,26 @@ void mmiotrace_mark(MmioTraceDevice *d, const char *text)
     MmioTraceEvent ev = {
         .type = MMIOTRACE_MARK, .bar = -1,
         .payload = g_strdup(text), .ts = mmiotrace_file_now(d->file),
+    };
+    mmiotrace_file_push(d->file, &ev);
+}
+
+void mmiotrace_pci_irq(PCIDevice *pdev, int kind, unsigned vector, uint64_t addr,
+                       uint32_t data)
+{
+    MmioTraceDevice *d = pdev->mmiotrace_dev;
+
+    if (!d || !d->active) {
+        return;
+    }
+    trace_mmiotrace_irq(d->name, kind, vector, addr, data);
+    if (!d->file || mmiotrace_file_compat(d->file)) {
+        return;
+    }
+    MmioTraceEvent ev = {
+        .type = MMIOTRACE_IRQ, .bar = -1, .dev = d, .vcpu = MMIOTRACE_VCPU_NONE,
+        .width = kind, .off = vector, .phys = addr, .value = data,
+        .ts = mmiotrace_file_now(d->file),
     };
     mmiotrace_file_push(d->file, &ev);
 }

@@ -59,6 +59,15 @@ void mmiotrace_pci_unrealize(PCIDevice *pdev);
 void mmiotrace_pci_bar_update(PCIDevice *pdev, int bar, uint64_t old_addr,
                               uint64_t new_addr);
 
+/* Interrupts a traced device raises (kinds as libmmiotrace's mmiotrace_irq_kind). */
+enum {
+    MMIOTRACE_PCI_IRQ_INTX = 0,     /* vector: pin (0 = INTA); data: level */
+    MMIOTRACE_PCI_IRQ_MSI = 1,
+    MMIOTRACE_PCI_IRQ_MSIX = 2,
+};
+void mmiotrace_pci_irq(PCIDevice *pdev, int kind, unsigned vector, uint64_t addr,
+                       uint32_t data);
+
 /*
  * Memory dispatch: a MemoryRegion with mr->mmiotrace set belongs to a traced BAR.
  * memory_region_dispatch_read/write divert to these unless the access is already
