@@ -17,6 +17,8 @@
 #include <gio/gio.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <json-c/json.h>
+#include <sys/un.h>
 
 #include "accel.h"
 #include "hvmmio.h"
@@ -35,6 +37,33 @@ struct run_state {
     gboolean verbose, quiet, timed_out, exited;
     gint64 start_us;
 };
+
+/*
+ * --testdev: hvmmio-testdev (docs/testdev.md) serves the test device over vfio-user on a
+ * socket in the output folder, for the whole run.
+ */
+struct testdev_server {
+    GSubprocess *proc;
+    char *sock;
+    char *tmpdir; /* when the output folder's path is too long for a socket */
+    char *log;
+    gboolean exited;
+    struct run_state *st;
+};
+
+static struct {
+    gboolean on;
+    char *props;
+} testdev_opt;
+
+static gboolean parse_testdev_opt(const char *name, const char *value, gpointer data,
+                                  GError **err)
+{
+    testdev_opt.on = TRUE;
+    g_free(testdev_opt.props);
+    testdev_opt.props = g_strdup(value);
+    return TRUE;
+}
 
 static void echo_console(struct run_state *st)
 {
@@ -171,8 +200,296 @@ static char *device_arg(const char *spec)
     return g_strdup_printf("%s,romfile=", spec);
 }
 
+/* hvmmio-testdev: $HVMMIO_TESTDEV, else beside this hvmmio (build/tools/ or the bindir). */
+static char *find_testdev(GError **err)
+{
+    const char *env = g_getenv("HVMMIO_TESTDEV");
+    if (env && *env) {
+        if (!g_file_test(env, G_FILE_TEST_IS_EXECUTABLE)) {
+            g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_NOENT,
+                        "$HVMMIO_TESTDEV=%s is not an executable", env);
+            return NULL;
+        }
+        return g_strdup(env);
+    }
+    g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
+    g_autofree char *dir = self ? g_path_get_dirname(self) : g_strdup(".");
+    char *path = g_build_filename(dir, "hvmmio-testdev", NULL);
+    if (g_file_test(path, G_FILE_TEST_IS_EXECUTABLE)) {
+        return path;
+    }
+    g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_NOENT,
+                "hvmmio-testdev is not built (looked for %s; it needs meson's "
+                "-Dqemu_build_dir for libvfio-user) and $HVMMIO_TESTDEV is not set",
+                path);
+    g_free(path);
+    return NULL;
+}
+
+/* vfio-user-pci's property types (name -> "bool", "uint32", "str", ...), as QEMU lists them. */
+static GHashTable *vfio_user_pci_prop_types(const char *qemu, GError **err)
+{
+    const char *argv[] = {qemu, "-device", "vfio-user-pci,help", NULL};
+    g_autofree char *out = NULL;
+    int status;
+    if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out,
+                      NULL, &status, err)) {
+        return NULL;
+    }
+    GHashTable *types = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
+    for (char **l = lines; *l; l++) {
+        const char *p = *l + strspn(*l, " ");
+        const char *eq = strstr(p, "=<");
+        const char *gt = eq ? strchr(eq, '>') : NULL;
+        if (p != *l && eq && gt) {
+            g_hash_table_insert(types, g_strndup(p, (gsize)(eq - p)),
+                                g_strndup(eq + 2, (gsize)(gt - eq - 2)));
+        }
+    }
+    if (!g_hash_table_size(types)) {
+        g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
+                    "%s -device vfio-user-pci,help listed no properties", qemu);
+        g_hash_table_unref(types);
+        return NULL;
+    }
+    return types;
+}
+
+/*
+ * A key=value property as the JSON value QEMU's JSON -device wants: it takes no strings for
+ * bool or integer properties (unlike the key=value syntax), so convert by the listed type.
+ */
+static json_object *prop_value(const char *key, const char *value, const char *type,
+                               GError **err)
+{
+    if (!strcmp(type, "bool")) {
+        const char *yes[] = {"on", "true", "yes"}, *no[] = {"off", "false", "no"};
+        for (size_t i = 0; i < G_N_ELEMENTS(yes); i++) {
+            if (!g_ascii_strcasecmp(value, yes[i]) || !g_ascii_strcasecmp(value, no[i])) {
+                return json_object_new_boolean(!g_ascii_strcasecmp(value, yes[i]));
+            }
+        }
+        g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                    "--testdev: %s takes on or off, not '%s'", key, value);
+        return NULL;
+    }
+    if (g_str_has_prefix(type, "int") || g_str_has_prefix(type, "uint") ||
+        !strcmp(type, "size")) {
+        char *end;
+        errno = 0;
+        if (type[0] == 'i') {
+            long long v = strtoll(value, &end, 0);
+            if (!errno && *value && !*end) {
+                return json_object_new_int64(v);
+            }
+        } else if (value[0] != '-') {
+            unsigned long long v = strtoull(value, &end, 0);
+            if (!errno && *value && !*end) {
+                return json_object_new_uint64(v);
+            }
+        }
+        g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                    "--testdev: %s takes a number (%s), not '%s'", key, type, value);
+        return NULL;
+    }
+    return json_object_new_string(value);
+}
+
+/*
+ * The vfio-user-pci -device JSON. PROPS is either JSON members ("x-msg-timeout":5000), used
+ * as they are, or key=value pairs (mmiotrace=on,mmiotrace-file=host.txt), converted to the
+ * types QEMU lists for vfio-user-pci.
+ */
+static char *testdev_device_json(const char *qemu, const char *sock, const char *props,
+                                 GError **err)
+{
+    json_object *dev = json_object_new_object();
+    json_object *socket = json_object_new_object();
+    json_object_object_add(dev, "driver", json_object_new_string("vfio-user-pci"));
+    json_object_object_add(dev, "id", json_object_new_string("testdev"));
+    json_object_object_add(socket, "type", json_object_new_string("unix"));
+    json_object_object_add(socket, "path", json_object_new_string(sock));
+    json_object_object_add(dev, "socket", socket);
+    json_object *extra = NULL;
+    if (props && props[0] == '"') {
+        g_autofree char *text = g_strdup_printf("{%s}", props);
+        extra = json_tokener_parse(text);
+        if (!extra || !json_object_is_type(extra, json_type_object)) {
+            g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                        "--testdev=%s: not valid JSON members", props);
+            json_object_put(extra);
+            json_object_put(dev);
+            return NULL;
+        }
+    } else if (props && *props) {
+        g_autoptr(GHashTable) types = vfio_user_pci_prop_types(qemu, err);
+        if (!types) {
+            json_object_put(dev);
+            return NULL;
+        }
+        extra = json_object_new_object();
+        g_auto(GStrv) pairs = g_strsplit(props, ",", -1);
+        for (char **p = pairs; *p; p++) {
+            char *eq = strchr(*p, '=');
+            if (!eq || eq == *p) {
+                g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                            "--testdev=%s: '%s' is not key=value", props, *p);
+                json_object_put(extra);
+                json_object_put(dev);
+                return NULL;
+            }
+            *eq = 0;
+            const char *type = g_hash_table_lookup(types, *p);
+            json_object *val = NULL;
+            if (!type) {
+                g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                            "--testdev: vfio-user-pci has no property '%s' (see "
+                            "'hvmmio qemu -device vfio-user-pci,help')",
+                            *p);
+            } else {
+                val = prop_value(*p, eq + 1, type, err);
+            }
+            if (!val) {
+                json_object_put(extra);
+                json_object_put(dev);
+                return NULL;
+            }
+            json_object_object_add(extra, *p, val);
+        }
+    }
+    if (extra) {
+        json_object_object_foreach(extra, key, val)
+        {
+            if (!strcmp(key, "driver") || !strcmp(key, "socket")) {
+                g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                            "--testdev: '%s' is set by hvmmio run", key);
+                json_object_put(extra);
+                json_object_put(dev);
+                return NULL;
+            }
+            json_object_object_add(dev, key, json_object_get(val));
+        }
+        json_object_put(extra);
+    }
+    char *json = g_strdup(json_object_to_json_string_ext(
+        dev, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(dev);
+    return json;
+}
+
+static void on_testdev_exit(GObject *source, GAsyncResult *res, gpointer data)
+{
+    struct testdev_server *ts = data;
+    g_subprocess_wait_finish(G_SUBPROCESS(source), res, NULL);
+    ts->exited = TRUE;
+    gboolean clean = g_subprocess_get_if_exited(ts->proc) &&
+                     g_subprocess_get_exit_status(ts->proc) == 0;
+    /* the device is gone: the guest cannot go on, stop QEMU instead of waiting for a timeout */
+    if (!clean && ts->st && ts->st->qemu && !ts->st->exited) {
+        g_subprocess_send_signal(ts->st->qemu, SIGTERM);
+    }
+}
+
+/* Start hvmmio-testdev and wait (5 s at most) until its socket exists. */
+static gboolean testdev_start(struct testdev_server *ts, const char *outdir, GError **err)
+{
+    g_autofree char *bin = find_testdev(err);
+    if (!bin) {
+        return FALSE;
+    }
+    struct sockaddr_un sun;
+    ts->sock = g_build_filename(outdir, "testdev.sock", NULL);
+    if (strlen(ts->sock) >= sizeof(sun.sun_path)) {
+        ts->tmpdir = g_dir_make_tmp("hvmmio-testdev-XXXXXX", err);
+        if (!ts->tmpdir) {
+            return FALSE;
+        }
+        g_free(ts->sock);
+        ts->sock = g_build_filename(ts->tmpdir, "testdev.sock", NULL);
+    }
+    g_unlink(ts->sock);
+    ts->log = g_build_filename(outdir, "testdev.log", NULL);
+    g_autoptr(GSubprocessLauncher) l =
+        g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDERR_MERGE);
+    g_subprocess_launcher_set_stdout_file_path(l, ts->log);
+    ts->proc = g_subprocess_launcher_spawn(l, err, bin, ts->sock, NULL);
+    if (!ts->proc) {
+        return FALSE;
+    }
+    g_subprocess_wait_async(ts->proc, NULL, on_testdev_exit, ts);
+    gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+    while (!g_file_test(ts->sock, G_FILE_TEST_EXISTS)) {
+        while (g_main_context_iteration(NULL, FALSE)) {
+        }
+        if (ts->exited || g_get_monotonic_time() > deadline) {
+            g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
+                        "hvmmio-testdev %s; its log (%s):",
+                        ts->exited ? "exited before it listened" : "did not listen within 5 s",
+                        ts->log);
+            return FALSE;
+        }
+        g_usleep(10000);
+    }
+    return TRUE;
+}
+
+/*
+ * After QEMU: the server exits by itself when QEMU disconnects; make sure it did, and
+ * cleanly. Returns FALSE (having said why) if it failed.
+ */
+static gboolean testdev_stop(struct testdev_server *ts)
+{
+    gboolean ok = TRUE;
+    if (ts->proc) {
+        /* give it 5 s to notice QEMU left; stop it at once if QEMU never ran */
+        int term_at = ts->st ? 500 : 0;
+        for (int i = 0; !ts->exited && i < term_at + 200; i++) {
+            if (i == term_at) {
+                g_subprocess_send_signal(ts->proc, SIGTERM);
+            }
+            while (g_main_context_iteration(NULL, FALSE)) {
+            }
+            if (!ts->exited) {
+                g_usleep(10000);
+            }
+        }
+        if (!ts->exited) {
+            g_subprocess_force_exit(ts->proc);
+            g_subprocess_wait(ts->proc, NULL, NULL);
+            for (int i = 0; !ts->exited && i < 100; i++) {
+                g_main_context_iteration(NULL, FALSE); /* on_testdev_exit uses *ts */
+            }
+            fprintf(stderr, "hvmmio run: hvmmio-testdev did not stop after QEMU left; killed it\n");
+            ok = FALSE;
+        } else if (!g_subprocess_get_if_exited(ts->proc) ||
+                   g_subprocess_get_exit_status(ts->proc)) {
+            gboolean sig = !g_subprocess_get_if_exited(ts->proc);
+            fprintf(stderr, "hvmmio run: the test device server hvmmio-testdev failed (%s %d); "
+                            "its log (%s):\n",
+                    sig ? "killed by signal" : "exit status",
+                    sig ? g_subprocess_get_term_sig(ts->proc)
+                        : g_subprocess_get_exit_status(ts->proc),
+                    ts->log);
+            print_tail(ts->log, 10);
+            ok = FALSE;
+        }
+        g_clear_object(&ts->proc);
+    }
+    if (ts->sock) {
+        g_unlink(ts->sock);
+    }
+    if (ts->tmpdir) {
+        g_rmdir(ts->tmpdir);
+    }
+    g_free(ts->sock);
+    g_free(ts->tmpdir);
+    g_free(ts->log);
+    return ok;
+}
+
 static const char *const removable[] = {"console.log", "results.bin", "results.tar",
-                                        "status", "qemu.log"};
+                                        "status", "qemu.log", "testdev.log"};
 
 int hvmmio_cmd_run(int argc, char **argv)
 {
@@ -184,6 +501,11 @@ int hvmmio_cmd_run(int argc, char **argv)
     GOptionEntry entries[] = {
         {"device", 'd', 0, G_OPTION_ARG_STRING_ARRAY, &devices,
          "Add a device, in QEMU's -device syntax (repeatable), e.g. e1000e,mmiotrace=on", "SPEC"},
+        {"testdev", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK, parse_testdev_opt,
+         "Add hvmmio's vfio-user test device (docs/testdev.md), served by hvmmio-testdev; "
+         "optional PROPS after '=': more vfio-user-pci properties, as key=value,... or JSON "
+         "members",
+         "PROPS"},
         {"output", 'o', 0, G_OPTION_ARG_FILENAME, &outdir,
          "Folder for the console log, the guest's results and the host traces "
          "(default: hvmmio-out/SCENARIO)", "DIR"},
@@ -207,6 +529,8 @@ int hvmmio_cmd_run(int argc, char **argv)
         {NULL},
     };
 
+    testdev_opt.on = FALSE;
+    g_clear_pointer(&testdev_opt.props, g_free);
     /* everything after "--" goes to QEMU untouched */
     int qemu_extra_at = argc;
     for (int i = 1; i < argc; i++) {
@@ -224,10 +548,13 @@ int hvmmio_cmd_run(int argc, char **argv)
     g_option_context_set_description(
         ctx, "Scenarios: e1000e-probe (the real e1000e driver probes an emulated e1000e with\n"
              "the guest's mmiotrace on) and those listed in kernel-guest/scenarios/.\n\n"
-             "Example:\n"
-             "  hvmmio run -d e1000e,mmiotrace=on e1000e-probe\n\n"
+             "Examples:\n"
+             "  hvmmio run -d e1000e,mmiotrace=on e1000e-probe\n"
+             "  hvmmio run --testdev testdrv          (the test device and its guest driver)\n"
+             "  hvmmio run --testdev=mmiotrace=on,mmiotrace-file=host.txt testdrv\n\n"
              "Environment: HVMMIO_QEMU (QEMU binary), HVMMIO_IMAGE (guest image folder),\n"
-             "HVMMIO_CACHE_DIR (cache, default ~/.cache/hvmmio).");
+             "HVMMIO_TESTDEV (hvmmio-testdev binary), HVMMIO_CACHE_DIR (cache, default\n"
+             "~/.cache/hvmmio).");
     g_option_context_add_main_entries(ctx, entries, NULL);
     g_autoptr(GError) err = NULL;
     int pargc = qemu_extra_at;
@@ -314,6 +641,31 @@ int hvmmio_cmd_run(int argc, char **argv)
         g_ptr_array_add(a, g_strdup("-device"));
         g_ptr_array_add(a, device_arg(*d));
     }
+    struct testdev_server ts = {0};
+    if (testdev_opt.on) {
+        /* vfio-user needs guest RAM the server can map: shared memfd memory */
+        g_ptr_array_add(a, g_strdup("-object"));
+        g_ptr_array_add(a, g_strdup_printf("memory-backend-memfd,id=mem,size=%dM,share=on",
+                                           memory_mb));
+        g_ptr_array_add(a, g_strdup("-machine"));
+        g_ptr_array_add(a, g_strdup("memory-backend=mem"));
+        if (!testdev_start(&ts, absout, &err)) {
+            fprintf(stderr, "hvmmio run: --testdev: %s\n", err->message);
+            if (ts.log) {
+                print_tail(ts.log, 10);
+            }
+            testdev_stop(&ts);
+            return 1;
+        }
+        g_autofree char *json = testdev_device_json(qemu, ts.sock, testdev_opt.props, &err);
+        if (!json) {
+            fprintf(stderr, "hvmmio run: %s\n", err->message);
+            testdev_stop(&ts);
+            return 2;
+        }
+        g_ptr_array_add(a, g_strdup("-device"));
+        g_ptr_array_add(a, g_steal_pointer(&json));
+    }
     for (int i = qemu_extra_at + 1; i < argc; i++) {
         g_ptr_array_add(a, g_strdup(argv[i]));
     }
@@ -348,8 +700,10 @@ int hvmmio_cmd_run(int argc, char **argv)
     st.qemu = g_subprocess_launcher_spawnv(l, (const char *const *)a->pdata, &err);
     if (!st.qemu) {
         fprintf(stderr, "hvmmio run: cannot start %s: %s\n", qemu, err->message);
+        testdev_stop(&ts);
         return 1;
     }
+    ts.st = &st;
     g_subprocess_wait_async(st.qemu, NULL, on_qemu_exit, &st);
     guint tick = g_timeout_add(200, on_tick, &st);
     guint timer = g_timeout_add_seconds((guint)timeout_s, on_timeout, &st);
@@ -398,6 +752,9 @@ int hvmmio_cmd_run(int argc, char **argv)
             print_tail(log, 20);
             ret = 1;
         }
+    }
+    if (testdev_opt.on && !testdev_stop(&ts)) {
+        ret = 1;
     }
     if (!quiet || ret) {
         fprintf(stderr, "hvmmio: scenario %s %s in %.1f s; results in %s\n", scenario,
