@@ -1,0 +1,194 @@
+#!/usr/bin/env python3
+"""The mmiotrace-replay device, driven by qtest: a recording made by hvmmio's tracer on
+QEMU's edu device is replayed in place of it by the same access script.
+
+- an unchanged recording replays completely in strict mode, reads return recorded values;
+- one altered written value: the first divergence is exactly that record (FILE:LINE);
+- a polling loop lengthened or shortened by hand: fails in strict mode, passes in
+  poll-tolerant mode (skipped / extra polls counted);
+- bad recordings (malformed, truncated, no PCIDEV, impossible BAR size, two devices, a
+  missing file) make realize fail with FILE:LINE and the reason;
+- query-mmiotrace-replay, the MMIOTRACE_REPLAY_DIVERGENCE event, on-divergence=stop.
+"""
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qemu_harness import Checker, Qemu, QemuError  # noqa: E402
+
+OUT = os.environ.get('OUT') or '/tmp/hvmmio-qtest-replay'
+os.makedirs(OUT, exist_ok=True)
+c = Checker()
+SLOT, BAR = 3, 0xe0000000
+POLLS = 4
+
+
+def script(q):
+    """The 'driver': fixed accesses, including POLLS reads of the status register."""
+    q.pci_map_bar(SLOT, 0, BAR)
+    got = [q.readl(BAR)]
+    q.writel(BAR + 4, 0x0f0f0f0f)
+    got.append(q.readl(BAR + 4))
+    for _ in range(POLLS):
+        got.append(q.readl(BAR + 0x20))
+    q.writeq(BAR + 0x80, 0xa1b2c3d4e5f60718)
+    got.append(q.readq(BAR + 0x80))
+    return got
+
+
+def record():
+    path = os.path.join(OUT, 'edu-recording.txt')
+    with Qemu(['-device', f'edu,id=edu0,addr={SLOT},mmiotrace=on,mmiotrace-file={path}']) as q:
+        values = script(q)
+    return path, values
+
+
+def replay(trace, mode='strict', on_div='log', report=None):
+    report = report or os.path.join(OUT, 'report.txt')
+    if os.path.exists(report):
+        os.unlink(report)
+    q = Qemu(['-device', f'mmiotrace-replay,id=r0,addr={SLOT},trace={trace},mode={mode},'
+              f'on-divergence={on_div},report={report}'])
+    q.start()
+    values = script(q)
+    info = q.qmp('query-mmiotrace-replay')[0]
+    q.quit()
+    with open(report) as f:
+        text = f.read()
+    return values, info, text
+
+
+def edited(src, name, edit):
+    lines = open(src).read().splitlines(keepends=True)
+    lines = edit(lines)
+    path = os.path.join(OUT, name)
+    with open(path, 'w') as f:
+        f.writelines(lines)
+    return path
+
+
+def rw_lines(lines):
+    return [i for i, l in enumerate(lines) if l.startswith(('R ', 'W '))]
+
+
+def test_exact(trace, recorded):
+    values, info, report = replay(trace)
+    c.equal(values, recorded, 'replay answers the script with the recorded values')
+    c.equal((info['position'], info['total'], info['divergences']), (9, 9, 0),
+            'strict replay consumes all 9 recorded accesses without divergence')
+    c.check(report.startswith('RESULT PASS consumed=9 total=9 divergences=0'),
+            'the report says PASS')
+
+
+def test_altered_value(trace):
+    target = {}
+
+    def alter(lines):
+        i = rw_lines(lines)[1]            # W 4 ... 0xf0f0f0f: the 2nd access
+        target['line'] = i + 1
+        lines[i] = lines[i].replace('0xf0f0f0f ', '0xf0f0f0e ', 1)
+        return lines
+    bad = edited(trace, 'altered.txt', alter)
+    _, info, report = replay(bad)
+    div = info.get('first-divergence', {})
+    c.equal(div.get('line'), target['line'], 'the first divergence is the altered record\'s line')
+    c.check('expected W 4 bar=0 off=0x4 0xf0f0f0e' in report and 'got      W 4 bar=0 off=0x4 '
+            '0xf0f0f0f' in report, 'the report shows the expected and the actual write')
+    c.check(f'{bad}:{target["line"]}' in report, 'the report names FILE:LINE')
+    c.check(report.startswith('RESULT FAIL'), 'an altered recording fails')
+
+
+def status_polls(lines):
+    return [i for i in rw_lines(lines) if ' 0xe0000020 ' in lines[i]]
+
+
+def test_polls(trace):
+    longer = edited(trace, 'polls-longer.txt',
+                    lambda ls: ls[:status_polls(ls)[-1] + 1] + [ls[status_polls(ls)[-1]]] +
+                    ls[status_polls(ls)[-1] + 1:])
+    shorter = edited(trace, 'polls-shorter.txt',
+                     lambda ls: ls[:status_polls(ls)[-1]] + ls[status_polls(ls)[-1] + 1:])
+    for path, what, counter in ((longer, 'lengthened', 'skipped-polls'),
+                                (shorter, 'shortened', 'extra-polls')):
+        _, info, _ = replay(path, mode='strict')
+        c.check(info['divergences'] > 0, f'a {what} polling loop fails in strict mode')
+        _, info, report = replay(path, mode='poll-tolerant')
+        c.equal((info['divergences'], info[counter], info['position'] == info['total']),
+                (0, 1, True), f'a {what} polling loop replays in poll-tolerant mode '
+                f'({counter} 1)')
+
+
+def test_stop_and_event(trace):
+    bad = os.path.join(OUT, 'altered.txt')
+    q = Qemu(['-device', f'mmiotrace-replay,id=r0,addr={SLOT},trace={bad}'])
+    q.start()
+    q.pci_map_bar(SLOT, 0, BAR)
+    q.readl(BAR)
+    event = None
+    try:
+        q.writel(BAR + 4, 0x0f0f0f0f)
+        q.qmp_file.write('{"execute": "query-status"}\n')
+        while event is None:
+            msg = __import__('json').loads(q.qmp_file.readline())
+            if msg.get('event') == 'MMIOTRACE_REPLAY_DIVERGENCE':
+                event = msg['data']
+    except (OSError, ValueError, QemuError):
+        pass
+    rc = q.proc.wait(timeout=30)
+    q.quit()
+    c.check(event is not None and event['divergence']['index'] == 1,
+            'MMIOTRACE_REPLAY_DIVERGENCE event names record 1')
+    c.check(rc == 0 and 'first divergence at record 1' in q.read_stderr(),
+            'on-divergence=stop ends QEMU and prints the report')
+
+
+def test_bad_recordings(trace):
+    lines = open(trace).read().splitlines(keepends=True)
+    rw = rw_lines(lines)
+    # the replay device uses the device's last PCIDEV line (the BARs as the guest set them)
+    pcidev = [i for i, l in enumerate(lines) if l.startswith('PCIDEV')][-1]
+    cases = [
+        ('malformed.txt', lines[:rw[2]] + ['R 3 0.000001 1 0xe0000000 0x1 0x0 0\n'] +
+         lines[rw[2]:], f'malformed.txt:{rw[2] + 1}:'),
+        ('truncated.txt', lines[:rw[3]] + [lines[rw[3]][:9]], f'truncated.txt:{rw[3] + 1}:'),
+        ('no-pcidev.txt', [l for l in lines if not l.startswith(('PCIDEV', 'PCICFG'))],
+         'has no PCIDEV line or PCICFG record'),
+        ('bad-bar.txt', [l.replace(' 100000 ', ' 300000 ') if l.startswith('PCIDEV') else l
+                         for l in lines], f'bad-bar.txt:{pcidev + 1}: BAR 0 size 0x300000 '
+                         'is impossible'),
+        ('two-devices.txt', lines + [l.replace('dev=edu0', 'dev=other') for l in lines
+                                     if l.startswith('PCIDEV')],
+         'records several devices'),
+    ]
+    for name, content, msg in cases:
+        path = os.path.join(OUT, name)
+        with open(path, 'w') as f:
+            f.writelines(content)
+        try:
+            Qemu(['-device', f'mmiotrace-replay,trace={path}'], timeout=20).start().quit()
+            c.check(False, f'{name} is refused')
+        except QemuError as e:
+            c.check(msg in str(e), f'{name}: realize fails naming the problem ({msg}): '
+                    f'{str(e).strip().splitlines()[-1][:160]}')
+    for dev, msg in (('mmiotrace-replay', 'trace=FILE is required'),
+                     (f'mmiotrace-replay,trace={OUT}/nonexistent.txt',
+                      f"cannot read trace '{OUT}/nonexistent.txt'"),
+                     (f'mmiotrace-replay,trace={trace},mode=fuzzy', "'fuzzy' is not strict"),
+                     (f'mmiotrace-replay,trace={trace},device=nic9', "no device 'nic9'")):
+        try:
+            Qemu(['-device', dev], timeout=20).start().quit()
+            c.check(False, f'-device {dev} is refused')
+        except QemuError as e:
+            c.check(msg in str(e), f'-device {dev}: {msg}')
+
+
+if __name__ == '__main__':
+    trace, recorded = record()
+    c.equal(recorded[:2], [0x010000ed, 0xf0f0f0f0], 'recording: edu answered as documented')
+    test_exact(trace, recorded)
+    test_altered_value(trace)
+    test_polls(trace)
+    test_stop_and_event(trace)
+    test_bad_recordings(trace)
+    sys.exit(c.done())
