@@ -1,7 +1,8 @@
 # Scenario: the guest driver hvmmio_testdrv checks hvmmio's vfio-user test device
 # (docs/testdev.md; `hvmmio run --testdev testdrv`) with the guest's mmiotrace on, then is
-# unloaded. Argument: the driver's sequence, all (default), basic or bench; bench runs without
-# the guest's mmiotrace (it would dominate the timing).
+# unloaded. Arguments (hvmmio run --args SEQ[,BENCH_N]): the driver's sequence, all (default),
+# basic or bench, and bench_n for bench; bench runs without the guest's mmiotrace (it would
+# dominate the timing).
 # Results: guest-mmiotrace.txt, testdrv.log (the driver's kernel log lines), verdict.
 . /scenarios/lib.sh
 
@@ -17,7 +18,8 @@ if [ "$seq" != bench ]; then
 	mark "hvmmio: testdrv seq=$seq load"
 fi
 step load-testdrv
-modprobe hvmmio_testdrv seq="$seq" || fail "modprobe hvmmio_testdrv seq=$seq failed"
+modprobe hvmmio_testdrv seq="$seq" ${2:+bench_n="$2"} ||
+	fail "modprobe hvmmio_testdrv seq=$seq ${2:+bench_n=$2} failed"
 # probing an existing device happens inside modprobe; allow for an asynchronous probe anyway
 n=0
 while [ "$(cat $P/result)" = -1 ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
