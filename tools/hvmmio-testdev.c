@@ -247,8 +247,7 @@ static uint8_t *bar0_memory(struct testdev *dev, uint32_t off, size_t n)
  * anything else reads 0 and is ignored. QEMU only sends such accesses (vfio_region_ops: 1-8
  * bytes, aligned), so the rest is for other clients.
  */
-static ssize_t bar0_access(vfu_ctx_t *vfu, char *buf, size_t count, loff_t offset,
-                           bool is_write)
+static ssize_t bar0_access(vfu_ctx_t *vfu, char *buf, size_t count, loff_t offset, bool is_write)
 {
     struct testdev *dev = vfu_get_private(vfu);
     uint8_t *p = (uint8_t *)buf;
@@ -300,8 +299,7 @@ static ssize_t bar0_access(vfu_ctx_t *vfu, char *buf, size_t count, loff_t offse
 }
 
 /* BAR2 is mapped by QEMU; this serves clients (or QEMU paths) that use messages instead. */
-static ssize_t bar2_access(vfu_ctx_t *vfu, char *buf, size_t count, loff_t offset,
-                           bool is_write)
+static ssize_t bar2_access(vfu_ctx_t *vfu, char *buf, size_t count, loff_t offset, bool is_write)
 {
     struct testdev *dev = vfu_get_private(vfu);
     /* libvfio-user has checked offset + count against the region size */
@@ -381,8 +379,7 @@ static gboolean on_client_ready(gint fd, GIOCondition cond, gpointer data)
         if (errno == ENOTCONN) {
             note(dev, "client disconnected");
         } else {
-            fprintf(stderr, "hvmmio-testdev: serving the client failed: %s\n",
-                    g_strerror(errno));
+            fprintf(stderr, "hvmmio-testdev: serving the client failed: %s\n", g_strerror(errno));
             dev->exit_code = 1;
         }
         dev->fd_watch = 0;
@@ -420,8 +417,8 @@ static bool check_socket_path(const char *path)
         return true;
     }
     if (!S_ISSOCK(st.st_mode)) {
-        fprintf(stderr,
-                "hvmmio-testdev: %s exists and is not a socket; refusing to replace it\n", path);
+        fprintf(stderr, "hvmmio-testdev: %s exists and is not a socket; refusing to replace it\n",
+                path);
         return false;
     }
     int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -466,8 +463,8 @@ static bool create_bar2(struct testdev *dev)
 /* Set up the libvfio-user context: identity, BARs, INTx, reset; then realize. */
 static bool create_device(struct testdev *dev)
 {
-    dev->vfu = vfu_create_ctx(VFU_TRANS_SOCK, dev->socket_path, LIBVFIO_USER_FLAG_ATTACH_NB,
-                              dev, VFU_DEV_TYPE_PCI);
+    dev->vfu = vfu_create_ctx(VFU_TRANS_SOCK, dev->socket_path, LIBVFIO_USER_FLAG_ATTACH_NB, dev,
+                              VFU_DEV_TYPE_PCI);
     if (!dev->vfu) {
         fprintf(stderr, "hvmmio-testdev: cannot listen on %s: %s\n", dev->socket_path,
                 g_strerror(errno));
@@ -477,8 +474,7 @@ static bool create_device(struct testdev *dev)
     struct iovec bar2_area = {.iov_base = 0, .iov_len = BAR2_SIZE};
     if (vfu_setup_log(dev->vfu, vfu_log_hook, dev->verbose ? LOG_INFO : LOG_ERR) < 0) {
         what = "vfu_setup_log";
-    } else if (vfu_pci_init(dev->vfu, VFU_PCI_TYPE_CONVENTIONAL, PCI_HEADER_TYPE_NORMAL, 0) <
-               0) {
+    } else if (vfu_pci_init(dev->vfu, VFU_PCI_TYPE_CONVENTIONAL, PCI_HEADER_TYPE_NORMAL, 0) < 0) {
         what = "vfu_pci_init";
     } else {
         vfu_pci_set_id(dev->vfu, TESTDEV_VENDOR, TESTDEV_DEVICE, TESTDEV_SUBVENDOR,
@@ -488,9 +484,9 @@ static bool create_device(struct testdev *dev)
         if (vfu_setup_region(dev->vfu, VFU_PCI_DEV_BAR0_REGION_IDX, BAR0_SIZE, bar0_access,
                              VFU_REGION_FLAG_RW | VFU_REGION_FLAG_MEM, NULL, 0, -1, 0) < 0) {
             what = "vfu_setup_region(BAR0)";
-        } else if (vfu_setup_region(dev->vfu, VFU_PCI_DEV_BAR2_REGION_IDX, BAR2_SIZE,
-                                    bar2_access, VFU_REGION_FLAG_RW | VFU_REGION_FLAG_MEM,
-                                    &bar2_area, 1, dev->bar2_fd, 0) < 0) {
+        } else if (vfu_setup_region(dev->vfu, VFU_PCI_DEV_BAR2_REGION_IDX, BAR2_SIZE, bar2_access,
+                                    VFU_REGION_FLAG_RW | VFU_REGION_FLAG_MEM, &bar2_area, 1,
+                                    dev->bar2_fd, 0) < 0) {
             what = "vfu_setup_region(BAR2)";
         } else if (vfu_setup_device_nr_irqs(dev->vfu, VFU_DEV_INTX_IRQ, 1) < 0) {
             what = "vfu_setup_device_nr_irqs";

@@ -432,8 +432,8 @@ static void pci_cfg(struct runner *r, char **words, char width, bool write)
     if (dev > 31 || off > 255) {
         script_error(r, "device %" PRIu64 " or offset %" PRIu64 " out of range", dev, off);
     }
-    g_autofree char *sel = g_strdup_printf("outl 0xcf8 0x%" PRIx64,
-                                           0x80000000u | dev << 11 | (off & 0xfc));
+    g_autofree char *sel =
+        g_strdup_printf("outl 0xcf8 0x%" PRIx64, 0x80000000u | dev << 11 | (off & 0xfc));
     g_autofree char *a1 = qemu_command(r, sel);
     if (!a1) {
         return;
@@ -474,9 +474,8 @@ static void expect_irq(struct runner *r, char **words)
         script_error(r, "expect-irq takes raise|lower [NUM]");
     }
     g_autofree char *prefix = g_strdup_printf("IRQ %s ", words[1]);
-    g_autofree char *exact = words[2] ? g_strdup_printf("IRQ %s %" PRIu64, words[1],
-                                                        eval_or_die(r, words[2]))
-                                      : NULL;
+    g_autofree char *exact =
+        words[2] ? g_strdup_printf("IRQ %s %" PRIu64, words[1], eval_or_die(r, words[2])) : NULL;
     r->checks++;
     gint64 deadline = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
     for (;;) {
@@ -514,8 +513,7 @@ static char *qmp_reply(struct runner *r)
 {
     char *line;
     while (read_line(r->qmp_fd, r->qmp_buf, r->timeout_ms, &line)) {
-        if (strstr(line, "\"return\"") || strstr(line, "\"error\"") ||
-            strstr(line, "\"QMP\"")) {
+        if (strstr(line, "\"return\"") || strstr(line, "\"error\"") || strstr(line, "\"QMP\"")) {
             return line;
         }
         g_free(line); /* an event */
@@ -650,11 +648,9 @@ static void run_line(struct runner *r, const char *dir, char *line)
         run_file(r, p);
         r->file = file;
         r->line = lineno;
-    } else if (g_str_has_prefix(w0, "pci-cfg-read") && strlen(w0) == 13 &&
-               strchr("bwl", w0[12])) {
+    } else if (g_str_has_prefix(w0, "pci-cfg-read") && strlen(w0) == 13 && strchr("bwl", w0[12])) {
         pci_cfg(r, words, w0[12], false);
-    } else if (g_str_has_prefix(w0, "pci-cfg-write") && strlen(w0) == 14 &&
-               strchr("bwl", w0[13])) {
+    } else if (g_str_has_prefix(w0, "pci-cfg-write") && strlen(w0) == 14 && strchr("bwl", w0[13])) {
         if (n != 4) {
             script_error(r, "%s takes DEV OFF VALUE", w0);
         }
@@ -693,8 +689,7 @@ static char *default_qemu(void)
     }
     const char *cache = g_getenv("HVMMIO_CACHE_DIR");
     g_autofree char *c = cache && *cache ? g_strdup(cache)
-                                         : g_build_filename(g_get_user_cache_dir(), "hvmmio",
-                                                            NULL);
+                                         : g_build_filename(g_get_user_cache_dir(), "hvmmio", NULL);
     return g_build_filename(c, "qemu", "current", "src", "build", "qemu-system-x86_64", NULL);
 }
 
