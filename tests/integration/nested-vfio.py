@@ -144,6 +144,10 @@ def shape(path):
             out.append(('MARK', r['text']))
         elif t == 'PCIDEV':
             out.append(('PCIDEV', r['line'].split()[2]))
+        elif t == 'IRQ':
+            # IRQ TIME KIND VECTOR ADDRESS DATA ...: an interrupt the device raised
+            f = r['line'].split()
+            out.append(('IRQ', f[2], int(f[3]), int(f[4], 16), int(f[5], 16)))
     return out
 
 
@@ -176,7 +180,8 @@ WANT_EDU = [
     acc('W', 8, 0x80, 0x1122334455667788), acc('R', 8, 0x80, 0x1122334455667788),
     # (0x1000 and 0x2000: outside mmiotrace-ranges, no records)
     ('MARK', 'msi'),
-    acc('W', 4, 0x60, 0x100), acc('R', 4, 0x24, 0x100), acc('W', 4, 0x64, 0x100),
+    acc('W', 4, 0x60, 0x100), ('IRQ', 'MSI', 0, RAM, 0x4321),
+    acc('R', 4, 0x24, 0x100), acc('W', 4, 0x64, 0x100),
     acc('R', 4, 0x24, 0x0),
     ('MARK', 'dma'),
     acc('W', 8, 0x80, RAM + 0x10), acc('W', 8, 0x88, 0x40000), acc('W', 8, 0x90, 8),
@@ -186,17 +191,21 @@ WANT_EDU = [
     ('MARK', 'bar move'),
     ('UNMAP', '0', '0x0'), ('MAP', '0', '0x0', 0x100000), ('PCIDEV', '123411e8'),
     acc('R', 4, 0x0, 0x010000ed), acc('W', 4, 0x4, 0xffffffff), acc('R', 4, 0x4, 0x0),
-    ('MARK', 'msi-x'), ('MARK', 'end'),
+    acc('R', 4, 0x1008, 0xffffffff),  # page 1 trapped by mmiotrace-trap, then released
+    ('MARK', 'msi-x'), ('MARK', 'msi-x interrupt'), ('MARK', 'end'),
 ]
 WANT_NIC = [
     ('PCIDEV', '808610d3'),
     ('MARK', 'registers'), ('MARK', 'msi'), ('MARK', 'dma'), ('MARK', 'bar move'),
     ('MAP', '3', '0x0', 0x4000), ('PCIDEV', '808610d3'),
     ('MARK', 'msi-x'),
-    acc('R', 4, 0xc, 1, '3'), acc('W', 4, 0x4, 0, '3'), acc('W', 4, 0x0, 0xfee01004, '3'),
-    acc('W', 4, 0x8, 0x4041, '3'), acc('R', 4, 0x0, 0xfee01004, '3'),
+    acc('R', 4, 0xc, 1, '3'), acc('W', 4, 0x4, 0, '3'), acc('W', 4, 0x0, RAM + 0x200, '3'),
+    acc('W', 4, 0x8, 0x4041, '3'), acc('R', 4, 0x0, RAM + 0x200, '3'),
     acc('R', 4, 0x8, 0x4041, '3'), acc('R', 4, 0x2000, 0, '3'),
     # (BAR0 STATUS read: BAR0 not traced, no record)
+    ('MARK', 'msi-x interrupt'),
+    acc('W', 4, 0xc, 0, '3'),  # unmask vector 0; then IVAR, IMS, ICS in BAR0 (untraced)
+    ('IRQ', 'MSIX', 0, RAM + 0x200, 0x4041),
     ('MARK', 'end'),
 ]
 
@@ -292,6 +301,8 @@ def main():
             is not None, 'level 2: vfio enabled edu\'s MSI through the kernel (SET_IRQS)')
     c.check(re.search(r'vfio_msi_interrupt +\(0000:00:04.0\) vector 0 0x100000/0x4321', qlog)
             is not None, 'level 2: the MSI came through vfio\'s eventfd and was written to RAM')
+    c.check(re.search(r'vfio_msi_interrupt +\(0000:00:05.0\) vector 0 0x100200/0x4041', qlog)
+            is not None, 'level 2: the e1000e MSI-X vector 0 came through vfio\'s eventfd')
     c.check(re.search(r'vfio_region_(read|write) ', qlog) is None,
             'level 2: no BAR access took vfio\'s read/write slow path (all through the mmaps)')
     dm = read('iommu-dmesg.txt')
