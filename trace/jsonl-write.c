@@ -199,26 +199,27 @@ int mmiotrace_jsonl_format(char *buf, size_t size, const struct mmiotrace_record
     default:
         break;
     }
-    if (r->ext & MMIOTRACE_EXT_VCPU) {
+    unsigned ext = r->type == MMIOTRACE_VERSION ? 0 : r->ext; /* as in text: VERSION has none */
+    if (ext & MMIOTRACE_EXT_VCPU) {
         if (r->vcpu == MMIOTRACE_VCPU_NONE) {
             put(&o, ",\"vcpu\":null", 12);
         } else {
             key_i64(&o, "vcpu", r->vcpu);
         }
     }
-    if (r->ext & MMIOTRACE_EXT_DEV) {
+    if (ext & MMIOTRACE_EXT_DEV) {
         key_str(&o, "dev", r->dev, r->dev_len);
     }
-    if (r->ext & MMIOTRACE_EXT_BAR) {
+    if (ext & MMIOTRACE_EXT_BAR) {
         key_u64(&o, "bar", r->bar);
         key_hex(&o, "offset", r->bar_off);
     }
-    if (r->ext & MMIOTRACE_EXT_INSN) {
+    if (ext & MMIOTRACE_EXT_INSN) {
         put(&o, ",\"insn\":\"", 9);
         put_hexbytes(&o, r->insn, r->insn_len);
         put(&o, "\"", 1);
     }
-    if (r->ext & MMIOTRACE_EXT_ASM) {
+    if (ext & MMIOTRACE_EXT_ASM) {
         key_str(&o, "asm", r->asm_text, r->asm_len);
     }
     put(&o, "}\n", 2);

@@ -612,6 +612,8 @@ static void test_jsonl(void)
                  "\"0x1ffffffffffffffff\",\"value\":\"0x1\",\"pc\":\"0x0\"}\n",
                  "t.txt:1: R record: too large \"phys\"");
     expect_error("{\"type\":\"FOO\"}\n", "t.txt:1: unknown record type \"FOO\"");
+    /* found by fuzzing: VERSION carries no facts, in JSONL as in text */
+    expect_ok("{\"type\":\"VERSION\",\"version\":\"20070824\",\"vcpu\":1}\n", "VERSION 20070824\n");
     expect_error("{\"type\":\"MARK\",\"ts_us\":1,\"text\":\"a\\u0000b\"}\n",
                  "t.txt:1: MARK record: NUL character in \"text\"");
     expect_error("{\"type\":\"VERSION\",\"version\":\"1\"} x\n",
