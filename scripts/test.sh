@@ -9,18 +9,19 @@ cd "$HVMMIO_TOP"
 
 scripts/setup.sh
 
-san=${HVMMIO_BUILD_DIR:-build}-sanitize
+build=${HVMMIO_BUILD_DIR:-build}
+san=$build-sanitize
 [ -f "$san/build.ninja" ] || meson setup "$san" -Dsanitize=true >/dev/null
 log "unit tests under ASan+UBSan ($san)"
 san_rc=0
 meson test -C "$san" --suite unit --print-errorlogs || san_rc=$?
 
-log "all suites ($HVMMIO_BUILD_DIR)"
+log "all suites ($build)"
 rc=0
-meson test -C "${HVMMIO_BUILD_DIR:-build}" --no-suite bench --print-errorlogs "$@" || rc=$?
+meson test -C "$build" --no-suite bench --print-errorlogs "$@" || rc=$?
 
 # one closing line over both runs
-python3 - "$san/meson-logs/testlog.json" "${HVMMIO_BUILD_DIR:-build}/meson-logs/testlog.json" <<'PY'
+python3 - "$san/meson-logs/testlog.json" "$build/meson-logs/testlog.json" <<'PY'
 import json, sys
 ok = bad = skip = 0
 for path in sys.argv[1:]:
