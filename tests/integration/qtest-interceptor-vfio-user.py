@@ -83,8 +83,8 @@ def main():
             (0x11, 0x2233, 0x44556677, 0x8899aabbccddeeff), 'SCRATCH read back at each width')
     c.equal(got['q40'], 0x4455667722330011, 'SCRATCH bytes assembled little-endian')
     c.equal(got['invert'], 0xffff0000, 'INVERT returns the inverse')
-    c.equal((got['last'], got['first']), (0x5a, 0), 'last byte of BAR0 read back; a 1-byte read of the
-            '32-bit ID reads 0 as documented')
+    c.equal((got['last'], got['first']), (0x5a, 0),
+            'last byte of BAR0 read back; a 1-byte read of the 32-bit ID reads 0 (documented)')
     c.equal((got['bar2_untrapped'], got['bar2_trapped']), (0xb0000000, 0xb0001000),
             'BAR2 initial pattern on an untrapped and a trapped page')
     c.equal((got['bar2_last_trapped'], got['bar2_after']), (0xdeadbeef, 0x12345678),
