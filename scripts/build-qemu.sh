@@ -18,7 +18,7 @@ CONFIGURE_FLAGS=(
 )
 TARGETS=(qemu-system-x86_64 subprojects/libvfio-user/lib/libvfio-user.so.0.0.1)
 
-patches_dir=$HVMMIO_TOP/qemu-patches
+patches_dir=${HVMMIO_PATCHES_DIR:-$HVMMIO_TOP/qemu-patches}
 mapfile -t series < <(grep -vE '^\s*(#|$)' "$patches_dir/series" 2>/dev/null || true)
 
 # The tree is keyed by the pinned sources and configure flags. The patch series is applied
@@ -46,7 +46,7 @@ unpack() {
 [ -f "$root/.prepared" ] || unpack
 
 for p in "${series[@]}"; do
-	[ -f "$patches_dir/$p" ] || die "patch $p named in qemu-patches/series does not exist"
+	[ -f "$patches_dir/$p" ] || die "patch $p named in ${patches_dir#"$HVMMIO_TOP"/}/series does not exist"
 done
 mapfile -t old < "$applied/series"
 keep=0
@@ -69,7 +69,7 @@ for ((i = keep; i < ${#series[@]}; i++)); do
 	p=${series[$i]}
 	if ! patch -d "$src" -p1 --dry-run --batch --forward <"$patches_dir/$p" >"$root/patch.log" 2>&1; then
 		cat "$root/patch.log" >&2
-		die "patch qemu-patches/$p does not apply to QEMU $QEMU_VERSION"
+		die "patch $p (${patches_dir#"$HVMMIO_TOP"/}) does not apply to QEMU $QEMU_VERSION"
 	fi
 	patch -d "$src" -p1 --batch --forward -s <"$patches_dir/$p"
 	cp "$patches_dir/$p" "$applied/$p"

@@ -3,7 +3,7 @@
 
 HVMMIO_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 HVMMIO_CACHE_DIR=${HVMMIO_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/hvmmio}
-HVMMIO_PINS=$HVMMIO_TOP/scripts/pins.sha256
+HVMMIO_PINS=${HVMMIO_PINS:-$HVMMIO_TOP/scripts/pins.sha256}
 export HVMMIO_TOP HVMMIO_CACHE_DIR
 
 log() { printf '%s: %s\n' "${HVMMIO_LOG_TAG:-hvmmio}" "$*" >&2; }
