@@ -13,5 +13,6 @@ int hvmmio_cmd_stat(int argc, char **argv);
 int hvmmio_cmd_convert(int argc, char **argv);
 int hvmmio_cmd_replay(int argc, char **argv);
 int hvmmio_cmd_compare(int argc, char **argv);
+int hvmmio_cmd_bench(int argc, char **argv);
 
 #endif
