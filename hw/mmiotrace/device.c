@@ -509,6 +509,7 @@ bool mmiotrace_pci_realize(PCIDevice *pdev, Error **errp)
     d = g_new0(MmioTraceDevice, 1);
     d->pdev = pdev;
     d->name = device_name(pdev);
+    d->name_len = strlen(d->name);
     d->ranges = g_array_new(false, false, sizeof(MmioTraceSpan));
     d->want_insn = p->insn;
     d->want_pc = p->pc || p->insn;

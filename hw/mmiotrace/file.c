@@ -18,6 +18,18 @@
 
 #define OUT_BUF_SIZE (512 * 1024)
 
+/*
+ * Waking the writer is a futex system call (several µs on a virtual machine). Producers do
+ * it only when a batch has built up (a quarter of the ring, at most WAKE_BATCH_MAX records),
+ * when WAKE_LATENCY_NS have passed since the last wake-up, or for a non-access event; an
+ * idle writer also looks at the ring every WRITER_POLL_MS. A record therefore reaches the
+ * file at most WRITER_POLL_MS after it was made, and mmiotrace_file_sync (mmiotrace-stop,
+ * query-mmiotrace, exit) still writes out everything at once.
+ */
+#define WAKE_BATCH_MAX 4096
+#define WAKE_LATENCY_NS 1000000
+#define WRITER_POLL_MS 100
+
 struct MmioTraceFile {
     char *path;
     int fd;
@@ -33,6 +45,8 @@ struct MmioTraceFile {
     uint64_t tail;          /* next slot to write (writer) */
     QemuSpin lock;
     uint64_t lost_pending;  /* drop mode: lost since the last queued marker */
+    uint64_t wake_batch;    /* records that make a producer wake an idle writer */
+    uint64_t last_wake_ts;  /* producers, under lock: ts of the last wake-up asked for */
 
     /* writer thread */
     QemuThread thread;
@@ -50,6 +64,8 @@ struct MmioTraceFile {
     bool error_reported;
     char *buf;
     size_t buf_len;
+    /* writer: the record R/W events are formatted from; fields they do not set stay zero */
+    struct mmiotrace_record rw_rec;
 
     QLIST_ENTRY(MmioTraceFile) next;
 };
@@ -80,43 +96,61 @@ static void out_write(MmioTraceFile *f)
     f->buf_len = 0;
 }
 
+static void format_out(MmioTraceFile *f, MmioTraceEvent *ev,
+                       const struct mmiotrace_record *rec, unsigned mode);
+
 static void format_event(MmioTraceFile *f, MmioTraceEvent *ev)
 {
     struct mmiotrace_record rec;
     unsigned mode = f->compat ? MMIOTRACE_FMT_KERNEL : MMIOTRACE_FMT_EXTENDED;
-    int n;
 
+    if (ev->type == MMIOTRACE_READ || ev->type == MMIOTRACE_WRITE) {
+        /* the hot path: no memset of the whole record, every field R/W uses is set here */
+        struct mmiotrace_record *r = &f->rw_rec;
+
+        r->type = ev->type;
+        r->ts_ns = ev->ts;
+        r->ext = MMIOTRACE_EXT_NS | MMIOTRACE_EXT_VCPU | MMIOTRACE_EXT_BAR;
+        r->dev = NULL;
+        r->dev_len = 0;
+        if (ev->dev) {
+            r->ext |= MMIOTRACE_EXT_DEV;
+            r->dev = ev->dev->name;
+            r->dev_len = ev->dev->name_len;
+        }
+        r->rw.width = ev->width;
+        r->rw.map_id = ev->map_id;
+        r->rw.phys = ev->phys;
+        r->rw.value = ev->value;
+        r->rw.pc = ev->pc;
+        r->vcpu = ev->vcpu;
+        r->bar = ev->bar;
+        r->bar_off = ev->off;
+        r->asm_text = NULL;
+        r->asm_len = 0;
+        r->insn_len = 0;
+        if (ev->insn_len) {
+            /* first: disassembly trims the bytes to the one instruction */
+            r->asm_text = mmiotrace_insn_text(&f->insn_cache, ev, &r->asm_len);
+            if (r->asm_text) {
+                r->ext |= MMIOTRACE_EXT_ASM;
+            }
+            r->ext |= MMIOTRACE_EXT_INSN;
+            r->insn_len = ev->insn_len;
+            memcpy(r->insn, ev->insn, ev->insn_len);
+        }
+        format_out(f, ev, r, mode);
+        return;
+    }
     mmiotrace_record_init(&rec, ev->type);
     rec.ts_ns = ev->ts;
     rec.ext = MMIOTRACE_EXT_NS;
     if (ev->dev) {
         rec.ext |= MMIOTRACE_EXT_DEV;
         rec.dev = ev->dev->name;
-        rec.dev_len = strlen(ev->dev->name);
+        rec.dev_len = ev->dev->name_len;
     }
     switch (ev->type) {
-    case MMIOTRACE_READ:
-    case MMIOTRACE_WRITE:
-        rec.rw.width = ev->width;
-        rec.rw.map_id = ev->map_id;
-        rec.rw.phys = ev->phys;
-        rec.rw.value = ev->value;
-        rec.rw.pc = ev->pc;
-        rec.ext |= MMIOTRACE_EXT_VCPU | MMIOTRACE_EXT_BAR;
-        rec.vcpu = ev->vcpu;
-        rec.bar = ev->bar;
-        rec.bar_off = ev->off;
-        if (ev->insn_len) {
-            /* first: disassembly trims the bytes to the one instruction */
-            rec.asm_text = mmiotrace_insn_text(&f->insn_cache, ev, &rec.asm_len);
-            if (rec.asm_text) {
-                rec.ext |= MMIOTRACE_EXT_ASM;
-            }
-            rec.ext |= MMIOTRACE_EXT_INSN;
-            rec.insn_len = ev->insn_len;
-            memcpy(rec.insn, ev->insn, ev->insn_len);
-        }
-        break;
     case MMIOTRACE_MAP:
         rec.map.map_id = ev->map_id;
         rec.map.phys = ev->phys;
@@ -168,8 +202,15 @@ static void format_event(MmioTraceFile *f, MmioTraceEvent *ev)
     default:
         return;
     }
-    n = mmiotrace_format(f->buf + f->buf_len, OUT_BUF_SIZE - f->buf_len, &rec,
-                         mode);
+    format_out(f, ev, &rec, mode);
+}
+
+static void format_out(MmioTraceFile *f, MmioTraceEvent *ev,
+                       const struct mmiotrace_record *rec, unsigned mode)
+{
+    int n = mmiotrace_format(f->buf + f->buf_len, OUT_BUF_SIZE - f->buf_len, rec,
+                             mode);
+
     if (n < 0) {
         error_report("mmiotrace: %s: cannot format a %s record: %s", f->path,
                      mmiotrace_type_name(ev->type), strerror(errno));
@@ -208,7 +249,7 @@ static void *writer_thread(void *opaque)
                     qemu_mutex_unlock(&f->mutex);
                     break;
                 }
-                qemu_cond_timedwait(&f->wake, &f->mutex, 100);
+                qemu_cond_timedwait(&f->wake, &f->mutex, WRITER_POLL_MS);
             }
             qatomic_set(&f->writer_idle, 0);
             qemu_mutex_unlock(&f->mutex);
@@ -256,6 +297,7 @@ static void wait_for_room(MmioTraceFile *f, uint64_t need)
 void mmiotrace_file_push(MmioTraceFile *f, MmioTraceEvent *ev)
 {
     uint64_t head, need;
+    bool wake;
 
     qemu_spin_lock(&f->lock);
     if (f->closed) {
@@ -296,10 +338,20 @@ void mmiotrace_file_push(MmioTraceFile *f, MmioTraceEvent *ev)
         lost->ts = ev->ts;
         f->lost_pending = 0;
     }
-    f->ring[head & f->mask] = *ev;
+    /* without an instruction, its bytes are not copied (insn_len 0: they are unused) */
+    memcpy(&f->ring[head & f->mask], ev,
+           ev->insn_len ? sizeof(*ev) : offsetof(MmioTraceEvent, insn));
     qatomic_store_release(&f->head, head + 1);
+    wake = (ev->type != MMIOTRACE_READ && ev->type != MMIOTRACE_WRITE) ||
+           head + 1 - qatomic_read(&f->tail) >= f->wake_batch ||
+           ev->ts - f->last_wake_ts >= WAKE_LATENCY_NS;
+    if (wake) {
+        f->last_wake_ts = ev->ts;
+    }
     qemu_spin_unlock(&f->lock);
-    wake_writer(f);
+    if (wake) {
+        wake_writer(f);
+    }
 }
 
 void mmiotrace_file_sync(MmioTraceFile *f)
@@ -390,7 +442,9 @@ MmioTraceFile *mmiotrace_file_open(const char *path, bool compat, bool drop,
     f->map_ids = 1;
     f->ring = g_new0(MmioTraceEvent, ring_size);
     f->mask = ring_size - 1;
+    f->wake_batch = MIN(ring_size / 4, WAKE_BATCH_MAX);
     f->buf = g_malloc(OUT_BUF_SIZE);
+    mmiotrace_record_init(&f->rw_rec, MMIOTRACE_READ);
     qemu_spin_init(&f->lock);
     qemu_mutex_init(&f->mutex);
     qemu_cond_init(&f->wake);

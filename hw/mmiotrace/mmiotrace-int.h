@@ -58,6 +58,7 @@ typedef struct MmioTraceSpan {
 struct MmioTraceDevice {
     PCIDevice *pdev;
     char *name;             /* dev= identity: the qdev id, or TYPE@BB:DD.F */
+    size_t name_len;
     MmioTraceFile *file;
     bool active;            /* records are written (mmiotrace-start/stop) */
     bool want_pc, want_insn;
