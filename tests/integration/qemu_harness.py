@@ -38,6 +38,7 @@ class Qemu:
         self.memory = memory
         self.timeout = timeout
         self.proc = None
+        self.irqs = []
 
     def start(self):
         qt_path = os.path.join(self.dir, 'qtest.sock')
@@ -133,6 +134,7 @@ class Qemu:
             if not resp:
                 raise QemuError(f'QEMU went away during "{line}": ' + self.read_stderr())
             if resp.startswith('IRQ '):
+                self.irqs.append(resp.split()[1:])   # e.g. ['raise', '16']
                 continue
             if not resp.startswith('OK'):
                 raise QemuError(f'qtest "{line}" answered "{resp.strip()}"')

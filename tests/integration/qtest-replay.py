@@ -183,6 +183,40 @@ def test_bad_recordings(trace):
             c.check(msg in str(e), f'-device {dev}: {msg}')
 
 
+def test_interrupts():
+    """edu raises INTx on a write to 0x60 and lowers it on an ack (0x64): the recording holds
+    IRQ records at their place, and the replay device raises and lowers the line there."""
+    path = os.path.join(OUT, 'edu-irq.txt')
+
+    def irq_script(q):
+        q.qtest('irq_intercept_in ioapic')
+        q.pci_map_bar(SLOT, 0, BAR)
+        q.writel(BAR + 0x60, 0x1)
+        after_raise = list(q.irqs)
+        status = q.readl(BAR + 0x24)
+        q.writel(BAR + 0x64, 0x1)
+        q.readl(BAR + 0x24)
+        return after_raise, list(q.irqs), status
+
+    with Qemu(['-device', f'edu,id=edu0,addr={SLOT},mmiotrace=on,mmiotrace-file={path}']) as q:
+        rec_raise, rec_all, status = irq_script(q)
+    kinds = [(l.split()[0], l.split()[2:5]) for l in open(path)
+             if l.startswith(('IRQ ', 'W ', 'R '))]
+    c.equal([k[0] for k in kinds], ['W', 'IRQ', 'R', 'W', 'IRQ', 'R'],
+            'the recording holds each interrupt right after the access that raised it')
+    c.equal([k[1][:3] for k in kinds if k[0] == 'IRQ'], [['INTX', '0', '1'], ['INTX', '0', '0']],
+            'IRQ records: INTx pin A raised, then lowered')
+    report = os.path.join(OUT, 'irq-report.txt')
+    q = Qemu(['-device', f'mmiotrace-replay,id=r0,addr={SLOT},trace={path},report={report}'])
+    q.start()
+    rep_raise, rep_all, rep_status = irq_script(q)
+    q.quit()
+    c.check(rec_raise and rec_raise[-1][0] == 'raise', f'edu raised its line ({rec_raise})')
+    c.equal((rep_raise, rep_all, rep_status), (rec_raise, rec_all, status),
+            'the replay device raises and lowers the line at the same points, reads match')
+    c.check(open(report).read().startswith('RESULT PASS'), 'the interrupt recording replays')
+
+
 if __name__ == '__main__':
     trace, recorded = record()
     c.equal(recorded[:2], [0x010000ed, 0xf0f0f0f0], 'recording: edu answered as documented')
@@ -191,4 +225,5 @@ if __name__ == '__main__':
     test_polls(trace)
     test_stop_and_event(trace)
     test_bad_recordings(trace)
+    test_interrupts()
     sys.exit(c.done())
