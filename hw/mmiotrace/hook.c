@@ -86,12 +86,33 @@ static void record(MmioTraceRegion *r, hwaddr addr, unsigned size, uint64_t val,
     } else {
         trace_mmiotrace_read(d->name, r->bar, off, gpa, size, val, vcpu);
     }
-    qatomic_inc(&d->records);
     if (!d->file) {
+        qatomic_inc(&d->records);   /* with a file, its writer counts them */
         return;
     }
     if (unlikely(d->pcidev_stale)) {
         mmiotrace_device_push_pcidev(d);
+    }
+    if (!d->want_pc || !cpu) {
+        /* the hot path: the record is written straight into its ring slot */
+        uint64_t ts = mmiotrace_file_now(d->file);
+        MmioTraceEvent *ev = mmiotrace_file_reserve(d->file, ts);
+        if (ev) {
+            ev->type = is_write ? MMIOTRACE_WRITE : MMIOTRACE_READ;
+            ev->width = size;
+            ev->bar = r->bar;
+            ev->insn_len = 0;
+            ev->vcpu = vcpu;
+            ev->map_id = d->map_id[r->bar];
+            ev->ts = ts;
+            ev->phys = gpa;
+            ev->value = val;
+            ev->pc = 0;
+            ev->off = off;
+            ev->dev = d;
+            mmiotrace_file_commit(d->file, ev);
+        }
+        return;
     }
     MmioTraceEvent ev = {
         .type = is_write ? MMIOTRACE_WRITE : MMIOTRACE_READ,
@@ -104,14 +125,12 @@ static void record(MmioTraceRegion *r, hwaddr addr, unsigned size, uint64_t val,
         .off = off,
         .dev = d,
     };
-    if (d->want_pc && cpu && guest_pc(cpu, &ev.pc)) {
-        ev.has_pc = true;
-        if (d->want_insn) {
-            mmiotrace_insn_capture(cpu, &ev);
-        }
+    uint8_t insn[MMIOTRACE_INSN_MAX];
+    if (guest_pc(cpu, &ev.pc) && d->want_insn) {
+        mmiotrace_insn_capture(cpu, &ev, insn);
     }
     ev.ts = mmiotrace_file_now(d->file);
-    mmiotrace_file_push(d->file, &ev);
+    mmiotrace_file_push_insn(d->file, &ev, insn);
 }
 
 /* Under KVM, pieces of one exit are collected; the end hook writes the record. */

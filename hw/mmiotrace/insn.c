@@ -16,16 +16,16 @@
 
 #define INSN_CACHE_MAX 65536
 
-void mmiotrace_insn_capture(CPUState *cpu, MmioTraceEvent *ev)
+void mmiotrace_insn_capture(CPUState *cpu, MmioTraceEvent *ev, uint8_t *bytes)
 {
     uint64_t page = qemu_real_host_page_size();
     unsigned len = MMIOTRACE_INSN_MAX;
     disassemble_info info = { 0 };
 
     /* an instruction may cross into the next page; the guest may not map it */
-    if (cpu_memory_rw_debug(cpu, ev->pc, ev->insn, len, false) < 0) {
+    if (cpu_memory_rw_debug(cpu, ev->pc, bytes, len, false) < 0) {
         len = MIN(len, page - (ev->pc & (page - 1)));
-        if (cpu_memory_rw_debug(cpu, ev->pc, ev->insn, len, false) < 0) {
+        if (cpu_memory_rw_debug(cpu, ev->pc, bytes, len, false) < 0) {
             return;
         }
     }
@@ -59,7 +59,8 @@ static void insn_text_free(gpointer p)
     g_free(t);
 }
 
-static char *disassemble(InsnCache *c, MmioTraceEvent *ev, uint8_t *len)
+static char *disassemble(InsnCache *c, MmioTraceEvent *ev, const uint8_t *bytes,
+                         uint8_t *len)
 {
 #ifdef CONFIG_CAPSTONE
     cs_insn *insn;
@@ -76,7 +77,7 @@ static char *disassemble(InsnCache *c, MmioTraceEvent *ev, uint8_t *len)
         c->open = true;
         c->mode = mode;
     }
-    if (cs_disasm(c->handle, ev->insn, ev->insn_len, ev->pc, 1, &insn) != 1) {
+    if (cs_disasm(c->handle, bytes, ev->insn_len, ev->pc, 1, &insn) != 1) {
         return NULL;
     }
     char *s = g_strdup_printf("%s%s%s", insn->mnemonic, insn->op_str[0] ? " " : "",
@@ -89,7 +90,8 @@ static char *disassemble(InsnCache *c, MmioTraceEvent *ev, uint8_t *len)
 #endif
 }
 
-const char *mmiotrace_insn_text(void **cache, MmioTraceEvent *ev, size_t *len)
+const char *mmiotrace_insn_text(void **cache, MmioTraceEvent *ev, const uint8_t *bytes,
+                                size_t *len)
 {
     InsnCache *c = *cache;
     InsnText *t;
@@ -101,13 +103,13 @@ const char *mmiotrace_insn_text(void **cache, MmioTraceEvent *ev, size_t *len)
     }
     t = g_hash_table_lookup(c->by_pc, &ev->pc);
     if (t && t->mode == ev->asm_mode && t->len <= ev->insn_len &&
-        !memcmp(t->bytes, ev->insn, t->len)) {
+        !memcmp(t->bytes, bytes, t->len)) {
         ev->insn_len = t->len;
         *len = strlen(t->text);
         return t->text;
     }
     uint8_t ilen = 0;
-    char *text = disassemble(c, ev, &ilen);
+    char *text = disassemble(c, ev, bytes, &ilen);
     if (!text) {
         return NULL;
     }
@@ -115,7 +117,7 @@ const char *mmiotrace_insn_text(void **cache, MmioTraceEvent *ev, size_t *len)
         g_hash_table_remove_all(c->by_pc);
     }
     t = g_new0(InsnText, 1);
-    memcpy(t->bytes, ev->insn, ilen);
+    memcpy(t->bytes, bytes, ilen);
     t->len = ilen;
     t->mode = ev->asm_mode;
     t->text = text;

@@ -19,25 +19,37 @@
 typedef struct MmioTraceFile MmioTraceFile;
 typedef struct MmioTraceDevice MmioTraceDevice;
 
-/* One event in the ring; payload (MARK text, PCIDEV, config bytes) is owned by it. */
+/*
+ * One event in the ring: one cache line, aligned, so that handing it from the vCPU to the
+ * writer thread moves a single line between cores. The instruction bytes, when captured,
+ * go in a side array of the file (mmiotrace_file_push_insn).
+ */
 typedef struct MmioTraceEvent {
     uint8_t type;           /* enum mmiotrace_type */
-    uint8_t width;
+    uint8_t width;          /* IRQ: kind */
     int8_t bar;             /* -1: not a BAR access */
     uint8_t insn_len;       /* 0: no instruction captured */
     int32_t vcpu;           /* MMIOTRACE_VCPU_NONE for QEMU's own accesses */
     int32_t map_id;
     uint32_t asm_mode;      /* capstone mode of the instruction */
-    bool has_pc;
-    uint64_t ts;            /* ns since the trace file was opened */
+    uint64_t ts;            /* a stamp (mmiotrace_file_now); the writer converts to ns */
     uint64_t phys;
     uint64_t value;
-    uint64_t pc;
     uint64_t off;           /* offset in the BAR; MAP: length */
     MmioTraceDevice *dev;
-    void *payload;
-    uint8_t insn[MMIOTRACE_INSN_MAX];
-} MmioTraceEvent;
+    union {
+        uint64_t pc;        /* R, W */
+        void *payload;      /* MARK text, PCIDEV, PCICFG bytes: owned by the event */
+    };
+} QEMU_ALIGNED(64) MmioTraceEvent;
+
+QEMU_BUILD_BUG_ON(sizeof(MmioTraceEvent) != 64);
+
+static inline bool mmiotrace_event_has_payload(const MmioTraceEvent *ev)
+{
+    return ev->type == MMIOTRACE_MARK || ev->type == MMIOTRACE_PCIDEV ||
+           ev->type == MMIOTRACE_CONFIG;
+}
 
 /* A traced piece of a BAR: a leaf I/O MemoryRegion, or an overlay trapping RAM. */
 typedef struct MmioTraceRegion {
@@ -78,6 +90,11 @@ MmioTraceFile *mmiotrace_file_open(const char *path, bool compat, bool drop,
 void mmiotrace_file_unref(MmioTraceFile *f);
 /* Queue an event (lossless: wait for room; drop: count the loss). */
 void mmiotrace_file_push(MmioTraceFile *f, MmioTraceEvent *ev);
+/* The same for an access with its instruction's bytes (ev->insn_len of them). */
+void mmiotrace_file_push_insn(MmioTraceFile *f, MmioTraceEvent *ev, const uint8_t *insn);
+/* The same in two steps, to fill the slot in place (the per-access hot path). */
+MmioTraceEvent *mmiotrace_file_reserve(MmioTraceFile *f, uint64_t ts);
+void mmiotrace_file_commit(MmioTraceFile *f, MmioTraceEvent *ev);
 /* Wait until every event queued so far is written out. */
 void mmiotrace_file_sync(MmioTraceFile *f);
 uint64_t mmiotrace_file_now(MmioTraceFile *f);
@@ -103,9 +120,10 @@ bool mmiotrace_device_trap(MmioTraceDevice *d, int bar, uint64_t off,
 void mmiotrace_mark(MmioTraceDevice *d, const char *text);
 
 /* insn.c */
-void mmiotrace_insn_capture(CPUState *cpu, MmioTraceEvent *ev);
+void mmiotrace_insn_capture(CPUState *cpu, MmioTraceEvent *ev, uint8_t *bytes);
 /* Writer thread only: the disassembly of ev's instruction, cached by PC. */
-const char *mmiotrace_insn_text(void **cache, MmioTraceEvent *ev, size_t *len);
+const char *mmiotrace_insn_text(void **cache, MmioTraceEvent *ev, const uint8_t *bytes,
+                                size_t *len);
 void mmiotrace_insn_cache_free(void *cache);
 
 #endif

@@ -99,13 +99,13 @@ MmioTraceInfoList *qmp_query_mmiotrace(Error **errp)
 
         info->device = g_strdup(d->name);
         info->state = d->active ? MMIO_TRACE_STATE_ACTIVE : MMIO_TRACE_STATE_STOPPED;
-        info->records = qatomic_read(&d->records);
         if (d->file) {
-            mmiotrace_file_sync(d->file);
+            mmiotrace_file_sync(d->file);   /* its writer counts the records */
             info->file = g_strdup(mmiotrace_file_path(d->file));
             mmiotrace_file_stats(d->file, &(uint64_t){0}, &info->bytes,
                                  &info->dropped);
         }
+        info->records = qatomic_read(&d->records);
         for (guint i = 0; i < d->ranges->len; i++) {
             MmioTraceSpan *span = &g_array_index(d->ranges, MmioTraceSpan, i);
             if (span->bar < 0) {
