@@ -576,7 +576,7 @@ int hvmmio_cmd_bench(int argc, char **argv)
          "Accesses per direction on the emulated device, configurations a-d (default 1000000)",
          "N"},
         {"n-vfio", 0, 0, G_OPTION_ARG_INT64, &n_vfio,
-         "Accesses per direction on the vfio-user device (default 20000: ~35 µs each under TCG)",
+         "Accesses per direction on the vfio-user device (default 20000: ~35 us each under TCG)",
          "N"},
         {"n-bar2", 0, 0, G_OPTION_ARG_INT64, &n_bar2,
          "Accesses per direction on the mmap'ed BAR2 page (default 1000000)", "N"},

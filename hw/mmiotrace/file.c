@@ -13,6 +13,10 @@
 #include "qemu/osdep.h"
 #include "qemu/error-report.h"
 #include "qemu/memalign.h"
+#ifdef __linux__
+#include <sched.h>
+#include <sys/resource.h>
+#endif
 #include "qemu/timer.h"
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -320,6 +324,20 @@ static void format_out(MmioTraceFile *f, MmioTraceEvent *ev,
 static void *writer_thread(void *opaque)
 {
     MmioTraceFile *f = opaque;
+
+#ifdef __linux__
+    /*
+     * The writer must not take the CPU from a vCPU: woken, it would otherwise often preempt
+     * the vCPU on the vCPU's own core (measured: +170 ns per access in half the runs).
+     * SCHED_BATCH is not preempting on wake-up; a lower priority lets vCPUs go first. In
+     * lossless mode a full ring makes the vCPU wait, which lets the writer run.
+     */
+    struct sched_param sp = { 0 };
+    pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
+    if (setpriority(PRIO_PROCESS, qemu_get_thread_id(), 10) < 0) {
+        /* not fatal: the writer keeps the default priority */
+    }
+#endif
 
     for (;;) {
         uint64_t tail = f->tail;
