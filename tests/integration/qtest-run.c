@@ -86,6 +86,18 @@ static void check_failed(struct runner *r, const char *fmt, ...)
     r->failures++;
 }
 
+/* QEMU while it runs: an early exit (a script error) must not leave it behind */
+static pid_t running_qemu;
+
+static void kill_running_qemu(void)
+{
+    if (running_qemu > 0) {
+        kill(running_qemu, SIGKILL);
+        waitpid(running_qemu, NULL, 0);
+        running_qemu = 0;
+    }
+}
+
 static void script_error(struct runner *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 static void script_error(struct runner *r, const char *fmt, ...)
@@ -868,8 +880,11 @@ int main(int argc, char **argv)
         return 2;
     }
     r.qemu = start_qemu(&r, qemu, log, argv + qemu_at + 1);
+    running_qemu = r.qemu;
+    atexit(kill_running_qemu);
     run_file(&r, script);
     bool clean = stop_qemu(&r, log);
+    running_qemu = 0;
     if (r.qmp_fd >= 0) {
         close(r.qmp_fd);
     }
