@@ -67,20 +67,28 @@ struct MmioTraceFile {
     double ns_per_stamp;
     uint64_t refined_ns;        /* CLOCK_MONOTONIC of the last refinement */
 
-    /* ring */
+    /* ring (set at open) */
     MmioTraceEvent *ring;
     uint8_t *insn_ring;     /* MMIOTRACE_INSN_MAX bytes per ring slot */
     uint64_t mask;
-    uint64_t head;          /* next slot to fill (producers, under lock) */
-    uint64_t tail;          /* next slot to write (writer) */
-    QemuSpin lock;
-    uint64_t lost_pending;  /* drop mode: lost since the last queued marker */
     uint64_t wake_batch;    /* records that make a producer wake an idle writer */
-    uint64_t last_wake_ts;  /* producers, under lock: ts of the last wake-up asked for */
-    uint64_t commit_head;   /* producers, under lock: head once the reserved slot is filled */
+
+    /*
+     * The producers' fields (vCPUs, under the lock) and the writer's tail live on cache
+     * lines of their own: the writer updating tail must not take the producers' line away
+     * on every batch. Producers read tail only when the ring looks full or a wake-up is due.
+     */
+    QemuSpin lock QEMU_ALIGNED(64);
+    uint64_t head;          /* next slot to fill; the writer reads it once per batch */
+    uint64_t commit_head;   /* head once the reserved slot is filled */
+    uint64_t tail_seen;     /* tail as the producers last read it (<= the real tail) */
+    uint64_t lost_pending;  /* drop mode: lost since the last queued marker */
+    uint64_t last_wake_ts;  /* ts of the last wake-up asked for */
+
+    uint64_t tail QEMU_ALIGNED(64);   /* next slot to write (writer) */
 
     /* writer thread */
-    QemuThread thread;
+    QemuThread thread QEMU_ALIGNED(64);
     QemuMutex mutex;
     QemuCond wake;          /* writer waits for events */
     QemuCond space;         /* producers wait for room; sync waits for the writer */
@@ -422,7 +430,11 @@ MmioTraceEvent *mmiotrace_file_reserve(MmioTraceFile *f, uint64_t ts)
     for (;;) {
         head = f->head;
         need = 1 + (f->lost_pending ? 1 : 0);
-        if (head - qatomic_load_acquire(&f->tail) + need <= f->mask + 1) {
+        if (head - f->tail_seen + need <= f->mask + 1) {
+            break;
+        }
+        f->tail_seen = qatomic_load_acquire(&f->tail);
+        if (head - f->tail_seen + need <= f->mask + 1) {
             break;
         }
         if (f->drop) {
@@ -466,8 +478,11 @@ void mmiotrace_file_commit(MmioTraceFile *f, MmioTraceEvent *ev)
     /* fetch the next slot's line from the writer's core while the guest runs on */
     __builtin_prefetch(&f->ring[head & f->mask], 1);
     wake = (ev->type != MMIOTRACE_READ && ev->type != MMIOTRACE_WRITE) ||
-           head - qatomic_read(&f->tail) >= f->wake_batch ||
            ev->ts - f->last_wake_ts >= wake_latency_stamps;
+    if (!wake && head - f->tail_seen >= f->wake_batch) {
+        f->tail_seen = qatomic_read(&f->tail);
+        wake = head - f->tail_seen >= f->wake_batch;
+    }
     if (wake) {
         f->last_wake_ts = ev->ts;
     }
@@ -578,7 +593,8 @@ MmioTraceFile *mmiotrace_file_open(const char *path, bool compat, bool drop,
         error_setg_errno(errp, errno, "cannot open mmiotrace-file '%s'", path);
         return NULL;
     }
-    f = g_new0(MmioTraceFile, 1);
+    f = qemu_memalign(64, sizeof(*f));   /* its cache-line aligned members */
+    memset(f, 0, sizeof(*f));
     f->path = g_steal_pointer(&canon);
     f->fd = fd;
     f->refcnt = 1;
@@ -649,7 +665,7 @@ static void file_free(MmioTraceFile *f)
     g_free(f->insn_ring);
     g_free(f->buf);
     g_free(f->path);
-    g_free(f);
+    qemu_vfree(f);
 }
 
 void mmiotrace_file_unref(MmioTraceFile *f)
