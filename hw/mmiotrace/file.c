@@ -99,7 +99,7 @@ struct MmioTraceFile {
     void *insn_cache;
 
     /* statistics */
-    uint64_t records, bytes, dropped, write_errors;
+    uint64_t bytes, dropped, write_errors;
     bool error_reported;
     char *buf;
     size_t buf_len;
@@ -321,9 +321,6 @@ static void format_out(MmioTraceFile *f, MmioTraceEvent *ev,
         return;
     }
     f->buf_len += n;
-    if (n > 0) {
-        qatomic_inc(&f->records);
-    }
     if (f->buf_len > OUT_BUF_SIZE - MMIOTRACE_FORMAT_MAX) {
         out_write(f);
     }
@@ -553,15 +550,8 @@ bool mmiotrace_file_compat(MmioTraceFile *f)
     return f->compat;
 }
 
-bool mmiotrace_file_drop_mode(MmioTraceFile *f)
+void mmiotrace_file_stats(MmioTraceFile *f, uint64_t *bytes, uint64_t *dropped)
 {
-    return f->drop;
-}
-
-void mmiotrace_file_stats(MmioTraceFile *f, uint64_t *records, uint64_t *bytes,
-                          uint64_t *dropped)
-{
-    *records = qatomic_read(&f->records);
     *bytes = qatomic_read(&f->bytes);
     *dropped = qatomic_read(&f->dropped) + qatomic_read(&f->write_errors);
 }

@@ -101,9 +101,7 @@ uint64_t mmiotrace_file_now(MmioTraceFile *f);
 int32_t mmiotrace_file_next_map_id(MmioTraceFile *f);
 const char *mmiotrace_file_path(MmioTraceFile *f);
 bool mmiotrace_file_compat(MmioTraceFile *f);
-bool mmiotrace_file_drop_mode(MmioTraceFile *f);
-void mmiotrace_file_stats(MmioTraceFile *f, uint64_t *records, uint64_t *bytes,
-                          uint64_t *dropped);
+void mmiotrace_file_stats(MmioTraceFile *f, uint64_t *bytes, uint64_t *dropped);
 void mmiotrace_files_close_all(void);
 
 /* device.c */

@@ -102,8 +102,7 @@ MmioTraceInfoList *qmp_query_mmiotrace(Error **errp)
         if (d->file) {
             mmiotrace_file_sync(d->file);   /* its writer counts the records */
             info->file = g_strdup(mmiotrace_file_path(d->file));
-            mmiotrace_file_stats(d->file, &(uint64_t){0}, &info->bytes,
-                                 &info->dropped);
+            mmiotrace_file_stats(d->file, &info->bytes, &info->dropped);
         }
         info->records = qatomic_read(&d->records);
         for (guint i = 0; i < d->ranges->len; i++) {

@@ -44,7 +44,8 @@ typedef struct ReplayRec {
     uint8_t type;       /* MMIOTRACE_READ, _WRITE, _IRQ */
     uint8_t width;      /* IRQ: kind */
     uint8_t bar;
-    bool poll;          /* a read repeating the previous access's register */
+    bool poll;
+    int32_t vcpu;       /* MMIOTRACE_VCPU_NONE: an access QEMU made itself */          /* a read repeating the previous access's register */
     uint64_t off;       /* IRQ: vector */
     uint64_t value;     /* IRQ: data (INTx: level) */
     uint64_t line;
@@ -124,7 +125,7 @@ static RecordedDev *loaded_dev(Loaded *l, const char *name, size_t len)
     if (!d) {
         d = g_new0(RecordedDev, 1);
         d->name = g_strdup(key);
-        d->recs = g_array_new(false, false, sizeof(ReplayRec) + sizeof(int32_t));
+        d->recs = g_array_new(false, false, sizeof(ReplayRec));
         g_hash_table_insert(l->devs, g_strdup(key), d);
         g_ptr_array_add(l->order, d->name);
     }
@@ -147,23 +148,20 @@ static int bar_of(const struct mmiotrace_pcidev *p, uint64_t phys, uint64_t *off
 
 static bool load_trace(const char *path, Loaded *l, Error **errp)
 {
-    struct mmiotrace_reader *r = mmiotrace_reader_open(path);
+    struct mmiotrace_reader *reader = mmiotrace_reader_open(path);
     struct mmiotrace_record rec;
     int ret;
 
-    if (!r) {
+    if (!reader) {
         error_setg_errno(errp, errno, "mmiotrace-replay: cannot read trace '%s'", path);
         return false;
     }
-    while ((ret = mmiotrace_reader_next(r, &rec)) == 1) {
-        uint64_t line = mmiotrace_reader_line(r);
+    while ((ret = mmiotrace_reader_next(reader, &rec)) == 1) {
+        uint64_t line = mmiotrace_reader_line(reader);
         const char *name = rec.ext & MMIOTRACE_EXT_DEV ? rec.dev : "";
         size_t name_len = rec.ext & MMIOTRACE_EXT_DEV ? rec.dev_len : 0;
         RecordedDev *d;
-        struct {
-            ReplayRec r;
-            int32_t vcpu;
-        } e = { 0 };
+        ReplayRec r = { 0 };
 
         switch (rec.type) {
         case MMIOTRACE_PCIDEV:
@@ -183,50 +181,50 @@ static bool load_trace(const char *path, Loaded *l, Error **errp)
         case MMIOTRACE_READ:
         case MMIOTRACE_WRITE:
             d = loaded_dev(l, name, name_len);
-            e.r.type = rec.type;
-            e.r.width = rec.rw.width;
-            e.r.value = rec.rw.value;
-            e.r.line = line;
+            r.type = rec.type;
+            r.width = rec.rw.width;
+            r.value = rec.rw.value;
+            r.line = line;
             if (rec.ext & MMIOTRACE_EXT_BAR) {
-                e.r.bar = rec.bar;
-                e.r.off = rec.bar_off;
+                r.bar = rec.bar;
+                r.off = rec.bar_off;
             } else {
-                int bar = d->have_pcidev ? bar_of(&d->pcidev, rec.rw.phys, &e.r.off) : -1;
+                int bar = d->have_pcidev ? bar_of(&d->pcidev, rec.rw.phys, &r.off) : -1;
                 if (bar < 0) {
                     error_setg(errp, "%s:%" PRIu64 ": access at 0x%" PRIx64 " is in no "
                                "memory BAR of the recorded device's PCIDEV line",
                                path, line, rec.rw.phys);
-                    mmiotrace_reader_free(r);
+                    mmiotrace_reader_free(reader);
                     return false;
                 }
-                e.r.bar = bar;
+                r.bar = bar;
             }
-            e.vcpu = rec.ext & MMIOTRACE_EXT_VCPU ? rec.vcpu : 0;
-            if (e.vcpu != MMIOTRACE_VCPU_NONE) {
+            r.vcpu = rec.ext & MMIOTRACE_EXT_VCPU ? rec.vcpu : 0;
+            if (r.vcpu != MMIOTRACE_VCPU_NONE) {
                 d->guest_accesses++;
             }
-            g_array_append_val(d->recs, e);
+            g_array_append_val(d->recs, r);
             break;
         case MMIOTRACE_IRQ:
             d = loaded_dev(l, name, name_len);
-            e.r.type = MMIOTRACE_IRQ;
-            e.r.width = rec.irq.kind;
-            e.r.off = rec.irq.vector;
-            e.r.value = rec.irq.data;
-            e.r.line = line;
-            e.vcpu = MMIOTRACE_VCPU_NONE;
-            g_array_append_val(d->recs, e);
+            r.type = MMIOTRACE_IRQ;
+            r.width = rec.irq.kind;
+            r.off = rec.irq.vector;
+            r.value = rec.irq.data;
+            r.line = line;
+            r.vcpu = MMIOTRACE_VCPU_NONE;
+            g_array_append_val(d->recs, r);
             break;
         default:
             break;
         }
     }
     if (ret < 0) {
-        error_setg(errp, "mmiotrace-replay: %s", mmiotrace_reader_error(r));
-        mmiotrace_reader_free(r);
+        error_setg(errp, "mmiotrace-replay: %s", mmiotrace_reader_error(reader));
+        mmiotrace_reader_free(reader);
         return false;
     }
-    mmiotrace_reader_free(r);
+    mmiotrace_reader_free(reader);
     return true;
 }
 
@@ -716,17 +714,12 @@ static void replay_realize(PCIDevice *pdev, Error **errp)
     /* the accesses to replay: the guest's (QEMU's own only when there is nothing else),
      * minus MSI-X table and PBA accesses, which QEMU's MSI-X emulation serves */
     PCIDevice *p = PCI_DEVICE(s);
-    size_t stride = sizeof(ReplayRec) + sizeof(int32_t);
     s->recs = g_new0(ReplayRec, d->recs->len + 1);
     const ReplayRec *prev = NULL;
     for (guint i = 0; i < d->recs->len; i++) {
-        const uint8_t *raw = (const uint8_t *)d->recs->data + i * stride;
-        ReplayRec r;
-        int32_t vcpu;
-        memcpy(&r, raw, sizeof(r));
-        memcpy(&vcpu, raw + sizeof(r), sizeof(vcpu));
+        ReplayRec r = g_array_index(d->recs, ReplayRec, i);
         if (r.type != MMIOTRACE_IRQ) {
-            if (vcpu == MMIOTRACE_VCPU_NONE && d->guest_accesses) {
+            if (r.vcpu == MMIOTRACE_VCPU_NONE && d->guest_accesses) {
                 continue;
             }
             if (r.bar >= PCI_ROM_SLOT || !p->io_regions[r.bar].size ||
