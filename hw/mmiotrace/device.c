@@ -50,6 +50,9 @@ void mmiotrace_pci_class_init(ObjectClass *klass)
           "the vCPU wait) or drop (losses are counted and marked)" },
         { "mmiotrace-ring", "hvmmio: records the buffer between vCPUs and the "
           "writer holds (power of two)" },
+        { "mmiotrace-direct", "hvmmio: write a regular trace file with O_DIRECT "
+          "where its file system allows it (default on): no page cache, a "
+          "fraction of the writer's CPU" },
     };
 
     for (size_t i = 0; i < ARRAY_SIZE(d); i++) {
@@ -526,7 +529,8 @@ bool mmiotrace_pci_realize(PCIDevice *pdev, Error **errp)
     }
     if (!p->file || *p->file) {
         g_autofree char *path = p->file ? g_strdup(p->file) : default_file(d->name);
-        d->file = mmiotrace_file_open(path, p->compat, drop, p->ring, errp);
+        d->file = mmiotrace_file_open(path, p->compat, drop, p->ring, p->direct,
+                                      errp);
         if (!d->file) {
             goto fail;
         }

@@ -25,6 +25,7 @@
 #include "mmiotrace-int.h"
 
 #define OUT_BUF_SIZE (512 * 1024)
+#define OUT_DIRECT_ALIGN 4096   /* offsets, lengths and the buffer of direct writes */
 
 /*
  * Waking the writer is a futex system call (several µs on a virtual machine). Producers do
@@ -102,7 +103,11 @@ struct MmioTraceFile {
     uint64_t bytes, dropped, write_errors;
     bool error_reported;
     char *buf;
-    size_t buf_len;
+    size_t buf_len;         /* formatted bytes in buf; buf[0] goes to file offset off */
+    size_t buf_synced;      /* of those, already written (buffered) by a flush */
+    off_t off;
+    bool seekable;          /* a regular file: written with pwrite at off */
+    int direct_fd;          /* the same file opened with O_DIRECT, or -1 */
     /* writer: the record R/W events are formatted from; fields they do not set stay zero */
     struct mmiotrace_record rw_rec;
 
@@ -111,28 +116,103 @@ struct MmioTraceFile {
 
 static QLIST_HEAD(, MmioTraceFile) files = QLIST_HEAD_INITIALIZER(files);
 
-static void out_write(MmioTraceFile *f)
+static void out_error(MmioTraceFile *f, const char *why)
 {
-    size_t done = 0;
+    if (!f->error_reported) {
+        error_report("mmiotrace: writing %s failed: %s; records are being lost",
+                     f->path, why);
+        f->error_reported = true;
+    }
+    f->write_errors++;
+}
 
-    while (done < f->buf_len) {
-        ssize_t n = write(f->fd, f->buf + done, f->buf_len - done);
+/* All of p at off (or, for a pipe, at the current position); errno on failure. */
+static bool out_put(MmioTraceFile *f, int fd, const char *p, size_t len, off_t off)
+{
+    while (len) {
+        ssize_t n = f->seekable ? pwrite(fd, p, len, off) : write(fd, p, len);
+
         if (n < 0 && errno == EINTR) {
             continue;
         }
         if (n <= 0) {
-            if (!f->error_reported) {
-                error_report("mmiotrace: writing %s failed: %s; records are "
-                             "being lost", f->path, n < 0 ? strerror(errno) : "short write");
-                f->error_reported = true;
+            if (n == 0) {
+                errno = EIO;
             }
-            f->write_errors++;
-            break;
+            return false;
         }
-        done += n;
+        p += n;
+        len -= n;
+        off += n;
     }
-    qatomic_add(&f->bytes, done);
-    f->buf_len = 0;
+    return true;
+}
+
+/*
+ * Write out the buffer: all of it with flush, else at least the whole direct blocks.
+ *
+ * A regular file is written with O_DIRECT where its file system allows it. A trace is
+ * written once and read later, and through the page cache each new page costs the writer a
+ * page allocation, a copy and later writeback: measured on these virtual machines, 2.6 s of
+ * CPU per GB buffered against 0.17 s direct (dd, 512 KiB blocks). Direct writes take whole
+ * blocks from the aligned buffer; what is left (less than a block) stays at the head of the
+ * buffer. A flush also writes that rest through the buffered descriptor at the same offset,
+ * so the file is complete whenever the writer is idle; the next direct write covers the
+ * block again together with what follows.
+ */
+static void out_write(MmioTraceFile *f, bool flush)
+{
+    if (f->direct_fd >= 0) {
+        size_t whole = QEMU_ALIGN_DOWN(f->buf_len, OUT_DIRECT_ALIGN);
+
+        if (whole && !out_put(f, f->direct_fd, f->buf, whole, f->off)) {
+            if (errno != EINVAL) {
+                out_error(f, strerror(errno));
+                f->buf_len = f->buf_synced = 0;
+                return;
+            }
+            /* the file system refuses this direct write: buffered from here on */
+            close(f->direct_fd);
+            f->direct_fd = -1;
+        } else {
+            if (whole) {
+                qatomic_add(&f->bytes, whole - f->buf_synced);
+                f->off += whole;
+                f->buf_len -= whole;
+                memmove(f->buf, f->buf + whole, f->buf_len);
+                f->buf_synced = 0;
+            }
+            if (!flush || f->buf_len == f->buf_synced) {
+                return;
+            }
+            if (!out_put(f, f->fd, f->buf + f->buf_synced, f->buf_len - f->buf_synced,
+                         f->off + f->buf_synced)) {
+                out_error(f, strerror(errno));
+                f->buf_len = f->buf_synced = 0;
+                return;
+            }
+            qatomic_add(&f->bytes, f->buf_len - f->buf_synced);
+            qatomic_set(&f->buf_synced, f->buf_len);
+            return;
+        }
+    }
+    if (f->buf_len > f->buf_synced) {
+        if (out_put(f, f->fd, f->buf + f->buf_synced, f->buf_len - f->buf_synced,
+                    f->off + f->buf_synced)) {
+            qatomic_add(&f->bytes, f->buf_len - f->buf_synced);
+        } else {
+            out_error(f, strerror(errno));
+        }
+    }
+    f->off += f->buf_len;
+    qatomic_set(&f->buf_len, 0);
+    qatomic_set(&f->buf_synced, 0);
+}
+
+/* Formatted bytes that are not in the file yet. */
+static size_t out_pending(MmioTraceFile *f)
+{
+    return qatomic_read(&f->buf_len) - qatomic_read(&f->buf_synced);
 }
 
 static void format_out(MmioTraceFile *f, MmioTraceEvent *ev,
@@ -199,13 +279,18 @@ static void stamp_refine(MmioTraceFile *f)
     f->ns_per_stamp = (double)(n - f->ns0) / (double)(s - f->stamp0);
 }
 
+static void format_other(MmioTraceFile *f, MmioTraceEvent *ev, unsigned mode);
+
 static void format_event(MmioTraceFile *f, MmioTraceEvent *ev, const uint8_t *insn)
 {
-    struct mmiotrace_record rec;
     unsigned mode = f->compat ? MMIOTRACE_FMT_KERNEL : MMIOTRACE_FMT_EXTENDED;
 
     if (ev->type == MMIOTRACE_READ || ev->type == MMIOTRACE_WRITE) {
-        /* the hot path: no memset of the whole record, every field R/W uses is set here */
+        /*
+         * The hot path: no record on the stack (QEMU builds with
+         * -ftrivial-auto-var-init=zero, which would clear it on every call); every
+         * field R/W uses is set in the per-file one.
+         */
         struct mmiotrace_record *r = &f->rw_rec;
 
         r->type = ev->type;
@@ -246,6 +331,15 @@ static void format_event(MmioTraceFile *f, MmioTraceEvent *ev, const uint8_t *in
         format_out(f, ev, r, mode);
         return;
     }
+    format_other(f, ev, mode);
+}
+
+/* Every other event: rare, from a record of its own. */
+static void __attribute__((noinline)) format_other(MmioTraceFile *f, MmioTraceEvent *ev,
+                                                   unsigned mode)
+{
+    struct mmiotrace_record rec;
+
     mmiotrace_record_init(&rec, ev->type);
     rec.ts_ns = stamp_to_ns(f, ev->ts);
     rec.ext = MMIOTRACE_EXT_NS;
@@ -322,7 +416,7 @@ static void format_out(MmioTraceFile *f, MmioTraceEvent *ev,
     }
     f->buf_len += n;
     if (f->buf_len > OUT_BUF_SIZE - MMIOTRACE_FORMAT_MAX) {
-        out_write(f);
+        out_write(f, false);
     }
 }
 
@@ -349,8 +443,8 @@ static void *writer_thread(void *opaque)
         uint64_t head = qatomic_load_acquire(&f->head);
 
         if (tail == head) {
-            if (f->buf_len) {
-                out_write(f);
+            if (f->buf_len > f->buf_synced) {
+                out_write(f, true);
             }
             qemu_mutex_lock(&f->mutex);
             if (f->waiters) {
@@ -522,7 +616,7 @@ void mmiotrace_file_sync(MmioTraceFile *f)
     qemu_mutex_lock(&f->mutex);
     f->waiters++;
     qemu_cond_signal(&f->wake);
-    while (qatomic_load_acquire(&f->tail) < target || f->buf_len) {
+    while (qatomic_load_acquire(&f->tail) < target || out_pending(f)) {
         qemu_cond_signal(&f->wake);
         qemu_cond_timedwait(&f->space, &f->mutex, 10);
     }
@@ -557,7 +651,7 @@ void mmiotrace_file_stats(MmioTraceFile *f, uint64_t *bytes, uint64_t *dropped)
 }
 
 MmioTraceFile *mmiotrace_file_open(const char *path, bool compat, bool drop,
-                                   uint32_t ring_size, Error **errp)
+                                   uint32_t ring_size, bool direct, Error **errp)
 {
     MmioTraceFile *f;
     g_autofree char *canon = g_canonicalize_filename(path, NULL);
@@ -600,7 +694,16 @@ MmioTraceFile *mmiotrace_file_open(const char *path, bool compat, bool drop,
     f->insn_ring = g_malloc0((size_t)ring_size * MMIOTRACE_INSN_MAX);
     f->mask = ring_size - 1;
     f->wake_batch = MIN(ring_size / 4, WAKE_BATCH_MAX);
-    f->buf = g_malloc(OUT_BUF_SIZE);
+    f->buf = qemu_memalign(OUT_DIRECT_ALIGN, OUT_BUF_SIZE);
+    f->direct_fd = -1;
+    struct stat st;
+    f->seekable = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+#ifdef O_DIRECT
+    if (f->seekable && direct) {
+        /* refused by some file systems (tmpfs before Linux 6.6): then buffered only */
+        f->direct_fd = qemu_open_old(f->path, O_WRONLY | O_DIRECT | O_CLOEXEC);
+    }
+#endif
     mmiotrace_record_init(&f->rw_rec, MMIOTRACE_READ);
     qemu_spin_init(&f->lock);
     qemu_mutex_init(&f->mutex);
@@ -634,8 +737,10 @@ static void file_finish(MmioTraceFile *f)
         format_event(f, &lost, NULL);
         f->lost_pending = 0;
     }
-    if (f->buf_len) {
-        out_write(f);
+    out_write(f, true);
+    if (f->direct_fd >= 0) {
+        close(f->direct_fd);
+        f->direct_fd = -1;
     }
     if (qemu_fdatasync(f->fd) < 0 && errno != EINVAL && errno != EROFS) {
         warn_report("mmiotrace: %s: %s", f->path, strerror(errno));
@@ -653,7 +758,7 @@ static void file_free(MmioTraceFile *f)
     qemu_mutex_destroy(&f->mutex);
     qemu_vfree(f->ring);
     g_free(f->insn_ring);
-    g_free(f->buf);
+    qemu_vfree(f->buf);
     g_free(f->path);
     qemu_vfree(f);
 }

@@ -86,7 +86,7 @@ struct MmioTraceDevice {
 
 /* file.c: an output file shared by the devices that name it, with its writer thread */
 MmioTraceFile *mmiotrace_file_open(const char *path, bool compat, bool drop,
-                                   uint32_t ring_size, Error **errp);
+                                   uint32_t ring_size, bool direct, Error **errp);
 void mmiotrace_file_unref(MmioTraceFile *f);
 /* Queue an event (lossless: wait for room; drop: count the loss). */
 void mmiotrace_file_push(MmioTraceFile *f, MmioTraceEvent *ev);

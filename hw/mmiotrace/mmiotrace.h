@@ -30,6 +30,7 @@ typedef struct MmioTracePciProps {
     bool compat;        /* mmiotrace-compat=on|off */
     char *mode;         /* mmiotrace-mode=lossless|drop */
     uint32_t ring;      /* mmiotrace-ring=N records */
+    bool direct;        /* mmiotrace-direct=on|off */
 } MmioTracePciProps;
 
 #define MMIOTRACE_DEFAULT_RING 65536
@@ -44,7 +45,8 @@ typedef struct MmioTracePciProps {
     DEFINE_PROP_BOOL("mmiotrace-compat", _state, _f.compat, false),       \
     DEFINE_PROP_STRING("mmiotrace-mode", _state, _f.mode),                \
     DEFINE_PROP_UINT32("mmiotrace-ring", _state, _f.ring,                 \
-                       MMIOTRACE_DEFAULT_RING)
+                       MMIOTRACE_DEFAULT_RING),                           \
+    DEFINE_PROP_BOOL("mmiotrace-direct", _state, _f.direct, true)
 
 /* Property descriptions, for -device X,help. */
 void mmiotrace_pci_class_init(ObjectClass *klass);

@@ -5,7 +5,7 @@ Known accesses of each width go to edu (QEMU's documented teaching device), ivsh
 (a RAM BAR: trapped pages through overlays, untrapped pages on the fast path) and
 e1000e's MSI-X table; the trace must hold exactly those records. Also: MAP/UNMAP on BAR
 moves and memory decoding, QMP and HMP commands with their errors, property errors,
-lossless and drop modes.
+lossless and drop modes, trace files written with and without O_DIRECT and to a pipe.
 """
 import os
 import re
@@ -199,6 +199,99 @@ def test_modes():
     c.equal(info['dropped'], lost, 'query-mmiotrace dropped = the markers\' total')
 
 
+def direct_supported(d):
+    """Whether d's file system takes O_DIRECT (tmpfs before Linux 6.6 does not)."""
+    probe = os.path.join(d, '.hvmmio-direct-probe')
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_DIRECT, 0o644))
+        return True
+    except OSError:
+        return False
+    finally:
+        if os.path.exists(probe):
+            os.unlink(probe)
+
+
+def open_flags(pid, path):
+    """The open flags of each of pid's descriptors on path."""
+    flags = []
+    for fd in os.listdir(f'/proc/{pid}/fd'):
+        try:
+            if os.readlink(f'/proc/{pid}/fd/{fd}') != path:
+                continue
+            with open(f'/proc/{pid}/fdinfo/{fd}') as fi:
+                flags.append(int(re.search(r'flags:\s+(\d+)', fi.read()).group(1), 8))
+        except OSError:
+            pass
+    return flags
+
+
+def test_file_writes(d, direct):
+    """
+    A trace file is complete and consistent at every sync, whether written with O_DIRECT
+    (whole blocks direct, the unaligned rest through the page cache, rewritten later) or
+    buffered: bursts of odd sizes, each followed by query-mmiotrace, and each file a prefix
+    of the next.
+    """
+    path = os.path.join(d, f'hvmmio-direct-{direct}-{os.getpid()}.txt')
+    where = f'{"tmpfs " if d == "/dev/shm" else ""}mmiotrace-direct={direct}'
+    prev, total = b'', 0
+    with Qemu(['-device', f'edu,id=edu0,addr={EDU_SLOT},mmiotrace=on,mmiotrace-file={path},'
+               f'mmiotrace-direct={direct}']) as q:
+        bar = q.pci_map_bar(EDU_SLOT, 0, EDU_BAR)
+        flags = open_flags(q.proc.pid, path)
+        want = direct == 'on' and direct_supported(d)
+        c.equal(any(fl & os.O_DIRECT for fl in flags), want,
+                f'{where}: the trace is written with O_DIRECT exactly when asked and supported')
+        ok = True
+        for i, n in enumerate([1, 3, 37, 4099, 1, 20000, 7, 65536, 2]):
+            if n < 8:
+                for _ in range(n):
+                    q.writel(bar + 4, 0x10 + i)
+            else:
+                q.qtest(f'memset 0x{EDU_BAR + 0x1000:x} 0x{8 * n:x} 0x{i:x}')
+            total += n
+            info = q.qmp('query-mmiotrace')[0]
+            with open(path, 'rb') as fh:
+                data = fh.read()
+            got = sum(1 for line in data.splitlines() if line[:2] in (b'R ', b'W '))
+            if not (data.startswith(prev) and got == total and info['bytes'] == len(data) and
+                    data.endswith(b'\n')):
+                ok = False
+                c.check(False, f'{where}: after burst {i} ({n} writes) the file holds '
+                        f'{got} of {total} records, {len(data)} bytes (bytes={info["bytes"]})')
+                break
+            prev = data
+        c.check(ok, f'{where}: complete at each of 9 syncs, {total} records, '
+                f'{len(prev)} bytes, each file a prefix of the next')
+    recs = parse_trace(path)
+    c.equal(len(accesses(recs)), total, f'{where}: complete after exit')
+    os.unlink(path)
+
+
+def test_fifo():
+    """A trace written to a pipe (not seekable: plain writes, never O_DIRECT) is complete."""
+    import threading
+    fifo = os.path.join(OUT, f'trace-{os.getpid()}.fifo')
+    if os.path.exists(fifo):
+        os.unlink(fifo)
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo, 'rb').read()))
+    reader.start()
+    with Qemu(['-device', f'edu,id=edu0,addr={EDU_SLOT},mmiotrace=on,mmiotrace-file={fifo}'
+               ]) as q:
+        q.pci_map_bar(EDU_SLOT, 0, EDU_BAR)
+        q.qtest(f'memset 0x{EDU_BAR + 0x1000:x} 0x{8 * 30000:x} 0x5a')
+        flags = open_flags(q.proc.pid, fifo)
+        c.check(flags and not any(fl & os.O_DIRECT for fl in flags),
+                'a pipe is written without O_DIRECT')
+    reader.join(30)
+    os.unlink(fifo)
+    n = sum(1 for line in (got[0] if got else b'').splitlines() if line[:2] in (b'R ', b'W '))
+    c.equal(n, 30000, 'a trace written to a pipe holds every record')
+
+
 def test_errors():
     cases = [
         ('edu,mmiotrace=on,mmiotrace-bars=7', "mmiotrace-bars: '7' is not a BAR number"),
@@ -284,7 +377,8 @@ def test_help():
     out = subprocess.run([os.environ.get('HVMMIO_QEMU') or __import__('qemu_harness').QEMU,
                           '-device', 'edu,help'], capture_output=True, text=True).stdout
     for prop in ('mmiotrace=', 'mmiotrace-file=', 'mmiotrace-bars=', 'mmiotrace-ranges=',
-                 'mmiotrace-pc=', 'mmiotrace-insn=', 'mmiotrace-compat=', 'mmiotrace-mode='):
+                 'mmiotrace-pc=', 'mmiotrace-insn=', 'mmiotrace-compat=', 'mmiotrace-mode=',
+                 'mmiotrace-ring=', 'mmiotrace-direct='):
         line = next((l for l in out.splitlines() if l.strip().startswith(prop)), '')
         c.check('hvmmio' in line, f'-device edu,help documents {prop}')
 
@@ -294,6 +388,11 @@ if __name__ == '__main__':
     test_ram_bar_overlays()
     test_msix_table()
     test_modes()
+    test_file_writes(OUT, 'on')
+    test_file_writes(OUT, 'off')
+    if os.path.isdir('/dev/shm'):
+        test_file_writes('/dev/shm', 'on')
+    test_fifo()
     test_errors()
     test_odd_accesses()
     test_help()
