@@ -517,6 +517,11 @@ static int format_line(char *buf, const struct mmiotrace_record *r, unsigned mod
     return p - buf;
 }
 
+int mmiotrace_format_valid(char *buf, const struct mmiotrace_record *rec, unsigned mode)
+{
+    return format_line(buf, rec, mode == MMIOTRACE_FMT_EXTENDED ? mode : MMIOTRACE_FMT_KERNEL);
+}
+
 int mmiotrace_format(char *buf, size_t size, const struct mmiotrace_record *rec, unsigned mode)
 {
     if (mmiotrace_record_check(rec) || mode > MMIOTRACE_FMT_EXTENDED) {

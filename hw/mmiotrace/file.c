@@ -422,8 +422,10 @@ static void __attribute__((noinline)) format_other(MmioTraceFile *f, MmioTraceEv
 static void format_out(MmioTraceFile *f, MmioTraceEvent *ev,
                        const struct mmiotrace_record *rec, unsigned mode)
 {
-    int n = mmiotrace_format(f->buf + f->buf_len, OUT_BUF_SIZE - f->buf_len, rec,
-                             mode);
+    /* the buffer always has MMIOTRACE_FORMAT_MAX bytes free; R/W records are valid */
+    int n = ev->type == MMIOTRACE_READ || ev->type == MMIOTRACE_WRITE
+        ? mmiotrace_format_valid(f->buf + f->buf_len, rec, mode)
+        : mmiotrace_format(f->buf + f->buf_len, OUT_BUF_SIZE - f->buf_len, rec, mode);
 
     if (n < 0) {
         error_report("mmiotrace: %s: cannot format a %s record: %s", f->path,
