@@ -172,7 +172,8 @@ bool mmiotrace_reader_is_jsonl(const struct mmiotrace_reader *r)
 /* ---- Errors ---- */
 
 /* A fatal error not tied to one line: "NAME: message". */
-static int fatal(struct mmiotrace_reader *r, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int fatal(struct mmiotrace_reader *r, const char *fmt,
+                                                       ...)
 {
     va_list ap;
     int n = snprintf(r->err, sizeof(r->err), "%s: ", r->name);
@@ -188,7 +189,8 @@ static int fatal(struct mmiotrace_reader *r, const char *fmt, ...)
 }
 
 /* A malformed line: "NAME:LINE: message" (the policy decides what happens next). */
-static int line_error(struct mmiotrace_reader *r, uint64_t line, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int line_error(struct mmiotrace_reader *r,
+                                                            uint64_t line, const char *fmt, ...)
 {
     va_list ap;
     int n = snprintf(r->err, sizeof(r->err), "%s:%llu: ", r->name, (unsigned long long)line);
