@@ -36,6 +36,7 @@
 
 #include "hvmmio.h"
 #include "mmiotrace.h"
+#include "trace-gen.h"
 
 enum { DEV_EMU, DEV_VFIO, DEV_BAR2, DEV_COUNT };
 static const char *const dev_key[DEV_COUNT] = {"emu", "vfio", "bar2"};
@@ -385,57 +386,6 @@ static void add_sample(GArray **a, double v)
 
 /* ---- tool throughput (hvmmio stat / compare on generated traces through FIFOs) ---- */
 
-#define GEN_BASE 0xfe000000ull
-
-static void gen_put(struct mmiotrace_writer *w, const struct mmiotrace_record *r)
-{
-    if (mmiotrace_writer_write(w, r) < 0) {
-        _exit(errno == EPIPE ? 0 : 3);
-    }
-}
-
-/*
- * A guest (kernel format) or host (extended: PC, vCPU) log of the same n accesses, as
- * tests/compare/compare-scale.c makes them (without its planted UNKNOWN and extra host runs).
- */
-static void generate(const char *path, gboolean host, uint64_t n)
-{
-    int fd = open(path, O_WRONLY);
-    if (fd < 0) {
-        _exit(3);
-    }
-    struct mmiotrace_writer *w =
-        mmiotrace_writer_new_fd(fd, host ? MMIOTRACE_FMT_EXTENDED : MMIOTRACE_FMT_KERNEL);
-    struct mmiotrace_record r;
-
-    mmiotrace_record_init(&r, MMIOTRACE_MAP);
-    r.map.map_id = 1;
-    r.map.phys = GEN_BASE;
-    r.map.len = 0x20000;
-    r.map.virt = host ? 0 : 0xffffc90000000000ull;
-    gen_put(w, &r);
-    for (uint64_t i = 0; i < n; i++) {
-        uint64_t x = i * 0x9e3779b97f4a7c15ull;
-        mmiotrace_record_init(&r, (x >> 20) & 1 ? MMIOTRACE_READ : MMIOTRACE_WRITE);
-        r.ts_ns = 1000000000ull + i * 1000;
-        r.rw.width = 4;
-        r.rw.map_id = 1;
-        r.rw.phys = GEN_BASE + ((x >> 40) & 0xfffc);
-        r.rw.value = (x >> 8) & 0xffffffff;
-        if (host) {
-            r.rw.pc = 0xffffffff81000000ull + ((x >> 30) & 0xfff0);
-            r.ext = MMIOTRACE_EXT_NS | MMIOTRACE_EXT_VCPU;
-            r.vcpu = 0;
-        }
-        gen_put(w, &r);
-    }
-    if (mmiotrace_writer_free(w) < 0) {
-        _exit(3);
-    }
-    close(fd);
-    _exit(0);
-}
-
 struct tool_result {
     double cpu, wall, mrec_per_s;
     long rss_mb;
@@ -459,10 +409,10 @@ static gboolean run_tool(const char *tool, uint64_t n, struct tool_result *res)
     fflush(NULL);
     pid_t pg = -1, ph;
     if (cmp && (pg = fork()) == 0) {
-        generate(g, FALSE, n);
+        trace_gen_write(g, false, n, false);
     }
     if ((ph = fork()) == 0) {
-        generate(h, TRUE, n);
+        trace_gen_write(h, true, n, false);
     }
     double t0 = now_s();
     pid_t pc = fork();
@@ -552,7 +502,7 @@ int hvmmio_cmd_bench(int argc, char **argv)
 {
     struct params P = {
         .reps = 5,
-        .n = {1000000, 20000, 1000000},
+        .n = {1000000, 20000, 20000000},
         .n_stock = {200000, 20000},
         .n_gtrace = {20000, 2000},
         .burst = 200000,
@@ -579,7 +529,7 @@ int hvmmio_cmd_bench(int argc, char **argv)
          "Accesses per direction on the vfio-user device (default 20000: ~35 us each under TCG)",
          "N"},
         {"n-bar2", 0, 0, G_OPTION_ARG_INT64, &n_bar2,
-         "Accesses per direction on the mmap'ed BAR2 page (default 1000000)", "N"},
+         "Accesses per direction on the mmap'ed BAR2 page (default 20000000)", "N"},
         {"burst", 0, 0, G_OPTION_ARG_INT64, &burst,
          "Accesses per direction in the drop/lossless runs (default 200000)", "N"},
         {"accel", 'a', 0, G_OPTION_ARG_STRING, &accel, "tcg (default), kvm or auto", "ACCEL"},
@@ -613,7 +563,7 @@ int hvmmio_cmd_bench(int argc, char **argv)
         P.reps = 1;
         P.n[DEV_EMU] = 200000;
         P.n[DEV_VFIO] = 2000;
-        P.n[DEV_BAR2] = 200000;
+        P.n[DEV_BAR2] = 2000000;
         P.n_stock[0] = 50000;
         P.n_stock[1] = 2000;
         P.n_gtrace[0] = 5000;

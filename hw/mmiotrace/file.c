@@ -30,21 +30,30 @@
 /*
  * How the writer is woken. A futex wake-up from a vCPU costs the vCPU several µs here
  * (nested virtualization: the IPI to the idle core exits to the outer hypervisor), and a
- * writer that keeps up chases the ring's head a few records at a time: every look at head
- * and at a just-filled slot takes a cache line from the vCPU's core, which the vCPU pays a
- * miss to take back (measured: accesses ~1.5x slower with the trace going to /dev/null).
+ * writer that keeps up would chase the ring's head a few records at a time, taking the
+ * lines of just-filled slots from the vCPU's core while the vCPU still writes next to them.
  * So while records come, the writer polls: it sleeps WRITER_POLL_ACTIVE_MS between
  * batches and takes at least WRITER_MIN_BATCH records at a time unless it has just slept;
- * vCPUs do not wake it. After WRITER_IDLE_POLLS empty polls it is idle: it sleeps up to
- * WRITER_POLL_MS, and a producer wakes it once a batch has built up (a quarter of the ring,
- * at most WAKE_BATCH_MAX records), WAKE_LATENCY_NS after the last wake-up, or for another
- * event. A producer waiting for room (lossless), a loss (drop) and mmiotrace_file_sync
- * wake it in either state. A record reaches the file within WRITER_POLL_MS of being made,
- * and at once on mmiotrace-stop, query-mmiotrace and exit.
+ * vCPUs do not wake it unless the ring is more than half full. (A ring smaller than
+ * WRITER_POLL_MIN_RING fills between polls: its writer does not poll, it is idle at once.) After WRITER_IDLE_POLLS empty polls it is idle: it sleeps up to WRITER_POLL_MS,
+ * and a producer wakes it once a batch has built up (a quarter of the ring, at most
+ * WAKE_BATCH_MAX records), WAKE_LATENCY_NS after the last wake-up, or for another event.
+ * A producer waiting for room (lossless), a loss (drop) and mmiotrace_file_sync wake it in
+ * either state.
  */
 #define WRITER_POLL_ACTIVE_MS 1
 #define WRITER_MIN_BATCH 512
+#define WRITER_POLL_MIN_RING 4096
 #define WRITER_IDLE_POLLS 50
+
+/*
+ * The output buffer goes out when it is full, on mmiotrace_file_sync and at the end; and
+ * once the ring has stayed empty for WRITER_FLUSH_POLLS polls or WRITER_FLUSH_NS have
+ * passed since the last write. Not each time the writer catches up: a direct write is a
+ * disk request, and with a small ring the writer catches up every few records.
+ */
+#define WRITER_FLUSH_POLLS 10
+#define WRITER_FLUSH_NS 100000000
 #define WRITER_POLL_MS 100
 #define WAKE_BATCH_MAX 4096
 #define WAKE_LATENCY_NS 1000000
@@ -86,6 +95,7 @@ struct MmioTraceFile {
     uint64_t mask;
     uint64_t wake_batch;    /* records that make a producer wake an idle writer */
     uint64_t min_batch;     /* records a polling writer takes at a time */
+    bool poll;              /* the writer polls while records come */
 
     /*
      * The producers' fields (vCPUs, under the lock) and the writer's tail live on cache
@@ -111,6 +121,7 @@ struct MmioTraceFile {
     QemuCond space;         /* producers wait for room; sync waits for the writer */
     int writer_idle;        /* WRITER_RUNNING, _POLLING or _IDLE */
     int waiters;
+    int flush_req;          /* mmiotrace_file_sync callers waiting for the file */
     bool stopping;
     bool closed;            /* QEMU is exiting: the writer is gone */
     void *insn_cache;
@@ -458,14 +469,19 @@ static void *writer_thread(void *opaque)
 
     unsigned empty_polls = 0;
     bool slept = false;
+    uint64_t seen_dropped = 0, flushed_ns = get_clock();
 
     for (;;) {
         uint64_t tail = f->tail;
         uint64_t head = qatomic_load_acquire(&f->head);
 
-        if (head != tail && (head - tail >= f->min_batch || slept ||
+        uint64_t dropped = qatomic_read(&f->dropped);
+
+        /* with losses going on (drop mode), the writer does not wait for a batch */
+        if (head != tail && (head - tail >= f->min_batch || slept || dropped != seen_dropped ||
                              qatomic_read(&f->waiters) || qatomic_read(&f->stopping))) {
             slept = false;
+            seen_dropped = dropped;
             empty_polls = 0;
             stamp_refine(f);
             for (; tail != head; tail++) {
@@ -485,7 +501,14 @@ static void *writer_thread(void *opaque)
             continue;
         }
         if (head == tail && f->buf_len > f->buf_synced) {
-            out_write(f, true);
+            uint64_t now = get_clock();
+
+            if (qatomic_read(&f->flush_req) ||
+                empty_polls >= (f->poll ? WRITER_FLUSH_POLLS : 2) ||
+                now - flushed_ns >= WRITER_FLUSH_NS) {
+                out_write(f, true);
+                flushed_ns = now;
+            }
         }
         qemu_mutex_lock(&f->mutex);
         if (f->waiters) {
@@ -495,7 +518,7 @@ static void *writer_thread(void *opaque)
             qemu_mutex_unlock(&f->mutex);
             break;
         }
-        if (head == tail && ++empty_polls > WRITER_IDLE_POLLS) {
+        if (head == tail && (++empty_polls > WRITER_IDLE_POLLS || !f->poll)) {
             qatomic_set(&f->writer_idle, WRITER_IDLE);
             smp_mb();
             /* a producer that saw the writer running before this did not wake it */
@@ -616,22 +639,27 @@ lost:
 void mmiotrace_file_commit(MmioTraceFile *f, MmioTraceEvent *ev)
 {
     uint64_t head = f->commit_head;
-    bool wake;
+    bool wake, urgent = false;
 
     qatomic_store_release(&f->head, head);
-    prefetch_for_write(&f->ring[(head + PREFETCH_AHEAD) & f->mask]);
+    if (head + PREFETCH_AHEAD - f->tail_seen <= f->mask) {
+        /* not a slot the writer has yet to read (a small ring that is nearly full) */
+        prefetch_for_write(&f->ring[(head + PREFETCH_AHEAD) & f->mask]);
+    }
     wake = (ev->type != MMIOTRACE_READ && ev->type != MMIOTRACE_WRITE) ||
            ev->ts - f->last_wake_ts >= wake_latency_stamps;
-    if (!wake && head - f->tail_seen >= f->wake_batch) {
+    if (head - f->tail_seen >= f->wake_batch) {
         f->tail_seen = qatomic_read(&f->tail);
-        wake = head - f->tail_seen >= f->wake_batch;
+        wake |= head - f->tail_seen >= f->wake_batch;
+        /* more than half full: even a polling writer (a small ring fills between polls) */
+        urgent = head - f->tail_seen > (f->mask + 1) / 2;
     }
     if (wake) {
         f->last_wake_ts = ev->ts;
     }
     qemu_spin_unlock(&f->lock);
-    if (wake) {
-        wake_writer(f, false);
+    if (wake || urgent) {
+        wake_writer(f, urgent);
     }
 }
 
@@ -667,11 +695,13 @@ void mmiotrace_file_sync(MmioTraceFile *f)
 
     qemu_mutex_lock(&f->mutex);
     f->waiters++;
+    qatomic_inc(&f->flush_req);
     qemu_cond_signal(&f->wake);
     while (qatomic_load_acquire(&f->tail) < target || out_pending(f)) {
         qemu_cond_signal(&f->wake);
         qemu_cond_timedwait(&f->space, &f->mutex, 10);
     }
+    qatomic_dec(&f->flush_req);
     f->waiters--;
     qemu_mutex_unlock(&f->mutex);
 }
@@ -746,7 +776,8 @@ MmioTraceFile *mmiotrace_file_open(const char *path, bool compat, bool drop,
     f->insn_ring = g_malloc0((size_t)ring_size * MMIOTRACE_INSN_MAX);
     f->mask = ring_size - 1;
     f->wake_batch = MIN(ring_size / 4, WAKE_BATCH_MAX);
-    f->min_batch = MIN(ring_size / 4, WRITER_MIN_BATCH);
+    f->poll = ring_size >= WRITER_POLL_MIN_RING;
+    f->min_batch = f->poll ? WRITER_MIN_BATCH : 1;
     f->buf = qemu_memalign(OUT_DIRECT_ALIGN, OUT_BUF_SIZE);
     f->direct_fd = -1;
     struct stat st;
