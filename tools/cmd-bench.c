@@ -276,11 +276,31 @@ static gboolean boot(const char *outdir, const char *accel, const char *emu_prop
 }
 
 /* bench.txt: NAME N READ_PS WRITE_PS ACCESSES RESULT */
+/*
+ * The mmap'ed BAR2 page is timed BAR2_LOADS times per boot, each a load of the module, and the
+ * median counts: a 2-5 ns guest store under TCG takes ~5.3 ns per write but now and then
+ * 1.7-2.8 ns for a whole module load, with or without hvmmio, which made single loads of G
+ * and g differ by up to 3x.
+ */
+#define BAR2_LOADS 3
+
 struct meas {
     gboolean have;
     uint64_t n, accesses;
     double read_ns, write_ns;
+    double load_ns[2][BAR2_LOADS];
+    int loads;
 };
+
+/* The median of n <= 3 values. */
+static double median3(const double *v, int n)
+{
+    if (n < 3) {
+        return n == 2 ? (v[0] + v[1]) / 2 : v[0];
+    }
+    double lo = MIN(v[0], v[1]), hi = MAX(v[0], v[1]);
+    return v[2] < lo ? lo : v[2] > hi ? hi : v[2];
+}
 
 static void parse_bench(const char *outdir, struct meas m[DEV_COUNT])
 {
@@ -302,7 +322,17 @@ static void parse_bench(const char *outdir, struct meas m[DEV_COUNT])
         }
         for (int d = 0; d < DEV_COUNT; d++) {
             if (!strcmp(name, dev_key[d])) {
-                m[d] = (struct meas){TRUE, n, acc, rps / 1000.0, wps / 1000.0};
+                struct meas *x = &m[d];
+                if (x->loads < BAR2_LOADS) { /* BAR2: the median of the boot's module loads */
+                    x->load_ns[0][x->loads] = rps / 1000.0;
+                    x->load_ns[1][x->loads] = wps / 1000.0;
+                    x->loads++;
+                }
+                x->have = TRUE;
+                x->n = n;
+                x->accesses += acc;
+                x->read_ns = median3(x->load_ns[0], x->loads);
+                x->write_ns = median3(x->load_ns[1], x->loads);
             }
         }
     }
@@ -638,7 +668,7 @@ int hvmmio_cmd_bench(int argc, char **argv)
             if (cf->vfio) {
                 g_string_append_printf(args, "vfio:%" PRIu64 ",", nv);
             }
-            if (cf->bar2) {
+            for (int k = 0; cf->bar2 && k < BAR2_LOADS; k++) {
                 g_string_append_printf(args, "bar2:%" PRIu64 ",", P.n[DEV_BAR2]);
             }
             g_string_truncate(args, args->len - 1);
