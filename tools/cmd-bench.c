@@ -45,10 +45,10 @@ static const char *const dev_label[DEV_COUNT] = {
 
 struct params {
     int reps;
-    uint64_t n[DEV_COUNT];       /* a-d */
-    uint64_t n_stock[2];         /* e */
-    uint64_t n_gtrace[2];        /* f */
-    uint64_t burst;              /* h */
+    uint64_t n[DEV_COUNT]; /* a-d */
+    uint64_t n_stock[2];   /* e */
+    uint64_t n_gtrace[2];  /* f */
+    uint64_t burst;        /* h */
     unsigned drop_ring, lossless_ring;
     const char *accel;
     gboolean tools;
@@ -65,7 +65,8 @@ struct config {
 
 static const struct config configs[] = {
     {'a', "untraced (bare trap)", "", "", FALSE, FALSE, TRUE, TRUE, TRUE},
-    {'b', "hvmmio, kernel-compatible lines", "mmiotrace=on,mmiotrace-compat=on,mmiotrace-file=emu.txt",
+    {'b', "hvmmio, kernel-compatible lines",
+     "mmiotrace=on,mmiotrace-compat=on,mmiotrace-file=emu.txt",
      "mmiotrace=on,mmiotrace-compat=on,mmiotrace-file=vfio.txt", FALSE, FALSE, FALSE, TRUE, TRUE},
     {'c', "hvmmio with PC", "mmiotrace=on,mmiotrace-pc=on,mmiotrace-file=emu.txt",
      "mmiotrace=on,mmiotrace-pc=on,mmiotrace-file=vfio.txt", FALSE, FALSE, FALSE, TRUE, TRUE},
@@ -188,8 +189,8 @@ static gboolean boot(const char *outdir, const char *accel, const char *emu_prop
     g_ptr_array_add(a, g_strdup(outdir));
     if (emu_props) {
         g_ptr_array_add(a, g_strdup("-d"));
-        g_ptr_array_add(a, *emu_props ? g_strdup_printf("e1000e,%s", emu_props)
-                                      : g_strdup("e1000e"));
+        g_ptr_array_add(a,
+                        *emu_props ? g_strdup_printf("e1000e,%s", emu_props) : g_strdup("e1000e"));
     }
     if (vfio_props) {
         g_ptr_array_add(a, *vfio_props ? g_strdup_printf("--testdev=%s", vfio_props)
@@ -268,8 +269,8 @@ static gboolean boot(const char *outdir, const char *accel, const char *emu_prop
         }
     }
     if (!ok) {
-        fprintf(stderr, "hvmmio bench: the boot in %s failed; its log (%s):\n%s", outdir,
-                runlog, log ? log : "");
+        fprintf(stderr, "hvmmio bench: the boot in %s failed; its log (%s):\n%s", outdir, runlog,
+                log ? log : "");
     }
     b->ok = ok;
     return ok;
@@ -723,11 +724,13 @@ int hvmmio_cmd_bench(int argc, char **argv)
     if (strchr(only, 'h')) {
         for (int lossless = 0; lossless < 2; lossless++) {
             unsigned ring = lossless ? P.lossless_ring : P.drop_ring;
-            g_autofree char *props = g_strdup_printf(
-                "id=nic0,mmiotrace=on,mmiotrace-compat=on,mmiotrace-mode=%s,mmiotrace-ring=%u,mmiotrace-file=emu.txt",
-                lossless ? "lossless" : "drop", ring);
+            g_autofree char *props =
+                g_strdup_printf("id=nic0,mmiotrace=on,mmiotrace-compat=on,mmiotrace-mode=%s,"
+                                "mmiotrace-ring=%u,mmiotrace-file=emu.txt",
+                                lossless ? "lossless" : "drop", ring);
             g_autofree char *args = g_strdup_printf("emu:%" PRIu64 ",hold:4", P.burst);
-            g_autofree char *dir = g_strdup_printf("%s/h-%s", outdir, lossless ? "lossless" : "drop");
+            g_autofree char *dir =
+                g_strdup_printf("%s/h-%s", outdir, lossless ? "lossless" : "drop");
             struct boot b = {0};
             fprintf(stderr, "[%5.0f s] h: %s mode, ring %u, %" PRIu64 " reads + writes ... ",
                     now_s() - t_start, lossless ? "lossless" : "drop", ring, P.burst);
@@ -798,8 +801,8 @@ int hvmmio_cmd_bench(int argc, char **argv)
             for (int t = 0; t < 2 && n; t++) {
                 const char *tool = t ? "compare" : "stat";
                 struct tool_result r = {0};
-                fprintf(stderr, "[%5.0f s] hvmmio %s on %" PRIu64 " records ... ", now_s() - t_start,
-                        tool, n);
+                fprintf(stderr, "[%5.0f s] hvmmio %s on %" PRIu64 " records ... ",
+                        now_s() - t_start, tool, n);
                 if (!run_tool(tool, n, &r) || r.status) {
                     fprintf(stderr, "FAILED (status %d)\n", r.status);
                     failures++;
@@ -812,7 +815,8 @@ int hvmmio_cmd_bench(int argc, char **argv)
                 json_object_object_add(o, "records_read", json_object_new_uint64(r.records));
                 json_object_object_add(o, "cpu_s", json_object_new_double(r.cpu));
                 json_object_object_add(o, "wall_s", json_object_new_double(r.wall));
-                json_object_object_add(o, "records_per_cpu_s", json_object_new_double(r.mrec_per_s * 1e6));
+                json_object_object_add(o, "records_per_cpu_s",
+                                       json_object_new_double(r.mrec_per_s * 1e6));
                 json_object_object_add(o, "peak_rss_mb", json_object_new_int64(r.rss_mb));
                 json_object_array_add(jt, o);
             }
@@ -825,12 +829,14 @@ int hvmmio_cmd_bench(int argc, char **argv)
     printf("\nhvmmio bench: accelerator %s; host %s, %ld cores; %d repetition(s); %.0f s\n",
            accel_used ? accel_used : P.accel, model, cores, P.reps, now_s() - t_start);
     printf("ns per 4-byte access, guest ktime: median [min-max] over the repetitions (BAR2: "
-           "over %d module loads per boot); ratio = median / median of a\n\n", BAR2_LOADS);
+           "over %d module loads per boot); ratio = median / median of a\n\n",
+           BAR2_LOADS);
     printf("%-26s %-2s %-38s %8s %-20s %7s %8s %-20s %7s %7s\n", "device", "", "configuration", "N",
            "read ns [min-max]", "ratio", "", "write ns [min-max]", "ratio", "boot s");
     json_object *jroot = json_object_new_object();
     json_object *jm = json_object_new_object();
-    json_object_object_add(jm, "accelerator", json_object_new_string(accel_used ? accel_used : P.accel));
+    json_object_object_add(jm, "accelerator",
+                           json_object_new_string(accel_used ? accel_used : P.accel));
     json_object_object_add(jm, "cpu_model", json_object_new_string(model));
     json_object_object_add(jm, "cores", json_object_new_int64(cores));
     json_object_object_add(jroot, "machine", jm);
@@ -857,8 +863,8 @@ int hvmmio_cmd_bench(int argc, char **argv)
                 snprintf(rs, sizeof(rs), "%.2f [%.2f-%.2f]", r.med, r.min, r.max);
                 snprintf(ws, sizeof(ws), "%.2f [%.2f-%.2f]", w.med, w.min, w.max);
             }
-            printf("%-26s %c  %-38s %8" PRIu64 " %-20s %7.3f %8s %-20s %7.3f %7.1f\n",
-                   dev_label[d], cf->id, cf->name, n, rs, r.med / ra, "", ws, w.med / wa, bw.med);
+            printf("%-26s %c  %-38s %8" PRIu64 " %-20s %7.3f %8s %-20s %7.3f %7.1f\n", dev_label[d],
+                   cf->id, cf->name, n, rs, r.med / ra, "", ws, w.med / wa, bw.med);
             json_object *o = json_object_new_object();
             json_object_object_add(o, "device", json_object_new_string(dev_key[d]));
             json_object_object_add(o, "config", json_object_new_string_len(&cf->id, 1));
@@ -874,8 +880,8 @@ int hvmmio_cmd_bench(int argc, char **argv)
                                        json_object_new_double(s.med / (rw ? wa : ra)));
                 json_object *all = json_object_new_array();
                 for (guint i = 0; i < samples[c][d][rw]->len; i++) {
-                    json_object_array_add(all, json_object_new_double(
-                                                   g_array_index(samples[c][d][rw], double, i)));
+                    json_object_array_add(
+                        all, json_object_new_double(g_array_index(samples[c][d][rw], double, i)));
                 }
                 json_object_object_add(x, "samples_ns", all);
                 json_object_object_add(o, rw ? "write" : "read", x);
@@ -953,13 +959,16 @@ int hvmmio_cmd_bench(int argc, char **argv)
         json_object *o, *v;
         if (json_object_object_get_ex(jh, "drop", &o)) {
             add_target("drop mode: Lost total = dropped, records + lost = accesses",
-                       json_object_object_get_ex(o, "query_dropped", &v) ? json_object_get_uint64(v) : NAN,
+                       json_object_object_get_ex(o, "query_dropped", &v) ? json_object_get_uint64(v)
+                                                                         : NAN,
                        "lost", "exact",
                        json_object_object_get_ex(o, "exact", &v) && json_object_get_boolean(v));
         }
         if (json_object_object_get_ex(jh, "lossless", &o)) {
             add_target("lossless mode: records = accesses",
-                       json_object_object_get_ex(o, "records_in_file", &v) ? json_object_get_uint64(v) : NAN,
+                       json_object_object_get_ex(o, "records_in_file", &v)
+                           ? json_object_get_uint64(v)
+                           : NAN,
                        "records", "none lost",
                        json_object_object_get_ex(o, "exact", &v) && json_object_get_boolean(v));
         }
@@ -1004,8 +1013,10 @@ int hvmmio_cmd_bench(int argc, char **argv)
     }
     json_object_put(jroot);
     if (failures) {
-        fprintf(stderr, "hvmmio bench: %d failure(s) (failed boots or loss counts that do not "
-                        "add up)\n", failures);
+        fprintf(stderr,
+                "hvmmio bench: %d failure(s) (failed boots or loss counts that do not "
+                "add up)\n",
+                failures);
     }
     return failures ? 1 : 0;
 }

@@ -84,7 +84,8 @@ int main(int argc, char **argv)
     double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
                  ru.ru_stime.tv_usec / 1e6;
     double wall = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
-    uint64_t guest_records = n + 1, host_records = n + n / 1000 * 2 + n / 10000 * 7 + 2 * TRACE_GEN_PRE + 1;
+    uint64_t guest_records = n + 1,
+             host_records = n + n / 1000 * 2 + n / 10000 * 7 + 2 * TRACE_GEN_PRE + 1;
     long rss_mb = ru.ru_maxrss / 1024;
     printf("compare %" PRIu64 " guest + %" PRIu64 " host records: %.2f s CPU (%.2f s wall), "
            "%.2f M records/s (guest+host, per CPU second), peak RSS %ld MB\n",
@@ -92,7 +93,8 @@ int main(int argc, char **argv)
            rss_mb);
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
     if (code != 0) {
-        printf("FAIL: compare exited with status %d (expected 0: the generated pair agrees)\n", code);
+        printf("FAIL: compare exited with status %d (expected 0: the generated pair agrees)\n",
+               code);
         return 1;
     }
     if (max_mb && rss_mb >= max_mb) {
