@@ -35,10 +35,11 @@
  * lines of just-filled slots from the vCPU's core while the vCPU still writes next to them.
  * So while records come, the writer polls: it sleeps WRITER_POLL_ACTIVE_MS between
  * batches and takes at least WRITER_MIN_BATCH records at a time unless it has just slept;
- * vCPUs do not wake it unless the ring is more than half full. (A ring smaller than
- * WRITER_POLL_MIN_RING fills between polls: its writer does not poll, it is idle at once.) After WRITER_IDLE_POLLS empty polls it is idle: it sleeps up to WRITER_POLL_MS,
- * and a producer wakes it once a batch has built up (a quarter of the ring, at most
- * WAKE_BATCH_MAX records), WAKE_LATENCY_NS after the last wake-up, or for another event.
+ * vCPUs do not wake it unless the ring is more than half full. After WRITER_IDLE_POLLS
+ * empty polls it is idle: it sleeps up to WRITER_POLL_MS, and a producer wakes it once a
+ * batch has built up (a quarter of the ring, at most WAKE_BATCH_MAX records),
+ * WAKE_LATENCY_NS after the last wake-up, or for another event. A ring smaller than
+ * WRITER_POLL_MIN_RING fills between polls: its writer does not poll, it is idle at once.
  * A producer waiting for room (lossless), a loss (drop) and mmiotrace_file_sync wake it in
  * either state.
  */
@@ -190,49 +191,47 @@ static bool out_put(MmioTraceFile *f, int fd, const char *p, size_t len, off_t o
  */
 static void out_write(MmioTraceFile *f, bool flush)
 {
-    if (f->direct_fd >= 0) {
-        size_t whole = QEMU_ALIGN_DOWN(f->buf_len, OUT_DIRECT_ALIGN);
+    size_t whole = f->direct_fd >= 0 ? QEMU_ALIGN_DOWN(f->buf_len, OUT_DIRECT_ALIGN) : 0;
 
-        if (whole && !out_put(f, f->direct_fd, f->buf, whole, f->off)) {
-            if (errno != EINVAL) {
-                out_error(f, strerror(errno));
-                f->buf_len = f->buf_synced = 0;
-                return;
-            }
-            /* the file system refuses this direct write: buffered from here on */
-            close(f->direct_fd);
-            f->direct_fd = -1;
-        } else {
-            if (whole) {
-                qatomic_add(&f->bytes, whole - f->buf_synced);
-                f->off += whole;
-                f->buf_len -= whole;
-                memmove(f->buf, f->buf + whole, f->buf_len);
-                f->buf_synced = 0;
-            }
-            if (!flush || f->buf_len == f->buf_synced) {
-                return;
-            }
-            if (!out_put(f, f->fd, f->buf + f->buf_synced, f->buf_len - f->buf_synced,
-                         f->off + f->buf_synced)) {
-                out_error(f, strerror(errno));
-                f->buf_len = f->buf_synced = 0;
-                return;
-            }
-            qatomic_add(&f->bytes, f->buf_len - f->buf_synced);
-            qatomic_set(&f->buf_synced, f->buf_len);
-            return;
+    if (whole && !out_put(f, f->direct_fd, f->buf, whole, f->off)) {
+        if (errno != EINVAL) {
+            goto fail;
         }
+        /* the file system refuses this direct write: buffered from here on */
+        close(f->direct_fd);
+        f->direct_fd = -1;
+        whole = 0;
+    }
+    if (whole) {
+        qatomic_add(&f->bytes, whole - f->buf_synced);
+        f->off += whole;
+        f->buf_len -= whole;
+        memmove(f->buf, f->buf + whole, f->buf_len);
+        f->buf_synced = 0;
+    }
+    if (f->direct_fd >= 0 && !flush) {
+        return;     /* the rest waits for its block to fill */
     }
     if (f->buf_len > f->buf_synced) {
-        if (out_put(f, f->fd, f->buf + f->buf_synced, f->buf_len - f->buf_synced,
-                    f->off + f->buf_synced)) {
-            qatomic_add(&f->bytes, f->buf_len - f->buf_synced);
-        } else {
-            out_error(f, strerror(errno));
+        if (!out_put(f, f->fd, f->buf + f->buf_synced, f->buf_len - f->buf_synced,
+                     f->off + f->buf_synced)) {
+            goto fail;
         }
+        qatomic_add(&f->bytes, f->buf_len - f->buf_synced);
+    }
+    if (f->direct_fd >= 0) {
+        /* written, and kept: the next direct write covers its block again */
+        qatomic_set(&f->buf_synced, f->buf_len);
+        return;
     }
     f->off += f->buf_len;
+    qatomic_set(&f->buf_len, 0);
+    qatomic_set(&f->buf_synced, 0);
+    return;
+
+fail:
+    /* what was not written is lost (counted); the file goes on where it ends */
+    out_error(f, strerror(errno));
     qatomic_set(&f->buf_len, 0);
     qatomic_set(&f->buf_synced, 0);
 }
@@ -475,7 +474,6 @@ static void *writer_thread(void *opaque)
     for (;;) {
         uint64_t tail = f->tail;
         uint64_t head = qatomic_load_acquire(&f->head);
-
         uint64_t dropped = qatomic_read(&f->dropped);
 
         /* with losses going on (drop mode), the writer does not wait for a batch */
@@ -504,8 +502,7 @@ static void *writer_thread(void *opaque)
         if (head == tail && f->buf_len > f->buf_synced) {
             uint64_t now = get_clock();
 
-            if (qatomic_read(&f->flush_req) ||
-                empty_polls >= (f->poll ? WRITER_FLUSH_POLLS : 2) ||
+            if (qatomic_read(&f->flush_req) || empty_polls >= WRITER_FLUSH_POLLS ||
                 now - flushed_ns >= WRITER_FLUSH_NS) {
                 out_write(f, true);
                 flushed_ns = now;

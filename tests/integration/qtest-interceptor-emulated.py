@@ -292,6 +292,21 @@ def test_fifo():
     c.equal(n, 30000, 'a trace written to a pipe holds every record')
 
 
+def test_write_error():
+    """A trace file that cannot be written: an error naming it, losses counted, QEMU goes on."""
+    with Qemu(['-device', f'edu,id=edu0,addr={EDU_SLOT},mmiotrace=on,mmiotrace-file=/dev/full'
+               ]) as q:
+        bar = q.pci_map_bar(EDU_SLOT, 0, EDU_BAR)
+        q.writel(bar + 4, 1)
+        info = q.qmp('query-mmiotrace')[0]
+        c.check(info['dropped'] > 0 and info['bytes'] == 0,
+                f'writing to /dev/full: losses counted ({info["dropped"]}), no bytes claimed')
+        c.equal(q.readl(bar), 0x010000ed, 'QEMU goes on after a failed trace write')
+        err = q.read_stderr()
+    c.check('writing /dev/full failed: No space left on device; records are being lost' in err,
+            'a failed trace write is reported, naming the file and the cause')
+
+
 def test_errors():
     cases = [
         ('edu,mmiotrace=on,mmiotrace-bars=7', "mmiotrace-bars: '7' is not a BAR number"),
@@ -393,6 +408,7 @@ if __name__ == '__main__':
     if os.path.isdir('/dev/shm'):
         test_file_writes('/dev/shm', 'on')
     test_fifo()
+    test_write_error()
     test_errors()
     test_odd_accesses()
     test_help()
