@@ -34,6 +34,14 @@ applied=$root/applied # copies of the applied patches, with a list in applied/se
 
 "$HVMMIO_TOP/scripts/fetch-pinned.sh" "${QEMU_FILES[@]}"
 
+# One build at a time per cache: a second set-up (another checkout, a parallel run) waits.
+mkdir -p "$HVMMIO_CACHE_DIR/qemu"
+exec 9>"$HVMMIO_CACHE_DIR/qemu/.lock"
+if ! flock -n 9; then
+	log "another build of this cache is running; waiting for it"
+	flock 9
+fi
+
 unpack() {
 	log "unpacking QEMU $QEMU_VERSION (Debian 1:10.2.2+ds-1) into $root"
 	rm -rf "$root"

@@ -108,6 +108,21 @@ static int get_int(struct jctx *j, const char *key, bool required, int64_t min, 
     return 1;
 }
 
+/* An optional boolean flag: 1 if present and true, 0 if absent or false. */
+static int get_flag(struct jctx *j, const char *key)
+{
+    struct json_object *o;
+    int got = jget(j, key, false, &o);
+
+    if (got <= 0) {
+        return got;
+    }
+    if (!json_object_is_type(o, json_type_boolean)) {
+        return jerr(j, "bad", key);
+    }
+    return json_object_get_boolean(o) ? 1 : 0;
+}
+
 /* A string copied into scratch (no NUL bytes allowed). */
 static int get_str(struct jctx *j, const char *key, bool required, size_t max, const char **s,
                    size_t *len)
@@ -385,6 +400,18 @@ static int parse_obj(struct jctx *j, struct mmiotrace_record *rec)
     }
     if (got) {
         rec->ext |= MMIOTRACE_EXT_ASM;
+    }
+    if ((got = get_flag(j, "pc_unknown")) < 0) {
+        return -1;
+    }
+    if (got) {
+        rec->ext |= MMIOTRACE_EXT_PC_UNKNOWN;
+    }
+    if ((got = get_flag(j, "rejected")) < 0) {
+        return -1;
+    }
+    if (got) {
+        rec->ext |= MMIOTRACE_EXT_REJECTED;
     }
 #undef U
 #undef I

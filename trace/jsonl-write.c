@@ -222,6 +222,12 @@ int mmiotrace_jsonl_format(char *buf, size_t size, const struct mmiotrace_record
     if (ext & MMIOTRACE_EXT_ASM) {
         key_str(&o, "asm", r->asm_text, r->asm_len);
     }
+    if (ext & MMIOTRACE_EXT_PC_UNKNOWN) {
+        put(&o, ",\"pc_unknown\":true", 18);
+    }
+    if (ext & MMIOTRACE_EXT_REJECTED) {
+        put(&o, ",\"rejected\":true", 16);
+    }
     put(&o, "}\n", 2);
     if (o.overflow) {
         errno = ENOSPC;

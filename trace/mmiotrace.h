@@ -67,7 +67,12 @@ enum mmiotrace_irq_kind {
 #define MMIOTRACE_EXT_BAR (1u << 3)  /* bar and bar_off are set (bar=, off=) */
 #define MMIOTRACE_EXT_INSN (1u << 4) /* insn/insn_len are set (insn=) */
 #define MMIOTRACE_EXT_ASM (1u << 5)  /* asm_text/asm_len are set (asm=) */
-#define MMIOTRACE_EXT_ALL 0x3fu
+/* R/W: the PC of the instruction could not be determined; pc is 0 (pc=unknown) */
+#define MMIOTRACE_EXT_PC_UNKNOWN (1u << 6)
+/* R/W: the device refused the access (a size or alignment it does not accept); a read
+ * returned what QEMU returns for unassigned memory, a write was dropped (rejected=1) */
+#define MMIOTRACE_EXT_REJECTED (1u << 7)
+#define MMIOTRACE_EXT_ALL 0xffu
 
 #define MMIOTRACE_VCPU_NONE (-1) /* the access was made by QEMU itself, not by a vCPU */
 

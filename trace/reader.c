@@ -692,6 +692,7 @@ static int parse_ext(struct mmiotrace_reader *r, const char *what, struct cur c,
                      bool markx)
 {
     bool have_off = false, have_text = false;
+    bool is_rw = rec->type == MMIOTRACE_READ || rec->type == MMIOTRACE_WRITE;
 
     for (;;) {
         enum status st = sep(&c);
@@ -794,6 +795,16 @@ static int parse_ext(struct mmiotrace_reader *r, const char *what, struct cur c,
             rec->asm_text = v;
             rec->asm_len = vlen;
             rec->ext |= MMIOTRACE_EXT_ASM;
+        } else if (key_is(k, klen, "pc") && is_rw) {
+            if (vlen != 7 || memcmp(v, "unknown", 7)) {
+                return line_error(r, r->lineno, "%s record: pc= must be 'unknown'", what);
+            }
+            rec->ext |= MMIOTRACE_EXT_PC_UNKNOWN;
+        } else if (key_is(k, klen, "rejected") && is_rw) {
+            if (vlen != 1 || *v != '1') {
+                return line_error(r, r->lineno, "%s record: rejected= must be 1", what);
+            }
+            rec->ext |= MMIOTRACE_EXT_REJECTED;
         } else if (markx && key_is(k, klen, "text")) {
             if (vlen > MMIOTRACE_TEXT_MAX) {
                 return line_error(r, r->lineno, "%s record: text is longer than %d bytes", what,
@@ -819,6 +830,9 @@ static int parse_ext(struct mmiotrace_reader *r, const char *what, struct cur c,
     }
     if (markx && !have_text) {
         return line_error(r, r->lineno, "%s record: missing text=", what);
+    }
+    if (is_rw && (rec->ext & MMIOTRACE_EXT_PC_UNKNOWN) && rec->rw.pc) {
+        return line_error(r, r->lineno, "%s record: pc=unknown with a non-zero PC", what);
     }
     return 0;
 }

@@ -92,6 +92,9 @@ const char *mmiotrace_record_check(const struct mmiotrace_record *rec)
         if (w != 1 && w != 2 && w != 4 && w != 8) {
             return "width is not 1, 2, 4 or 8";
         }
+        if ((rec->ext & MMIOTRACE_EXT_PC_UNKNOWN) && rec->rw.pc) {
+            return "pc=unknown with a non-zero PC";
+        }
         break;
     }
     case MMIOTRACE_UNKNOWN:

@@ -159,7 +159,7 @@ static char *put_value(char *p, const char *s, size_t len)
     return p;
 }
 
-/* hvmmio's facts, in this fixed order: ns vcpu dev bar off insn asm. */
+/* hvmmio's facts, in this fixed order: ns vcpu dev bar off insn asm pc rejected. */
 static char *put_ext(char *p, const struct mmiotrace_record *r)
 {
     unsigned ext = r->ext;
@@ -201,6 +201,12 @@ static char *put_ext(char *p, const struct mmiotrace_record *r)
     if (ext & MMIOTRACE_EXT_ASM) {
         p = PUT(p, " asm=");
         p = put_value(p, r->asm_text, r->asm_len);
+    }
+    if (ext & MMIOTRACE_EXT_PC_UNKNOWN) {
+        p = PUT(p, " pc=unknown");
+    }
+    if (ext & MMIOTRACE_EXT_REJECTED) {
+        p = PUT(p, " rejected=1");
     }
     return p;
 }

@@ -71,16 +71,33 @@ static void close_all_at_exit(Notifier *n, void *data)
  */
 void mmiotrace_pci_pre_realize(PCIDevice *pdev)
 {
-    static const char *const bypasses[] = {
-        "x-no-kvm-ioeventfd", "x-no-kvm-intx", "x-no-kvm-msi", "x-no-kvm-msix",
+    /*
+     * Paths on which KVM or the kernel would serve a guest access or deliver an
+     * interrupt without QEMU seeing it: vfio's KVM and vfio ioeventfds and irqfds
+     * (x-no-* = on), and the ioeventfds of virtio-pci, nvme and ivshmem
+     * (ioeventfd = off). The memory core also gives traced regions no KVM
+     * ioeventfd and no coalesced MMIO (qemu-patches/0005).
+     */
+    static const char *const bypasses_on[] = {
+        "x-no-kvm-ioeventfd", "x-no-vfio-ioeventfd", "x-no-kvm-intx", "x-no-kvm-msi",
+        "x-no-kvm-msix",
     };
+    static const char *const fast_paths_off[] = { "ioeventfd" };
 
     if (!pdev->mmiotrace.enabled) {
         return;
     }
-    for (size_t i = 0; i < ARRAY_SIZE(bypasses); i++) {
-        if (object_property_find(OBJECT(pdev), bypasses[i])) {
-            object_property_set_bool(OBJECT(pdev), bypasses[i], true, &error_abort);
+    mmiotrace_enabled = true;
+    for (size_t i = 0; i < ARRAY_SIZE(bypasses_on); i++) {
+        ObjectProperty *p = object_property_find(OBJECT(pdev), bypasses_on[i]);
+        if (p && !strcmp(p->type, "bool")) {
+            object_property_set_bool(OBJECT(pdev), bypasses_on[i], true, &error_abort);
+        }
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(fast_paths_off); i++) {
+        ObjectProperty *p = object_property_find(OBJECT(pdev), fast_paths_off[i]);
+        if (p && !strcmp(p->type, "bool")) {
+            object_property_set_bool(OBJECT(pdev), fast_paths_off[i], false, &error_abort);
         }
     }
 }

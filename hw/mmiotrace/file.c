@@ -326,7 +326,7 @@ static void format_event(MmioTraceFile *f, MmioTraceEvent *ev, const uint8_t *in
             /* counted here, by the one thread that writes the device's file */
             qatomic_set(&ev->dev->records, ev->dev->records + 1);
         }
-        r->ext = MMIOTRACE_EXT_NS | MMIOTRACE_EXT_VCPU | MMIOTRACE_EXT_BAR;
+        r->ext = MMIOTRACE_EXT_NS | MMIOTRACE_EXT_VCPU | MMIOTRACE_EXT_BAR | ev->flags;
         r->dev = NULL;
         r->dev_len = 0;
         if (ev->dev) {

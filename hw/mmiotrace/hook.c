@@ -4,8 +4,11 @@
  *
  * An access made while another traced access is being dispatched (a device touching a
  * traced BAR from its own handler) is QEMU's, not the guest's: it is marked vcpu=none.
- * Under KVM one guest access may reach us in pieces (QEMU splits it to the device's
- * valid access size); mmiotrace_kvm_mmio_begin/end join them into one record.
+ * One guest access may reach us in pieces (QEMU splits it to the device's valid access
+ * size, TCG into aligned pieces): the KVM exit and TCG's MMIO helpers bracket the
+ * access (mmiotrace_access_begin/end) and the pieces make one record. An access the
+ * device refuses (a size or alignment its MemoryRegionOps do not accept) is recorded
+ * with rejected=1.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -25,17 +28,29 @@
 #include "trace.h"
 
 __thread MemoryRegion *mmiotrace_dispatching;
+bool mmiotrace_enabled;
 
-/* A KVM MMIO exit in progress on this vCPU thread. */
+#define DEFERRED_MAX 8
+
+/*
+ * The guest access in progress on this vCPU thread: a KVM MMIO exit, or one TCG MMIO
+ * access to one page. QEMU may dispatch it in pieces (the device's access sizes, TCG's
+ * aligned pieces); they are joined into the access the guest made. Records of accesses
+ * QEMU itself makes meanwhile (a device touching a traced BAR from its handler) and
+ * interrupts raised by the access are written after it.
+ */
 static __thread struct {
     bool active;
+    bool kvm;
     bool is_write;
-    unsigned len;
-    uint64_t gpa;
-    unsigned pieces;
+    bool rejected;
     MmioTraceRegion *region;
-    hwaddr addr;
-} kvm_access;
+    hwaddr addr;                /* first byte, relative to region */
+    unsigned len;               /* bytes joined so far (<= 8) */
+    uint64_t value;             /* little-endian: byte i at bits 8i */
+    unsigned ndeferred;
+    MmioTraceEvent deferred[DEFERRED_MAX];
+} acc;
 
 static bool guest_pc(CPUState *cpu, uint64_t *pc)
 {
@@ -55,16 +70,21 @@ static bool guest_pc(CPUState *cpu, uint64_t *pc)
         return true;
     }
 #endif
-    if (kvm_enabled()) {
-        cpu_synchronize_state(cpu);
-        *pc = cpu->cc->get_pc(cpu);
-        return true;
-    }
     return false;
 }
 
+/* Queue an event, or hold it back until the access in progress is recorded. */
+static void push(MmioTraceFile *f, MmioTraceEvent *ev, bool defer)
+{
+    if (defer && acc.active && acc.ndeferred < DEFERRED_MAX) {
+        acc.deferred[acc.ndeferred++] = *ev;
+        return;
+    }
+    mmiotrace_file_push(f, ev);
+}
+
 static void record(MmioTraceRegion *r, hwaddr addr, unsigned size, uint64_t val,
-                   bool is_write, bool nested)
+                   bool is_write, bool nested, bool rejected)
 {
     MmioTraceDevice *d = r->dev;
     uint64_t off = r->base + addr;
@@ -93,7 +113,7 @@ static void record(MmioTraceRegion *r, hwaddr addr, unsigned size, uint64_t val,
     if (unlikely(d->pcidev_stale)) {
         mmiotrace_device_push_pcidev(d);
     }
-    if (!d->want_pc || !cpu) {
+    if ((!d->want_pc || !cpu) && !(nested && acc.active)) {
         /* the hot path: the record is written straight into its ring slot */
         uint64_t ts = mmiotrace_file_now(d->file);
         MmioTraceEvent *ev = mmiotrace_file_reserve(d->file, ts);
@@ -102,6 +122,7 @@ static void record(MmioTraceRegion *r, hwaddr addr, unsigned size, uint64_t val,
             ev->width = size;
             ev->bar = r->bar;
             ev->insn_len = 0;
+            ev->flags = rejected ? MMIOTRACE_EXT_REJECTED : 0;
             ev->vcpu = vcpu;
             ev->map_id = d->map_id[r->bar];
             ev->ts = ts;
@@ -118,6 +139,7 @@ static void record(MmioTraceRegion *r, hwaddr addr, unsigned size, uint64_t val,
         .type = is_write ? MMIOTRACE_WRITE : MMIOTRACE_READ,
         .width = size,
         .bar = r->bar,
+        .flags = rejected ? MMIOTRACE_EXT_REJECTED : 0,
         .vcpu = vcpu,
         .map_id = d->map_id[r->bar],
         .phys = gpa,
@@ -126,24 +148,119 @@ static void record(MmioTraceRegion *r, hwaddr addr, unsigned size, uint64_t val,
         .dev = d,
     };
     uint8_t insn[MMIOTRACE_INSN_MAX];
-    if (guest_pc(cpu, &ev.pc) && d->want_insn) {
-        mmiotrace_insn_capture(cpu, &ev, insn);
+    if (nested) {
+        ev.ts = mmiotrace_file_now(d->file);
+        push(d->file, &ev, true);
+        return;
+    }
+    bool known;
+    if (acc.active && acc.kvm) {
+        known = mmiotrace_kvm_access_pc(cpu, is_write, gpa, size, &ev, insn,
+                                        d->want_insn);
+    } else {
+        known = guest_pc(cpu, &ev.pc);
+        if (known && d->want_insn) {
+            mmiotrace_insn_capture(cpu, &ev, insn);
+        }
+    }
+    if (!known) {
+        ev.pc = 0;
+        ev.insn_len = 0;
+        ev.flags |= MMIOTRACE_EXT_PC_UNKNOWN;
     }
     ev.ts = mmiotrace_file_now(d->file);
     mmiotrace_file_push_insn(d->file, &ev, insn);
 }
 
-/* Under KVM, pieces of one exit are collected; the end hook writes the record. */
-static bool kvm_piece(MmioTraceRegion *r, hwaddr addr, bool nested)
+/*
+ * Record the joined access. A width the format has no name for (3, 5, 6, 7 bytes: what
+ * is left of an access on one side of a page boundary) is written as naturally aligned
+ * pieces, the largest first, so every accelerator gives the same records.
+ */
+static void flush_joined(void)
 {
-    if (!kvm_access.active || nested) {
+    hwaddr addr = acc.addr;
+    uint64_t value = acc.value;
+    unsigned left = acc.len;
+
+    while (left) {
+        unsigned size = 8;
+        while (size > left || (addr & (size - 1))) {
+            size >>= 1;
+        }
+        if (left == acc.len && (left == 1 || left == 2 || left == 4 || left == 8)) {
+            size = left;    /* a whole access of a proper width, aligned or not */
+        }
+        record(acc.region, addr, size, value, acc.is_write, false, acc.rejected);
+        addr += size;
+        value = size < 8 ? value >> (size * 8) : 0;
+        left -= size;
+    }
+    acc.len = 0;
+    acc.rejected = false;
+}
+
+/* A piece of the access in progress; false if no access is in progress. */
+static bool join_piece(MmioTraceRegion *r, hwaddr addr, unsigned size, uint64_t v,
+                       bool is_write, bool rejected, bool nested)
+{
+    if (!acc.active || nested) {
         return false;
     }
-    if (!kvm_access.pieces++) {
-        kvm_access.region = r;
-        kvm_access.addr = addr;
+    if (acc.len && (r != acc.region || addr != acc.addr + acc.len ||
+                    is_write != acc.is_write || acc.len + size > 8)) {
+        flush_joined();
     }
+    if (!acc.len) {
+        acc.region = r;
+        acc.addr = addr;
+        acc.value = 0;
+        acc.is_write = is_write;
+    }
+    if (size < 8) {
+        v &= (1ull << (size * 8)) - 1;
+    }
+    acc.value |= acc.len ? v << (acc.len * 8) : v;
+    acc.len += size;
+    acc.rejected |= rejected;
     return true;
+}
+
+void mmiotrace_access_begin(bool kvm)
+{
+    if (acc.active) {
+        mmiotrace_access_end();     /* one left open (a longjmp out of an access) */
+    }
+    acc.active = true;
+    acc.kvm = kvm;
+    acc.len = 0;
+    acc.ndeferred = 0;
+    acc.rejected = false;
+}
+
+void mmiotrace_access_end(void)
+{
+    if (!acc.active) {
+        return;
+    }
+    if (acc.len) {
+        flush_joined();
+    }
+    acc.active = false;
+    for (unsigned i = 0; i < acc.ndeferred; i++) {
+        MmioTraceEvent *ev = &acc.deferred[i];
+        mmiotrace_file_push(ev->dev->file, ev);
+    }
+    acc.ndeferred = 0;
+}
+
+/* The value as the (little-endian) guest saw it in its register. */
+static uint64_t guest_value(uint64_t v, MemOp op)
+{
+    if (op & MO_BSWAP) {
+        v = bswap64(v) >> (64 - memop_size(op) * 8);
+    }
+    return v;
 }
 
 MemTxResult mmiotrace_dispatch_read(MemoryRegion *mr, hwaddr addr,
@@ -151,18 +268,16 @@ MemTxResult mmiotrace_dispatch_read(MemoryRegion *mr, hwaddr addr,
 {
     MemoryRegion *outer = mmiotrace_dispatching;
     MmioTraceRegion *r = mr->mmiotrace;
+    unsigned size = memop_size(op);
     MemTxResult res;
+    uint64_t v;
 
     mmiotrace_dispatching = mr;
     res = memory_region_dispatch_read(mr, addr, pval, op, attrs);
     mmiotrace_dispatching = outer;
-    if (!kvm_piece(r, addr, outer)) {
-        uint64_t v = *pval;
-        if (op & MO_BSWAP) {
-            /* the value as the (little-endian) guest saw it in its register */
-            v = bswap64(v) >> (64 - memop_size(op) * 8);
-        }
-        record(r, addr, memop_size(op), v, false, outer);
+    v = guest_value(*pval, op);
+    if (!join_piece(r, addr, size, v, false, res != MEMTX_OK, outer)) {
+        record(r, addr, size, v, false, outer, res != MEMTX_OK);
     }
     return res;
 }
@@ -172,37 +287,24 @@ MemTxResult mmiotrace_dispatch_write(MemoryRegion *mr, hwaddr addr,
 {
     MemoryRegion *outer = mmiotrace_dispatching;
     MmioTraceRegion *r = mr->mmiotrace;
+    unsigned size = memop_size(op);
     MemTxResult res;
 
-    if (!kvm_piece(r, addr, outer)) {
-        uint64_t v = data;
-        if (op & MO_BSWAP) {
-            v = bswap64(v) >> (64 - memop_size(op) * 8);
-        }
-        record(r, addr, memop_size(op), v, true, outer);
+    /* a lone write is recorded before its effects (interrupts it raises come after) */
+    if (!acc.active || outer) {
+        bool rejected = !memory_region_access_valid(mr, addr, size, true, attrs);
+        record(r, addr, size, guest_value(data, op), true, outer, rejected);
     }
     mmiotrace_dispatching = mr;
     res = memory_region_dispatch_write(mr, addr, data, op, attrs);
     mmiotrace_dispatching = outer;
+    join_piece(r, addr, size, guest_value(data, op), true, res != MEMTX_OK, outer);
     return res;
 }
 
-void mmiotrace_kvm_mmio_begin(uint64_t gpa, unsigned len, bool is_write)
+bool mmiotrace_access_active(void)
 {
-    kvm_access.active = true;
-    kvm_access.gpa = gpa;
-    kvm_access.len = len;
-    kvm_access.is_write = is_write;
-    kvm_access.pieces = 0;
-}
-
-void mmiotrace_kvm_mmio_end(const uint8_t *data)
-{
-    kvm_access.active = false;
-    if (kvm_access.pieces && kvm_access.len >= 1 && kvm_access.len <= 8) {
-        record(kvm_access.region, kvm_access.addr, kvm_access.len,
-               ldn_le_p(data, kvm_access.len), kvm_access.is_write, false);
-    }
+    return acc.active;
 }
 
 void mmiotrace_mark(MmioTraceDevice *d, const char *text)
@@ -238,5 +340,5 @@ void mmiotrace_pci_irq(PCIDevice *pdev, int kind, unsigned vector, uint64_t addr
         .width = kind, .off = vector, .phys = addr, .value = data,
         .ts = mmiotrace_file_now(d->file),
     };
-    mmiotrace_file_push(d->file, &ev);
+    push(d->file, &ev, true);    /* after the access that raised it */
 }

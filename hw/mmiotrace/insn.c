@@ -7,6 +7,7 @@
  */
 #include "qemu/osdep.h"
 #include "hw/core/cpu.h"
+#include "exec/target_page.h"
 #include "disas/dis-asm.h"
 #include "mmiotrace-int.h"
 
@@ -18,7 +19,7 @@
 
 void mmiotrace_insn_capture(CPUState *cpu, MmioTraceEvent *ev, uint8_t *bytes)
 {
-    uint64_t page = qemu_real_host_page_size();
+    uint64_t page = qemu_target_page_size();    /* the guest's pages */
     unsigned len = MMIOTRACE_INSN_MAX;
     disassemble_info info = { 0 };
 

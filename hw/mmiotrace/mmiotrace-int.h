@@ -31,7 +31,9 @@ typedef struct MmioTraceEvent {
     uint8_t insn_len;       /* 0: no instruction captured */
     int32_t vcpu;           /* MMIOTRACE_VCPU_NONE for QEMU's own accesses */
     int32_t map_id;
-    uint32_t asm_mode;      /* capstone mode of the instruction */
+    uint8_t asm_mode;       /* capstone mode of the instruction (cs_mode fits a byte) */
+    uint8_t flags;          /* R, W: MMIOTRACE_EXT_PC_UNKNOWN, MMIOTRACE_EXT_REJECTED */
+    uint16_t pad;
     uint64_t ts;            /* a stamp (mmiotrace_file_now); the writer converts to ns */
     uint64_t phys;
     uint64_t value;
@@ -116,6 +118,14 @@ bool mmiotrace_device_trap(MmioTraceDevice *d, int bar, uint64_t off,
 
 /* hook.c */
 void mmiotrace_mark(MmioTraceDevice *d, const char *text);
+
+/*
+ * kvm.c: the PC (and with want_insn the instruction bytes) of an access made through
+ * the KVM MMIO exit in progress, read without changing QEMU's copy of the vCPU state.
+ * false: unknown.
+ */
+bool mmiotrace_kvm_access_pc(CPUState *cpu, bool is_write, uint64_t gpa, unsigned len,
+                             MmioTraceEvent *ev, uint8_t *insn, bool want_insn);
 
 /* insn.c */
 void mmiotrace_insn_capture(CPUState *cpu, MmioTraceEvent *ev, uint8_t *bytes);

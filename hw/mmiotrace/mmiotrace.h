@@ -82,10 +82,14 @@ MemTxResult mmiotrace_dispatch_write(MemoryRegion *mr, hwaddr addr,
                                      uint64_t data, MemOp op, MemTxAttrs attrs);
 
 /*
- * KVM MMIO exits: QEMU may split one guest access into several dispatches (the
- * device's valid access size); the tracer joins them into one record.
+ * One guest access, which QEMU may dispatch in pieces (the device's access sizes,
+ * TCG's aligned pieces): a KVM MMIO exit and TCG's MMIO helpers bracket it, and the
+ * tracer joins the pieces into one record. mmiotrace_enabled is set once a device is
+ * traced, so an untraced QEMU pays one test per KVM exit.
  */
-void mmiotrace_kvm_mmio_begin(uint64_t gpa, unsigned len, bool is_write);
-void mmiotrace_kvm_mmio_end(const uint8_t *data);
+extern bool mmiotrace_enabled;
+void mmiotrace_access_begin(bool kvm);
+void mmiotrace_access_end(void);
+bool mmiotrace_access_active(void);
 
 #endif

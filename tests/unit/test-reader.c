@@ -174,6 +174,7 @@ static void test_each_record(void)
         "LOST 3.000000 12 dev=nic0\n",
         "PCIDEV 0018 808610d3 b 0 0 0 0 0 0 0 0 0 0 0 0 0 0  dev=nic0\n",
         "PCIDEV 0018 808610d3 b 0 0 0 0 0 0 0 0 0 0 0 0 0 0 e1000e dev=nic0\n",
+        "W 1 0.000001 2 0xfebf0000 0x5a 0x0 0 pc=unknown rejected=1\n",
     };
     for (size_t i = 0; i < G_N_ELEMENTS(lines); i++) {
         expect_ok(lines[i], lines[i]);
@@ -183,7 +184,7 @@ static void test_each_record(void)
     const char *ext = lines[10];
     rd = mmiotrace_reader_open_mem(ext, strlen(ext), "e.txt");
     g_assert_cmpint(mmiotrace_reader_next(rd, &r), ==, 1);
-    g_assert_cmpint(r.ext, ==, MMIOTRACE_EXT_ALL);
+    g_assert_cmpint(r.ext, ==, MMIOTRACE_EXT_FACTS);
     g_assert_cmpuint(r.ts_ns, ==, 2854035123ull);
     g_assert_cmpint(r.vcpu, ==, 0);
     g_assert_cmpint(r.dev_len, ==, 6);
@@ -263,6 +264,12 @@ static void test_errors(void)
     expect_error("VERSION 20070824\n\nR 4 2.854035 2 0xfebf000c 0x1 0x0\n",
                  "t.txt:3: R record: missing pid");
     expect_error("R 4 2.854035 2 0xfebf000c\n", "t.txt:1: R record: missing value");
+    expect_error("R 4 2.854035 2 0xfebf000c 0x1 0x0 0 pc=maybe\n",
+                 "t.txt:1: R record: pc= must be 'unknown'");
+    expect_error("W 4 2.854035 2 0xfebf000c 0x1 0x0 0 rejected=yes\n",
+                 "t.txt:1: W record: rejected= must be 1");
+    expect_error("W 4 2.854035 2 0xfebf000c 0x1 0x10 0 pc=unknown\n",
+                 "t.txt:1: W record: pc=unknown with a non-zero PC");
     expect_error("R\n", "t.txt:1: R record: missing width");
     expect_error("W 4 2.854035 2 zz 0x1 0x0 0\n", "t.txt:1: W record: bad phys 'zz'");
     expect_error("W 4 2.854035 2 0x 0x1 0x0 0\n", "t.txt:1: W record: bad phys '0x'");

@@ -219,7 +219,7 @@ static void test_extended(void)
 
     /* without facts, extended mode is kernel mode */
     expect(&r, MMIOTRACE_FMT_EXTENDED, "R 4 2.854035 2 0xfebf000c 0x1 0xffffffffc0a01234 0\n");
-    r.ext = MMIOTRACE_EXT_ALL;
+    r.ext = MMIOTRACE_EXT_FACTS;
     r.vcpu = 0;
     r.dev = "e1000e";
     r.dev_len = 6;
@@ -234,6 +234,17 @@ static void test_extended(void)
            "bar=3 off=0xc insn=8b420c asm=\"mov eax, dword ptr [rdx + 0xc]\"\n");
     /* kernel mode drops every fact */
     expect(&r, MMIOTRACE_FMT_KERNEL, "R 4 2.854035 2 0xfebf000c 0x1 0xffffffffc0a01234 0\n");
+
+    /* a refused access, and one whose PC could not be determined (pc 0) */
+    struct mmiotrace_record f = rw(MMIOTRACE_WRITE, 1, 1000, 2, 0xfebf0000, 0x5a, 0);
+    f.ext = MMIOTRACE_EXT_REJECTED | MMIOTRACE_EXT_PC_UNKNOWN;
+    expect(&f, MMIOTRACE_FMT_EXTENDED, "W 1 0.000001 2 0xfebf0000 0x5a 0x0 0 pc=unknown rejected=1\n");
+    expect(&f, MMIOTRACE_FMT_KERNEL, "W 1 0.000001 2 0xfebf0000 0x5a 0x0 0\n");
+    f.rw.pc = 0x1234;   /* pc=unknown with a PC is a contradiction */
+    char fbuf[MMIOTRACE_FORMAT_MAX];
+    errno = 0;
+    g_assert_cmpint(mmiotrace_format(fbuf, sizeof(fbuf), &f, MMIOTRACE_FMT_EXTENDED), ==, -1);
+    g_assert_cmpint(errno, ==, EINVAL);
 
     /* vcpu=none: QEMU's own access; quoting of awkward text */
     r.ext = MMIOTRACE_EXT_VCPU | MMIOTRACE_EXT_ASM | MMIOTRACE_EXT_DEV;

@@ -1,0 +1,214 @@
+/*
+ * hvmmio kvm-probe: a firmware-free guest (a 32-bit multiboot ELF, no libc) that drives
+ * QEMU's edu, an e1000e and hvmmio's vfio-user test device with every access form
+ * (access.S), checks every value it reads, prints them on the debug console (port
+ * 0xe9) and leaves through isa-debug-exit (port 0xf4): QEMU exits 1 when every check
+ * passed, 3 otherwise. See README.md beside this file.
+ */
+#include <stdint.h>
+
+#define MB_MAGIC 0x1badb002u
+#define MB_FLAGS 0x00000003u /* page-aligned modules, memory info */
+
+__attribute__((section(".multiboot"), used, aligned(4))) static const uint32_t mb_header[3] = {
+    MB_MAGIC, MB_FLAGS, -(MB_MAGIC + MB_FLAGS)};
+
+struct probe_ctx {
+    uint32_t t, m, e, n, ram, loops;
+};
+
+#define NSLOTS 33
+uint32_t probe_results[NSLOTS];
+static uint8_t ram_buf[64] __attribute__((aligned(16)));
+uint8_t stack[16384] __attribute__((aligned(16))); /* _start sets esp to its end */
+void probe_accesses(struct probe_ctx *ctx);
+void probe_main(const uint32_t *mbi);
+
+/* The entry: a stack, then C. eax holds the multiboot magic, ebx the info. */
+__asm__(".text\n"
+        ".globl _start\n"
+        "_start:\n"
+        "  movl $stack + 16384, %esp\n"
+        "  pushl %ebx\n"
+        "  call probe_main\n"
+        "1: hlt\n"
+        "  jmp 1b\n");
+
+static inline void outb(uint16_t port, uint8_t v)
+{
+    __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port));
+}
+static inline void outl(uint16_t port, uint32_t v)
+{
+    __asm__ volatile("outl %0, %1" ::"a"(v), "Nd"(port));
+}
+static inline uint32_t inl(uint16_t port)
+{
+    uint32_t v;
+    __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+
+static void puts_(const char *s)
+{
+    while (*s) {
+        outb(0xe9, (uint8_t)*s++);
+    }
+}
+
+static void puthex(uint32_t v)
+{
+    char buf[11] = "0x";
+    for (int i = 0; i < 8; i++) {
+        buf[2 + i] = "0123456789abcdef"[(v >> (28 - 4 * i)) & 0xf];
+    }
+    buf[10] = 0;
+    puts_(buf);
+}
+
+static void putdec(uint32_t v)
+{
+    char buf[12];
+    int i = 11;
+    buf[i] = 0;
+    do {
+        buf[--i] = '0' + v % 10;
+        v /= 10;
+    } while (v);
+    puts_(buf + i);
+}
+
+static uint32_t cfg_read(int dev, int off)
+{
+    outl(0xcf8, 0x80000000u | dev << 11 | (off & 0xfc));
+    return inl(0xcfc);
+}
+
+static void cfg_write(int dev, int off, uint32_t v)
+{
+    outl(0xcf8, 0x80000000u | dev << 11 | (off & 0xfc));
+    outl(0xcfc, v);
+}
+
+/* BAR n of the device with this vendor:device on bus 0, with memory decoding on; 0 if absent. */
+static uint32_t find_bar(uint32_t id, int bar)
+{
+    for (int dev = 0; dev < 32; dev++) {
+        if (cfg_read(dev, 0) != id) {
+            continue;
+        }
+        cfg_write(dev, 4, (cfg_read(dev, 4) & 0xffff) | 0x2);
+        return cfg_read(dev, 0x10 + 4 * bar) & ~0xfu;
+    }
+    return 0;
+}
+
+static int failed;
+
+static void check(const char *what, int slot, uint32_t want)
+{
+    uint32_t got = probe_results[slot];
+    puts_(got == want ? "ok   " : "FAIL ");
+    puts_(what);
+    puts_(" ");
+    puthex(got);
+    if (got != want) {
+        puts_(" want ");
+        puthex(want);
+        failed++;
+    }
+    puts_("\n");
+}
+
+/* loops=N on the multiboot command line (-append): the timed loops' length */
+static uint32_t cmdline_loops(const uint32_t *mbi)
+{
+    const char *p;
+    uint32_t n = 0;
+
+    if (!mbi || !(mbi[0] & 4) || !mbi[4]) {
+        return 1000;
+    }
+    for (p = (const char *)(uintptr_t)mbi[4]; *p; p++) {
+        if (p[0] == 'l' && p[1] == 'o' && p[2] == 'o' && p[3] == 'p' && p[4] == 's' &&
+            p[5] == '=') {
+            for (p += 6; *p >= '0' && *p <= '9'; p++) {
+                n = n * 10 + (*p - '0');
+            }
+            return n ? n : 1;
+        }
+    }
+    return 1000;
+}
+
+void probe_main(const uint32_t *mbi)
+{
+    uint32_t loops = cmdline_loops(mbi);
+    struct probe_ctx ctx = {
+        .t = find_bar(0x4d4d1234, 0),
+        .m = find_bar(0x4d4d1234, 2),
+        .e = find_bar(0x11e81234, 0),
+        .n = find_bar(0x10d38086, 0),
+        .ram = (uint32_t)(uintptr_t)ram_buf,
+        .loops = loops,
+    };
+    uint32_t cr0, cr4;
+
+    puts_("hvmmio kvm-probe\n");
+    if (!ctx.t || !ctx.m || !ctx.e || !ctx.n) {
+        puts_("FAIL devices: need hvmmio-testdev, edu and e1000e on bus 0\n");
+        outb(0xf4, 1);
+    }
+    /* SSE for movdqu: CR0.EM off, CR0.MP on, CR4.OSFXSR and OSXMMEXCPT on */
+    __asm__ volatile("movl %%cr0, %0" : "=r"(cr0));
+    __asm__ volatile("movl %0, %%cr0" ::"r"((cr0 & ~4u) | 2u));
+    __asm__ volatile("movl %%cr4, %0" : "=r"(cr4));
+    __asm__ volatile("movl %0, %%cr4" ::"r"(cr4 | 0x600u));
+    __asm__ volatile("fninit");
+
+    probe_accesses(&ctx);
+
+    /* every value read, as the device documents it (docs/testdev.md, QEMU's edu and e1000e) */
+    check("r1", 0, 0x11);
+    check("r2", 1, 0x2233);
+    check("r4", 2, 0x44556677);
+    check("r8.lo", 3, 0x44332211);
+    check("r8.hi", 4, 0x88776655);
+    check("r16.0", 5, 0x55667788);
+    check("r16.1", 6, 0x11223344);
+    check("r16.2", 7, 0xddeeff00);
+    check("r16.3", 8, 0x99aabbcc);
+    check("half_r8.lo", 9, 0x89abcdef);
+    check("half_r8.hi", 10, 0x01234567);
+    check("half_lo_r", 11, 0x89abcdef);
+    check("half_hi_r", 12, 0x01234567);
+    check("strad_r4", 13, 0xa1b2c3d4);
+    check("strad_r8.lo", 14, 0xf0f0f0f0);
+    check("strad_r8.hi", 15, 0x12345678);
+    check("page_r", 16, 0xcafef00d);
+    check("rmw_xchg.old", 17, 0x103);
+    check("rmw_cx8.zf", 18, 1);
+    check("rmw_r8.lo", 19, 0x22222222);
+    check("rmw_r8.hi", 20, 0x11111111);
+    check("movs_r.0", 21, 0x10203040);
+    check("movs_r.3", 22, 0xd0e0f000);
+    check("stos_r", 23, 0x5a5a5a5a);
+    check("edu_id", 24, 0x010000ed);
+    check("edu_inv_r", 25, 0xedcba987);
+    check("edu_r8.lo", 26, 0x12345000);
+    check("edu_r8.hi", 27, 0);
+    check("edu_r1", 28, 0xffffff00);
+    check("e_rdbal_r", 29, 0x12345670);
+    check("e_rdbah_r", 30, 0x9);
+    puts_("loop_r cycles ");
+    putdec(probe_results[31]);
+    puts_(" loop_w cycles ");
+    putdec(probe_results[32]);
+    puts_(" loops ");
+    putdec(loops);
+    puts_("\n");
+    puts_(failed ? "RESULT FAIL " : "RESULT PASS ");
+    putdec(failed);
+    puts_("\n");
+    outb(0xf4, failed ? 1 : 0);
+}
