@@ -14,6 +14,12 @@
  *   on-divergence=log    report every divergence, resynchronise and go on
  *   on-divergence=continue  count divergences silently and go on
  *
+ * A recording is untrusted input. libmmiotrace's replay-scan.c reads it once first and
+ * keeps only each device's identity and bounds; the identity is checked against the PCI
+ * rules before QEMU's PCI code sees it, and every bad recording fails realize with
+ * FILE:LINE. The records are then counted and finally replayed in streams: memory stays
+ * bounded whatever the recording's size (a window of at most LOOKAHEAD_MAX records).
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "qemu/osdep.h"
@@ -31,11 +37,13 @@
 #include "system/system.h"
 #include "qom/object.h"
 #include "mmiotrace-int.h"
+#include "hw/mmiotrace/libmmiotrace/replay-scan.h"
 
 #define TYPE_MMIOTRACE_REPLAY "mmiotrace-replay"
 OBJECT_DECLARE_SIMPLE_TYPE(MmioTraceReplay, MMIOTRACE_REPLAY)
 
 #define RESYNC_WINDOW 4096
+#define LOOKAHEAD_MAX 65536     /* recorded polls skipped at once (poll-tolerant) */
 #define CONTEXT 3
 
 enum { ON_DIV_STOP, ON_DIV_LOG, ON_DIV_CONTINUE };
@@ -44,8 +52,8 @@ typedef struct ReplayRec {
     uint8_t type;       /* MMIOTRACE_READ, _WRITE, _IRQ */
     uint8_t width;      /* IRQ: kind */
     uint8_t bar;
-    bool poll;
-    int32_t vcpu;       /* MMIOTRACE_VCPU_NONE: an access QEMU made itself */          /* a read repeating the previous access's register */
+    bool poll;          /* a read repeating the previous access's register */
+    int32_t vcpu;       /* MMIOTRACE_VCPU_NONE: an access QEMU made itself */
     uint64_t off;       /* IRQ: vector */
     uint64_t value;     /* IRQ: data (INTx: level) */
     uint64_t line;
@@ -71,9 +79,18 @@ struct MmioTraceReplay {
     char *dev_name;             /* the recorded device replayed */
     MemoryRegion bar[PCI_NUM_REGIONS];
     ReplayBar barctx[PCI_NUM_REGIONS];
-    ReplayRec *recs;
+    /* the stream of records to replay: [win_base, win_base + win->len) are in win */
+    struct mmiotrace_reader *reader;
+    bool replay_guest_only;     /* QEMU's own accesses are not replayed */
+    struct mmiotrace_pcidev cur_pcidev;     /* the device's PCIDEV line in effect */
+    bool have_pcidev;
+    ReplayRec prev;             /* the last access streamed (for poll) */
+    bool have_prev;
+    GArray *win;
+    size_t win_base;
     size_t n, pos;
-    ssize_t last_read;
+    ReplayRec last_read;
+    bool have_last_read;
     uint64_t divergences, extra_polls, skipped_polls;
     bool diverged;
     uint64_t div_index, div_line;
@@ -90,171 +107,7 @@ struct MmioTraceReplay {
 static QTAILQ_HEAD(, MmioTraceReplay) replays = QTAILQ_HEAD_INITIALIZER(replays);
 static const MemoryRegionOps replay_ops;
 
-/* ---- loading the recording ---- */
-
-typedef struct RecordedDev {
-    char *name;
-    GArray *recs;
-    uint8_t config[MMIOTRACE_CONFIG_MAX];
-    unsigned config_len;
-    uint64_t config_line;
-    struct mmiotrace_pcidev pcidev;
-    bool have_pcidev;
-    uint64_t pcidev_line;
-    uint64_t guest_accesses;    /* accesses with a vCPU */
-} RecordedDev;
-
-static void recorded_dev_free(gpointer p)
-{
-    RecordedDev *d = p;
-    g_array_free(d->recs, true);
-    g_free(d->name);
-    g_free(d);
-}
-
-typedef struct Loaded {
-    GHashTable *devs;           /* name -> RecordedDev */
-    GPtrArray *order;           /* names in order of appearance */
-} Loaded;
-
-static RecordedDev *loaded_dev(Loaded *l, const char *name, size_t len)
-{
-    g_autofree char *key = g_strndup(name, len);
-    RecordedDev *d = g_hash_table_lookup(l->devs, key);
-
-    if (!d) {
-        d = g_new0(RecordedDev, 1);
-        d->name = g_strdup(key);
-        d->recs = g_array_new(false, false, sizeof(ReplayRec));
-        g_hash_table_insert(l->devs, g_strdup(key), d);
-        g_ptr_array_add(l->order, d->name);
-    }
-    return d;
-}
-
-/* The BAR of a recorded PCIDEV line holding phys, for traces without bar=/off=. */
-static int bar_of(const struct mmiotrace_pcidev *p, uint64_t phys, uint64_t *off)
-{
-    for (int i = 0; i < PCI_ROM_SLOT; i++) {
-        uint64_t start = p->resource[i] & ~0xfull;
-        if (p->size[i] && !(p->resource[i] & 1) && phys >= start &&
-            phys - start < p->size[i]) {
-            *off = phys - start;
-            return i;
-        }
-    }
-    return -1;
-}
-
-static bool load_trace(const char *path, Loaded *l, Error **errp)
-{
-    struct mmiotrace_reader *reader = mmiotrace_reader_open(path);
-    struct mmiotrace_record rec;
-    int ret;
-
-    if (!reader) {
-        error_setg_errno(errp, errno, "mmiotrace-replay: cannot read trace '%s'", path);
-        return false;
-    }
-    while ((ret = mmiotrace_reader_next(reader, &rec)) == 1) {
-        uint64_t line = mmiotrace_reader_line(reader);
-        const char *name = rec.ext & MMIOTRACE_EXT_DEV ? rec.dev : "";
-        size_t name_len = rec.ext & MMIOTRACE_EXT_DEV ? rec.dev_len : 0;
-        RecordedDev *d;
-        ReplayRec r = { 0 };
-
-        switch (rec.type) {
-        case MMIOTRACE_PCIDEV:
-            d = loaded_dev(l, name, name_len);
-            d->pcidev = rec.pcidev;
-            d->pcidev.driver = NULL;
-            d->pcidev.driver_len = 0;
-            d->have_pcidev = true;
-            d->pcidev_line = line;
-            break;
-        case MMIOTRACE_CONFIG:
-            d = loaded_dev(l, name, name_len);
-            d->config_len = MIN(rec.config.len, MMIOTRACE_CONFIG_MAX);
-            memcpy(d->config, rec.config.data, d->config_len);
-            d->config_line = line;
-            break;
-        case MMIOTRACE_READ:
-        case MMIOTRACE_WRITE:
-            d = loaded_dev(l, name, name_len);
-            r.type = rec.type;
-            r.width = rec.rw.width;
-            r.value = rec.rw.value;
-            r.line = line;
-            if (rec.ext & MMIOTRACE_EXT_BAR) {
-                r.bar = rec.bar;
-                r.off = rec.bar_off;
-            } else {
-                int bar = d->have_pcidev ? bar_of(&d->pcidev, rec.rw.phys, &r.off) : -1;
-                if (bar < 0) {
-                    error_setg(errp, "%s:%" PRIu64 ": access at 0x%" PRIx64 " is in no "
-                               "memory BAR of the recorded device's PCIDEV line",
-                               path, line, rec.rw.phys);
-                    mmiotrace_reader_free(reader);
-                    return false;
-                }
-                r.bar = bar;
-            }
-            r.vcpu = rec.ext & MMIOTRACE_EXT_VCPU ? rec.vcpu : 0;
-            if (r.vcpu != MMIOTRACE_VCPU_NONE) {
-                d->guest_accesses++;
-            }
-            g_array_append_val(d->recs, r);
-            break;
-        case MMIOTRACE_IRQ:
-            d = loaded_dev(l, name, name_len);
-            r.type = MMIOTRACE_IRQ;
-            r.width = rec.irq.kind;
-            r.off = rec.irq.vector;
-            r.value = rec.irq.data;
-            r.line = line;
-            r.vcpu = MMIOTRACE_VCPU_NONE;
-            g_array_append_val(d->recs, r);
-            break;
-        default:
-            break;
-        }
-    }
-    if (ret < 0) {
-        error_setg(errp, "mmiotrace-replay: %s", mmiotrace_reader_error(reader));
-        mmiotrace_reader_free(reader);
-        return false;
-    }
-    mmiotrace_reader_free(reader);
-    return true;
-}
-
-/* ---- the recorded identity ---- */
-
-static uint32_t cfg_get(const uint8_t *c, unsigned len, unsigned off, unsigned size)
-{
-    uint32_t v = 0;
-    for (unsigned i = 0; i < size && off + i < len; i++) {
-        v |= (uint32_t)c[off + i] << (8 * i);
-    }
-    return v;
-}
-
-/* Offset of a capability in a recorded config space, 0 if absent. */
-static unsigned find_cap(const uint8_t *c, unsigned len, uint8_t id)
-{
-    unsigned pos, n = 0;
-
-    if (len < 0x40 || !(cfg_get(c, len, PCI_STATUS, 2) & PCI_STATUS_CAP_LIST)) {
-        return 0;
-    }
-    for (pos = c[PCI_CAPABILITY_LIST] & ~3; pos >= 0x40 && pos < 0x100 && n < 48;
-         pos = c[pos + PCI_CAP_LIST_NEXT] & ~3, n++) {
-        if (c[pos + PCI_CAP_LIST_ID] == id) {
-            return pos;
-        }
-    }
-    return 0;
-}
+/* ---- the recording ---- */
 
 static bool in_msix(MmioTraceReplay *s, const ReplayRec *r)
 {
@@ -267,57 +120,164 @@ static bool in_msix(MmioTraceReplay *s, const ReplayRec *r)
     return false;
 }
 
-static bool setup_identity(MmioTraceReplay *s, RecordedDev *d, Error **errp)
+static bool stream_open(MmioTraceReplay *s, Error **errp)
+{
+    if (s->reader) {
+        mmiotrace_reader_free(s->reader);
+    }
+    s->reader = mmiotrace_reader_open(s->trace);
+    if (!s->reader) {
+        error_setg_errno(errp, errno, "mmiotrace-replay: cannot read trace '%s'", s->trace);
+        return false;
+    }
+    s->have_pcidev = false;
+    s->have_prev = false;
+    return true;
+}
+
+/*
+ * The next record to replay from the stream: 1, 0 at its end, -1 with errp set. Only the
+ * replayed device's accesses and interrupts, minus QEMU's own accesses (when the guest's
+ * are there) and the MSI-X table and PBA (QEMU's MSI-X emulation serves them).
+ */
+static int stream_next(MmioTraceReplay *s, ReplayRec *out, Error **errp)
 {
     PCIDevice *pdev = PCI_DEVICE(s);
-    uint8_t *c = d->config;
-    unsigned len = d->config_len;
-    uint64_t src_line = d->config_len ? d->config_line : d->pcidev_line;
-    uint64_t sizes[PCI_NUM_REGIONS] = { 0 };
-    uint8_t types[PCI_NUM_REGIONS] = { 0 };
+    struct mmiotrace_record rec;
+    char err[512];
+    int ret;
 
-    if (len && len < 0x40) {
-        error_setg(errp, "%s:%" PRIu64 ": PCICFG has %u bytes; a config space header "
-                   "has 64", s->trace, d->config_line, len);
-        return false;
-    }
-    if (!d->have_pcidev) {
-        error_setg(errp, "%s: the recording of '%s' has no PCIDEV line (BAR sizes "
-                   "unknown)", s->trace, d->name);
-        return false;
-    }
-    for (int i = 0; i < PCI_ROM_SLOT; i++) {
-        sizes[i] = d->pcidev.size[i];
-        types[i] = d->pcidev.resource[i] & 0xf;
-        if (!sizes[i]) {
+    while ((ret = mmiotrace_reader_next(s->reader, &rec)) == 1) {
+        uint64_t line = mmiotrace_reader_line(s->reader);
+        const char *name = rec.ext & MMIOTRACE_EXT_DEV ? rec.dev : "";
+        size_t name_len = rec.ext & MMIOTRACE_EXT_DEV ? rec.dev_len : 0;
+        ReplayRec r = { .line = line };
+
+        if ((rec.type != MMIOTRACE_PCIDEV && rec.type != MMIOTRACE_READ &&
+             rec.type != MMIOTRACE_WRITE && rec.type != MMIOTRACE_IRQ) ||
+            name_len != strlen(s->dev_name) || memcmp(name, s->dev_name, name_len)) {
             continue;
         }
-        if (!is_power_of_2(sizes[i]) || sizes[i] < ((types[i] & 1) ? 4 : 16) ||
-            sizes[i] > (1ull << 40)) {
-            error_setg(errp, "%s:%" PRIu64 ": BAR %d size 0x%" PRIx64 " is impossible "
-                       "(a power of two, at least %d bytes)", s->trace, d->pcidev_line,
-                       i, sizes[i], (types[i] & 1) ? 4 : 16);
-            return false;
+        if (rec.type == MMIOTRACE_PCIDEV) {
+            s->cur_pcidev = rec.pcidev;
+            s->have_pcidev = true;
+            continue;
         }
-        if ((types[i] & PCI_BASE_ADDRESS_MEM_TYPE_64) && i == PCI_ROM_SLOT - 1) {
-            error_setg(errp, "%s:%" PRIu64 ": BAR 5 cannot be 64-bit", s->trace,
-                       d->pcidev_line);
-            return false;
+        if (rec.type == MMIOTRACE_IRQ) {
+            r.type = MMIOTRACE_IRQ;
+            r.width = rec.irq.kind;
+            r.off = rec.irq.vector;
+            r.value = rec.irq.data;
+            r.vcpu = MMIOTRACE_VCPU_NONE;
+            *out = r;
+            return 1;
         }
+        if (mmiotrace_replay_access(&rec, s->have_pcidev ? &s->cur_pcidev : NULL,
+                                    s->trace, line, &r.bar, &r.off, err,
+                                    sizeof(err)) < 0) {
+            error_setg(errp, "mmiotrace-replay: %s", err);
+            return -1;
+        }
+        r.type = rec.type;
+        r.width = rec.rw.width;
+        r.value = rec.rw.value;
+        r.vcpu = rec.ext & MMIOTRACE_EXT_VCPU ? rec.vcpu : 0;
+        if (r.vcpu == MMIOTRACE_VCPU_NONE && s->replay_guest_only) {
+            continue;
+        }
+        /* checked by the first pass: a file changed since is caught here */
+        if (!pdev->io_regions[r.bar].size || r.off >= pdev->io_regions[r.bar].size ||
+            r.width > pdev->io_regions[r.bar].size - r.off) {
+            error_setg(errp, "%s:%" PRIu64 ": access at BAR %u offset 0x%" PRIx64
+                       " is outside the recorded BARs", s->trace, line, r.bar, r.off);
+            return -1;
+        }
+        if (in_msix(s, &r)) {
+            continue;
+        }
+        r.poll = r.type == MMIOTRACE_READ && s->have_prev &&
+                 s->prev.type == MMIOTRACE_READ && s->prev.bar == r.bar &&
+                 s->prev.off == r.off && s->prev.width == r.width;
+        s->prev = r;
+        s->have_prev = true;
+        *out = r;
+        return 1;
+    }
+    if (ret < 0) {
+        error_setg(errp, "mmiotrace-replay: %s", mmiotrace_reader_error(s->reader));
+        return -1;
+    }
+    return 0;
+}
+
+/* Record i of the replay (NULL past the end), read from the stream as needed. */
+static const ReplayRec *rec_at(MmioTraceReplay *s, size_t i)
+{
+    if (i >= s->n || i < s->win_base) {
+        return NULL;
+    }
+    while (i >= s->win_base + s->win->len) {
+        Error *err = NULL;
+        ReplayRec r;
+        int ret = stream_next(s, &r, &err);
+
+        if (ret <= 0) {
+            /* the file changed since it was counted: the replay ends here */
+            if (err) {
+                error_report_err(err);
+            } else {
+                error_report("mmiotrace-replay: %s ended after %zu of %zu records (changed "
+                             "while replayed?)", s->trace, s->win_base + s->win->len, s->n);
+            }
+            s->n = s->win_base + s->win->len;
+            return NULL;
+        }
+        g_array_append_val(s->win, r);
+    }
+    return &g_array_index(s->win, ReplayRec, i - s->win_base);
+}
+
+/* Forget the records before the context kept for reports. */
+static void window_trim(MmioTraceReplay *s)
+{
+    size_t keep_from = s->pos > CONTEXT ? s->pos - CONTEXT : 0;
+    size_t drop = keep_from > s->win_base ? keep_from - s->win_base : 0;
+
+    if (drop > 1024 && drop > s->win->len / 2) {
+        g_array_remove_range(s->win, 0, MIN(drop, s->win->len));
+        s->win_base += MIN(drop, s->win->len);
+    }
+}
+
+/* ---- the recorded identity ---- */
+
+static bool setup_identity(MmioTraceReplay *s, const struct mmiotrace_replay_dev *d,
+                           Error **errp)
+{
+    PCIDevice *pdev = PCI_DEVICE(s);
+    const uint8_t *c = d->config;
+    unsigned len = d->config_len;
+    uint64_t src_line = d->config_len ? d->config_line : d->pcidev_line;
+    struct mmiotrace_pci_identity id;
+    char err[512];
+
+    if (mmiotrace_pci_identity_check(d, s->trace, &id, err, sizeof(err)) < 0) {
+        error_setg(errp, "mmiotrace-replay: %s", err);
+        return false;
     }
 
     /* identity: from the config space when recorded, else the PCIDEV IDs */
     pci_config_set_vendor_id(pdev->config, d->pcidev.vendor);
     pci_config_set_device_id(pdev->config, d->pcidev.device);
     if (len) {
-        pci_config_set_vendor_id(pdev->config, cfg_get(c, len, PCI_VENDOR_ID, 2));
-        pci_config_set_device_id(pdev->config, cfg_get(c, len, PCI_DEVICE_ID, 2));
+        pci_config_set_vendor_id(pdev->config, pci_get_word(c + PCI_VENDOR_ID));
+        pci_config_set_device_id(pdev->config, pci_get_word(c + PCI_DEVICE_ID));
         pci_config_set_revision(pdev->config, c[PCI_REVISION_ID]);
-        pci_config_set_class(pdev->config, cfg_get(c, len, PCI_CLASS_DEVICE, 2));
+        pci_config_set_class(pdev->config, pci_get_word(c + PCI_CLASS_DEVICE));
         pdev->config[PCI_CLASS_PROG] = c[PCI_CLASS_PROG];
         pci_set_word(pdev->config + PCI_SUBSYSTEM_VENDOR_ID,
-                     cfg_get(c, len, PCI_SUBSYSTEM_VENDOR_ID, 2));
-        pci_set_word(pdev->config + PCI_SUBSYSTEM_ID, cfg_get(c, len, PCI_SUBSYSTEM_ID, 2));
+                     pci_get_word(c + PCI_SUBSYSTEM_VENDOR_ID));
+        pci_set_word(pdev->config + PCI_SUBSYSTEM_ID, pci_get_word(c + PCI_SUBSYSTEM_ID));
         pdev->config[PCI_INTERRUPT_PIN] = c[PCI_INTERRUPT_PIN];
     } else {
         pci_config_set_class(pdev->config, PCI_CLASS_OTHERS);
@@ -325,67 +285,59 @@ static bool setup_identity(MmioTraceReplay *s, RecordedDev *d, Error **errp)
     }
 
     for (int i = 0; i < PCI_ROM_SLOT; i++) {
-        if (!sizes[i]) {
+        if (!id.bar_size[i]) {
             continue;
         }
         g_autofree char *name = g_strdup_printf("mmiotrace-replay-bar%d", i);
         s->barctx[i].s = s;
         s->barctx[i].nr = i;
         memory_region_init_io(&s->bar[i], OBJECT(s), &replay_ops, &s->barctx[i], name,
-                              sizes[i]);
+                              id.bar_size[i]);
     }
 
     /* MSI and MSI-X as recorded (QEMU emulates them, as it did for the original) */
-    unsigned msi = len ? find_cap(c, len, PCI_CAP_ID_MSI) : 0;
-    unsigned msix = len ? find_cap(c, len, PCI_CAP_ID_MSIX) : 0;
-    if (msi) {
-        uint16_t flags = cfg_get(c, len, msi + PCI_MSI_FLAGS, 2);
-        if (msi_init(pdev, msi, 1u << ((flags & PCI_MSI_FLAGS_QMASK) >> 1),
-                     flags & PCI_MSI_FLAGS_64BIT, flags & PCI_MSI_FLAGS_MASKBIT,
-                     errp) < 0) {
-            error_prepend(errp, "%s:%" PRIu64 ": recorded MSI capability: ", s->trace,
-                          src_line);
-            return false;
-        }
+    if (id.msi_pos && msi_init(pdev, id.msi_pos, id.msi_vectors, id.msi_64bit,
+                               id.msi_maskbit, errp) < 0) {
+        error_prepend(errp, "%s:%" PRIu64 ": recorded MSI capability: ", s->trace,
+                      src_line);
+        return false;
     }
-    if (msix) {
-        uint16_t ctrl = cfg_get(c, len, msix + PCI_MSIX_FLAGS, 2);
-        uint32_t table = cfg_get(c, len, msix + PCI_MSIX_TABLE, 4);
-        uint32_t pba = cfg_get(c, len, msix + PCI_MSIX_PBA, 4);
-        int tbir = table & PCI_MSIX_FLAGS_BIRMASK, pbir = pba & PCI_MSIX_FLAGS_BIRMASK;
-        unsigned nvec = (ctrl & PCI_MSIX_FLAGS_QSIZE) + 1;
-
-        if (tbir >= PCI_ROM_SLOT || pbir >= PCI_ROM_SLOT || !sizes[tbir] || !sizes[pbir]) {
-            error_setg(errp, "%s:%" PRIu64 ": MSI-X table or PBA in a BAR the recording "
-                       "does not have", s->trace, src_line);
-            return false;
-        }
-        if (msix_init(pdev, nvec, &s->bar[tbir], tbir, table & ~PCI_MSIX_FLAGS_BIRMASK,
-                      &s->bar[pbir], pbir, pba & ~PCI_MSIX_FLAGS_BIRMASK, msix, errp) < 0) {
+    if (id.msix_pos) {
+        if (msix_init(pdev, id.msix_vectors, &s->bar[id.msix_table_bar], id.msix_table_bar,
+                      id.msix_table_off, &s->bar[id.msix_pba_bar], id.msix_pba_bar,
+                      id.msix_pba_off, id.msix_pos, errp) < 0) {
             error_prepend(errp, "%s:%" PRIu64 ": recorded MSI-X capability: ", s->trace,
                           src_line);
             return false;
         }
-        for (unsigned v = 0; v < nvec; v++) {
+        for (unsigned v = 0; v < id.msix_vectors; v++) {
             msix_vector_use(pdev, v);
         }
-        s->msix_bar[0] = tbir;
-        s->msix_off[0] = table & ~PCI_MSIX_FLAGS_BIRMASK;
-        s->msix_len[0] = nvec * PCI_MSIX_ENTRY_SIZE;
-        s->msix_bar[1] = pbir;
-        s->msix_off[1] = pba & ~PCI_MSIX_FLAGS_BIRMASK;
-        s->msix_len[1] = QEMU_ALIGN_UP(nvec, 64) / 8;
+        s->msix_bar[0] = id.msix_table_bar;
+        s->msix_off[0] = id.msix_table_off;
+        s->msix_len[0] = (uint64_t)id.msix_vectors * PCI_MSIX_ENTRY_SIZE;
+        s->msix_bar[1] = id.msix_pba_bar;
+        s->msix_off[1] = id.msix_pba_off;
+        s->msix_len[1] = QEMU_ALIGN_UP(id.msix_vectors, 64) / 8;
     }
     /* the other capabilities, and the recorded chain, read-only as recorded */
-    if (len && (cfg_get(c, len, PCI_STATUS, 2) & PCI_STATUS_CAP_LIST)) {
+    if (id.caps) {
         memcpy(pdev->config + 0x40, c + 0x40, MIN(len, PCI_CONFIG_SPACE_SIZE) - 0x40);
         pdev->config[PCI_CAPABILITY_LIST] = c[PCI_CAPABILITY_LIST];
         pci_set_word(pdev->config + PCI_STATUS,
                      pci_get_word(pdev->config + PCI_STATUS) | PCI_STATUS_CAP_LIST);
+        /* interrupts start disabled, as QEMU's MSI and MSI-X emulation set them up */
+        if (id.msi_pos) {
+            pdev->config[id.msi_pos + PCI_MSI_FLAGS] &= ~PCI_MSI_FLAGS_ENABLE;
+        }
+        if (id.msix_pos) {
+            pdev->config[id.msix_pos + PCI_MSIX_FLAGS + 1] &=
+                ~((PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL) >> 8);
+        }
     }
     for (int i = 0; i < PCI_ROM_SLOT; i++) {
-        if (sizes[i]) {
-            pci_register_bar(pdev, i, types[i], &s->bar[i]);
+        if (id.bar_size[i]) {
+            pci_register_bar(pdev, i, id.bar_type[i], &s->bar[i]);
         }
     }
     return true;
@@ -409,8 +361,10 @@ static void raise_irqs(MmioTraceReplay *s)
 {
     PCIDevice *pdev = PCI_DEVICE(s);
 
-    while (s->pos < s->n && s->recs[s->pos].type == MMIOTRACE_IRQ) {
-        ReplayRec *r = &s->recs[s->pos++];
+    const ReplayRec *r;
+
+    while ((r = rec_at(s, s->pos)) && r->type == MMIOTRACE_IRQ) {
+        s->pos++;
         switch (r->width) {
         case MMIOTRACE_IRQ_INTX:
             pci_set_irq(pdev, r->value & 1);
@@ -443,17 +397,21 @@ static void divergence(MmioTraceReplay *s, const char *actual)
     s->divergences++;
     if (!s->diverged) {
         s->diverged = true;
+        const ReplayRec *cur = rec_at(s, s->pos);
         s->div_index = s->pos;
-        s->div_line = s->pos < s->n ? s->recs[s->pos].line : 0;
-        s->div_expected = s->pos < s->n ? describe(&s->recs[s->pos]) : g_strdup("");
+        s->div_line = cur ? cur->line : 0;
+        s->div_expected = cur ? describe(cur) : g_strdup("");
         s->div_actual = g_strdup(actual);
         s->div_context = g_string_new(NULL);
         for (size_t i = s->pos > CONTEXT ? s->pos - CONTEXT : 0;
-             i < MIN(s->n, s->pos + CONTEXT + 1); i++) {
-            g_autofree char *d = describe(&s->recs[i]);
+             i < s->pos + CONTEXT + 1; i++) {
+            const ReplayRec *r = rec_at(s, i);
+            if (!r) {
+                continue;
+            }
+            g_autofree char *d = describe(r);
             g_string_append_printf(s->div_context, "    %s #%zu %s:%" PRIu64 " %s\n",
-                                   i == s->pos ? ">" : " ", i, s->trace,
-                                   s->recs[i].line, d);
+                                   i == s->pos ? ">" : " ", i, s->trace, r->line, d);
         }
         MmioTraceReplayDivergence div = {
             .index = s->div_index, .line = s->div_line,
@@ -462,11 +420,11 @@ static void divergence(MmioTraceReplay *s, const char *actual)
         qapi_event_send_mmiotrace_replay_divergence(s->dev_name, &div);
     }
     if (s->on_div == ON_DIV_LOG || (s->on_div == ON_DIV_STOP && s->divergences == 1)) {
-        g_autofree char *exp = s->pos < s->n ? describe(&s->recs[s->pos])
-                                             : g_strdup("(end of the recording)");
+        const ReplayRec *cur = rec_at(s, s->pos);
+        g_autofree char *exp = cur ? describe(cur) : g_strdup("(end of the recording)");
         error_report("mmiotrace-replay: divergence at record %zu (%s:%" PRIu64 "): "
-                     "expected %s, got %s", s->pos, s->trace,
-                     s->pos < s->n ? s->recs[s->pos].line : 0, exp, actual);
+                     "expected %s, got %s", s->pos, s->trace, cur ? cur->line : 0, exp,
+                     actual);
     }
     if (s->on_div == ON_DIV_STOP && !s->ended) {
         s->ended = true;
@@ -478,26 +436,31 @@ static void divergence(MmioTraceReplay *s, const char *actual)
 static uint64_t replay_access(MmioTraceReplay *s, int bar, hwaddr off, unsigned size,
                               bool write, uint64_t value)
 {
+    const ReplayRec *r;
+
     raise_irqs(s);
-    if (s->pos < s->n && matches(&s->recs[s->pos], bar, off, size, write, value)) {
+    r = rec_at(s, s->pos);
+    if (r && matches(r, bar, off, size, write, value)) {
         goto consume;
     }
     if (s->poll_tolerant) {
         /* an extra poll: the register last read, read again */
-        if (!write && s->last_read >= 0 &&
-            matches(&s->recs[s->last_read], bar, off, size, false, 0)) {
+        if (!write && s->have_last_read &&
+            matches(&s->last_read, bar, off, size, false, 0)) {
             s->extra_polls++;
-            return s->recs[s->last_read].value;
+            return s->last_read.value;
         }
-        /* recorded polls the guest did not make */
+        /* recorded polls the guest did not make (at most LOOKAHEAD_MAX at once) */
         size_t j = s->pos;
         uint64_t skipped = 0;
-        while (j < s->n && (s->recs[j].poll || s->recs[j].type == MMIOTRACE_IRQ) &&
-               !matches(&s->recs[j], bar, off, size, write, value)) {
-            skipped += s->recs[j].type != MMIOTRACE_IRQ;
+        while ((r = rec_at(s, j)) && j - s->pos < LOOKAHEAD_MAX &&
+               (r->poll || r->type == MMIOTRACE_IRQ) &&
+               !matches(r, bar, off, size, write, value)) {
+            skipped += r->type != MMIOTRACE_IRQ;
             j++;
         }
-        if (j < s->n && j > s->pos && matches(&s->recs[j], bar, off, size, write, value)) {
+        r = rec_at(s, j);
+        if (r && j > s->pos && matches(r, bar, off, size, write, value)) {
             s->skipped_polls += skipped;
             s->pos = j;
             goto consume;
@@ -511,13 +474,13 @@ static uint64_t replay_access(MmioTraceReplay *s, int bar, hwaddr off, unsigned 
     }
     if (s->on_div != ON_DIV_STOP) {
         /* the expected access with another value: counted, and taken as that record */
-        if (s->pos < s->n && matches(&s->recs[s->pos], bar, off, size, write,
-                                     s->recs[s->pos].value)) {
+        r = rec_at(s, s->pos);
+        if (r && matches(r, bar, off, size, write, r->value)) {
             goto consume;
         }
         /* resynchronise on the next matching record, if close enough */
-        for (size_t j = s->pos; j < MIN(s->n, s->pos + RESYNC_WINDOW); j++) {
-            if (matches(&s->recs[j], bar, off, size, write, value)) {
+        for (size_t j = s->pos; j < s->pos + RESYNC_WINDOW && (r = rec_at(s, j)); j++) {
+            if (matches(r, bar, off, size, write, value)) {
                 s->pos = j;
                 goto consume;
             }
@@ -527,12 +490,15 @@ static uint64_t replay_access(MmioTraceReplay *s, int bar, hwaddr off, unsigned 
 
 consume:
     {
-        ReplayRec *r = &s->recs[s->pos++];
+        ReplayRec c = *rec_at(s, s->pos);
+        s->pos++;
         if (!write) {
-            s->last_read = r - s->recs;
+            s->last_read = c;
+            s->have_last_read = true;
         }
         raise_irqs(s);
-        return write ? 0 : r->value;
+        window_trim(s);
+        return write ? 0 : c.value;
     }
 }
 
@@ -582,10 +548,11 @@ static void write_report(MmioTraceReplay *s, FILE *out)
                 s->div_index, s->trace, s->div_line,
                 *s->div_expected ? s->div_expected : "(end of the recording)",
                 s->div_actual, s->div_context->str);
-    } else if (s->pos < s->n) {
-        g_autofree char *next = describe(&s->recs[s->pos]);
+    } else if (s->pos < s->n && rec_at(s, s->pos)) {
+        const ReplayRec *r = rec_at(s, s->pos);
+        g_autofree char *next = describe(r);
         fprintf(out, "  the guest stopped before the end of the recording; next "
-                "expected: %s (%s:%" PRIu64 ")\n", next, s->trace, s->recs[s->pos].line);
+                "expected: %s (%s:%" PRIu64 ")\n", next, s->trace, r->line);
     }
 }
 
@@ -641,15 +608,16 @@ MmioTraceReplayInfoList *qmp_query_mmiotrace_replay(Error **errp)
 static void replay_realize(PCIDevice *pdev, Error **errp)
 {
     MmioTraceReplay *s = MMIOTRACE_REPLAY(pdev);
-    Loaded l = {
-        .devs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, recorded_dev_free),
-        .order = g_ptr_array_new(),
-    };
-    RecordedDev *d = NULL;
+    g_autofree struct mmiotrace_replay_scan *scan = g_new0(struct mmiotrace_replay_scan, 1);
+    struct mmiotrace_replay_dev *d = NULL;
+    struct mmiotrace_reader *reader;
+    char err[512];
+    ReplayRec r;
+    int ret;
 
     if (!s->trace || !*s->trace) {
         error_setg(errp, "mmiotrace-replay: trace=FILE is required");
-        goto out;
+        return;
     }
     if (!s->mode || !strcmp(s->mode, "strict")) {
         s->poll_tolerant = false;
@@ -658,7 +626,7 @@ static void replay_realize(PCIDevice *pdev, Error **errp)
     } else {
         error_setg(errp, "mmiotrace-replay: mode '%s' is not strict or poll-tolerant",
                    s->mode);
-        goto out;
+        return;
     }
     if (!s->on_divergence || !strcmp(s->on_divergence, "stop")) {
         s->on_div = ON_DIV_STOP;
@@ -669,26 +637,36 @@ static void replay_realize(PCIDevice *pdev, Error **errp)
     } else {
         error_setg(errp, "mmiotrace-replay: on-divergence '%s' is not stop, log or "
                    "continue", s->on_divergence);
-        goto out;
+        return;
     }
-    if (!load_trace(s->trace, &l, errp)) {
-        goto out;
+
+    /* first pass: the devices' identities and bounds, in constant memory */
+    reader = mmiotrace_reader_open(s->trace);
+    if (!reader) {
+        error_setg_errno(errp, errno, "mmiotrace-replay: cannot read trace '%s'", s->trace);
+        return;
+    }
+    ret = mmiotrace_replay_scan(reader, s->trace, scan, err, sizeof(err));
+    mmiotrace_reader_free(reader);
+    if (ret < 0) {
+        error_setg(errp, "mmiotrace-replay: %s", err);
+        return;
     }
     if (s->device) {
-        d = g_hash_table_lookup(l.devs, s->device);
+        d = mmiotrace_replay_find(scan, s->device, strlen(s->device));
         if (!d) {
             g_autoptr(GString) names = g_string_new(NULL);
-            for (guint i = 0; i < l.order->len; i++) {
+            for (unsigned i = 0; i < scan->n; i++) {
                 g_string_append_printf(names, "%s'%s'", i ? ", " : "",
-                                       (char *)l.order->pdata[i]);
+                                       scan->devs[i].name);
             }
             error_setg(errp, "mmiotrace-replay: %s has no device '%s' (it records: %s)",
                        s->trace, s->device, names->str);
-            goto out;
+            return;
         }
     } else {
-        for (guint i = 0; i < l.order->len; i++) {
-            RecordedDev *c = g_hash_table_lookup(l.devs, l.order->pdata[i]);
+        for (unsigned i = 0; i < scan->n; i++) {
+            struct mmiotrace_replay_dev *c = &scan->devs[i];
             if (!c->have_pcidev && !c->config_len) {
                 continue;
             }
@@ -696,54 +674,49 @@ static void replay_realize(PCIDevice *pdev, Error **errp)
                 error_setg(errp, "mmiotrace-replay: %s records several devices ('%s', "
                            "'%s', ...): choose one with device=NAME", s->trace, d->name,
                            c->name);
-                goto out;
+                return;
             }
             d = c;
         }
         if (!d) {
             error_setg(errp, "mmiotrace-replay: %s has no PCIDEV line or PCICFG record: "
                        "nothing says what device to replay", s->trace);
-            goto out;
+            return;
         }
     }
     if (!setup_identity(s, d, errp)) {
-        goto out;
+        return;
     }
     s->dev_name = g_strdup(d->name);
+    /* QEMU's own accesses are replayed only when there is nothing else */
+    s->replay_guest_only = d->guest_accesses > 0;
 
-    /* the accesses to replay: the guest's (QEMU's own only when there is nothing else),
-     * minus MSI-X table and PBA accesses, which QEMU's MSI-X emulation serves */
-    PCIDevice *p = PCI_DEVICE(s);
-    s->recs = g_new0(ReplayRec, d->recs->len + 1);
-    const ReplayRec *prev = NULL;
-    for (guint i = 0; i < d->recs->len; i++) {
-        ReplayRec r = g_array_index(d->recs, ReplayRec, i);
-        if (r.type != MMIOTRACE_IRQ) {
-            if (r.vcpu == MMIOTRACE_VCPU_NONE && d->guest_accesses) {
-                continue;
-            }
-            if (r.bar >= PCI_ROM_SLOT || !p->io_regions[r.bar].size ||
-                r.off + r.width > p->io_regions[r.bar].size) {
-                error_setg(errp, "%s:%" PRIu64 ": access at BAR %u offset 0x%" PRIx64
-                           " is outside the recorded BARs", s->trace, r.line, r.bar, r.off);
-                goto out;
-            }
-            if (in_msix(s, &r)) {
-                continue;
-            }
-            r.poll = r.type == MMIOTRACE_READ && prev && prev->type == MMIOTRACE_READ &&
-                     prev->bar == r.bar && prev->off == r.off && prev->width == r.width;
-            prev = &s->recs[s->n];
-        }
-        s->recs[s->n++] = r;
+    /* second pass: count the records to replay (and check them); the third replays them */
+    if (!stream_open(s, errp)) {
+        goto fail;
     }
-    s->last_read = -1;
+    s->n = 0;
+    while ((ret = stream_next(s, &r, errp)) == 1) {
+        s->n++;
+    }
+    if (ret < 0 || !stream_open(s, errp)) {
+        goto fail;
+    }
+    s->win = g_array_new(false, false, sizeof(ReplayRec));
+    s->win_base = 0;
     s->exit_notifier.notify = replay_exit_notify;
     qemu_add_exit_notifier(&s->exit_notifier);
     QTAILQ_INSERT_TAIL(&replays, s, next);
-out:
-    g_ptr_array_free(l.order, true);
-    g_hash_table_destroy(l.devs);
+    return;
+
+fail:
+    if (s->reader) {
+        mmiotrace_reader_free(s->reader);
+        s->reader = NULL;
+    }
+    msix_uninit(pdev, &s->bar[s->msix_bar[0]], &s->bar[s->msix_bar[1]]);
+    msi_uninit(pdev);
+    g_clear_pointer(&s->dev_name, g_free);
 }
 
 static void replay_exit(PCIDevice *pdev)
@@ -756,7 +729,14 @@ static void replay_exit(PCIDevice *pdev)
     }
     msix_uninit_exclusive_bar(pdev);
     msi_uninit(pdev);
-    g_free(s->recs);
+    if (s->reader) {
+        mmiotrace_reader_free(s->reader);
+        s->reader = NULL;
+    }
+    if (s->win) {
+        g_array_free(s->win, true);
+        s->win = NULL;
+    }
     g_free(s->dev_name);
     g_free(s->div_expected);
     g_free(s->div_actual);
