@@ -120,7 +120,8 @@ static bool parse_bars(PCIDevice *pdev, const char *spec, uint32_t *mask,
         }
         return true;
     }
-    g_auto(GStrv) parts = g_strsplit(spec, ",", -1);
+    /* ':' for the command line, where a ',' would end the -device option */
+    g_auto(GStrv) parts = g_strsplit_set(spec, ",:", -1);
     for (char **p = parts; *p; p++) {
         uint64_t bar;
         if (qemu_strtou64(*p, NULL, 0, &bar) < 0 || bar >= PCI_ROM_SLOT) {
@@ -169,13 +170,13 @@ static bool check_range(MmioTraceDevice *d, int bar, uint64_t off, uint64_t len,
     return true;
 }
 
-/* BAR:OFFSET+LENGTH[,BAR:OFFSET+LENGTH...] */
+/* BAR:OFFSET+LENGTH[;BAR:OFFSET+LENGTH...] (or ',' between them, as QMP allows) */
 static bool parse_ranges(MmioTraceDevice *d, const char *spec, Error **errp)
 {
     if (!spec || !*spec) {
         return true;
     }
-    g_auto(GStrv) parts = g_strsplit(spec, ",", -1);
+    g_auto(GStrv) parts = g_strsplit_set(spec, ",;", -1);
     for (char **p = parts; *p; p++) {
         const char *s = *p, *end;
         uint64_t bar, off, len;
@@ -184,6 +185,11 @@ static bool parse_ranges(MmioTraceDevice *d, const char *spec, Error **errp)
             qemu_strtou64(end + 1, &end, 0, &len) < 0 || *end) {
             error_setg(errp, "mmiotrace-ranges: '%s' is not BAR:OFFSET+LENGTH "
                        "(e.g. 2:0x1000+0x100)", s);
+            return false;
+        }
+        if (bar >= PCI_ROM_SLOT) {
+            error_setg(errp, "mmiotrace-ranges: '%s': BAR %" PRIu64 " is not 0-5", s,
+                       bar);
             return false;
         }
         if (!check_range(d, bar, off, len, "mmiotrace-ranges", errp)) {
@@ -431,6 +437,24 @@ void mmiotrace_device_header(MmioTraceDevice *d)
     mmiotrace_file_push(d->file, &ev);
 }
 
+/* The header again at the start of a new file (mmiotrace-rotate): with the BARs' MAPs. */
+void mmiotrace_device_header_rotated(MmioTraceDevice *d)
+{
+    mmiotrace_device_header(d);
+    for (int bar = 0; bar < PCI_ROM_SLOT; bar++) {
+        if (!(d->bar_mask & (1u << bar)) || d->bar_addr[bar] == PCI_BAR_UNMAPPED) {
+            continue;
+        }
+        MmioTraceEvent ev = {
+            .type = MMIOTRACE_MAP, .dev = d, .bar = bar,
+            .map_id = d->map_id[bar], .phys = d->bar_addr[bar],
+            .off = d->pdev->io_regions[bar].size,
+            .ts = mmiotrace_file_now(d->file),
+        };
+        mmiotrace_file_push(d->file, &ev);
+    }
+}
+
 void mmiotrace_pci_bar_update(PCIDevice *pdev, int bar, uint64_t old_addr,
                               uint64_t new_addr)
 {
@@ -470,16 +494,35 @@ void mmiotrace_pci_bar_update(PCIDevice *pdev, int bar, uint64_t old_addr,
 
 /* ---- attach / detach ---- */
 
+/*
+ * The dev= identity: the qdev id, or TYPE@BB:DD.F. Trace lines allow MMIOTRACE_DEV_MAX
+ * bytes: a longer id keeps its start and ends in a hash of the whole, so that two long ids
+ * stay apart (QMP commands accept the id itself as well).
+ */
 static char *device_name(PCIDevice *pdev)
 {
     DeviceState *dev = DEVICE(pdev);
+    g_autofree char *name = NULL;
 
     if (dev->id && *dev->id) {
-        return g_strdup(dev->id);
+        name = g_strdup(dev->id);
+    } else {
+        name = g_strdup_printf("%s@%02x:%02x.%x", object_get_typename(OBJECT(pdev)),
+                               pci_dev_bus_num(pdev), PCI_SLOT(pdev->devfn),
+                               PCI_FUNC(pdev->devfn));
     }
-    return g_strdup_printf("%s@%02x:%02x.%x", object_get_typename(OBJECT(pdev)),
-                           pci_dev_bus_num(pdev), PCI_SLOT(pdev->devfn),
-                           PCI_FUNC(pdev->devfn));
+    if (strlen(name) > MMIOTRACE_DEV_MAX) {
+        uint64_t h = 0xcbf29ce484222325ull;     /* FNV-1a */
+        for (const char *p = name; *p; p++) {
+            h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+        }
+        char *short_name = g_strdup_printf("%.*s-%016" PRIx64,
+                                           MMIOTRACE_DEV_MAX - 17, name, h);
+        warn_report("mmiotrace: device id '%s' is longer than %d characters; its "
+                    "traces name it '%s'", name, MMIOTRACE_DEV_MAX, short_name);
+        return short_name;
+    }
+    return g_steal_pointer(&name);
 }
 
 static char *default_file(const char *name)
@@ -515,9 +558,7 @@ bool mmiotrace_pci_realize(PCIDevice *pdev, Error **errp)
     MmioTraceDevice *d;
     bool drop = false;
 
-    if (!p->enabled) {
-        return true;
-    }
+    /* the properties are checked even with mmiotrace=off: a typo is not ignored */
     if (p->mode && strcmp(p->mode, "lossless")) {
         if (strcmp(p->mode, "drop")) {
             error_setg(errp, "mmiotrace-mode: '%s' is not lossless or drop",
@@ -526,9 +567,14 @@ bool mmiotrace_pci_realize(PCIDevice *pdev, Error **errp)
         }
         drop = true;
     }
+    if (p->ring < 16 || p->ring > (1u << 24) || !is_power_of_2(p->ring)) {
+        error_setg(errp, "mmiotrace-ring=%u must be a power of two between 16 "
+                   "and 16777216", p->ring);
+        return false;
+    }
     d = g_new0(MmioTraceDevice, 1);
     d->pdev = pdev;
-    d->name = device_name(pdev);
+    d->name = p->enabled ? device_name(pdev) : g_strdup("");
     d->name_len = strlen(d->name);
     d->ranges = g_array_new(false, false, sizeof(MmioTraceSpan));
     d->want_insn = p->insn;
@@ -539,6 +585,10 @@ bool mmiotrace_pci_realize(PCIDevice *pdev, Error **errp)
     if (!parse_bars(pdev, p->bars, &d->bar_mask, errp) ||
         !parse_ranges(d, p->ranges, errp)) {
         goto fail;
+    }
+    if (!p->enabled) {
+        device_free(d);
+        return true;
     }
     if (!d->bar_mask) {
         warn_report("mmiotrace: %s has no memory BAR; nothing will be traced",
@@ -598,7 +648,8 @@ MmioTraceDevice *mmiotrace_device_find(const char *name, Error **errp)
     MmioTraceDevice *d;
 
     QTAILQ_FOREACH(d, &mmiotrace_devices, next) {
-        if (!strcmp(d->name, name)) {
+        DeviceState *dev = DEVICE(d->pdev);
+        if (!strcmp(d->name, name) || (dev->id && !strcmp(dev->id, name))) {
             return d;
         }
     }
@@ -606,13 +657,51 @@ MmioTraceDevice *mmiotrace_device_find(const char *name, Error **errp)
     return NULL;
 }
 
+static gint span_cmp(gconstpointer a, gconstpointer b)
+{
+    const MmioTraceSpan *x = a, *y = b;
+
+    if (x->bar != y->bar) {
+        return x->bar < y->bar ? -1 : 1;
+    }
+    return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Sort the spans and merge those that overlap or touch: repeated traps cost nothing. */
+static void merge_spans(GArray *ranges)
+{
+    guint n = 0;
+
+    g_array_sort(ranges, span_cmp);
+    for (guint i = 0; i < ranges->len; i++) {
+        MmioTraceSpan *r = &g_array_index(ranges, MmioTraceSpan, i);
+        MmioTraceSpan *last = n ? &g_array_index(ranges, MmioTraceSpan, n - 1) : NULL;
+
+        if (last && last->bar == r->bar && r->off <= last->off + last->len) {
+            last->len = MAX(last->off + last->len, r->off + r->len) - last->off;
+            continue;
+        }
+        g_array_index(ranges, MmioTraceSpan, n++) = *r;
+    }
+    g_array_set_size(ranges, n);
+}
+
+static bool spans_equal(GArray *a, GArray *b)
+{
+    return a->len == b->len &&
+           !memcmp(a->data, b->data, (size_t)a->len * sizeof(MmioTraceSpan));
+}
+
 /* Add or remove [off, off+len) of a BAR from the trapped ranges, at run time. */
 bool mmiotrace_device_trap(MmioTraceDevice *d, int bar, uint64_t off,
                            uint64_t len, bool enable, Error **errp)
 {
+    g_autoptr(GArray) before = NULL;
+
     if (!check_range(d, bar, off, len, "mmiotrace-trap", errp)) {
         return false;
     }
+    before = g_array_copy(d->ranges);
     if (!d->ranges->len) {
         if (enable) {
             return true; /* everything is trapped already */
@@ -654,6 +743,9 @@ bool mmiotrace_device_trap(MmioTraceDevice *d, int bar, uint64_t off,
             g_array_append_val(d->ranges, none);
         }
     }
-    rebuild_overlays(d);
+    merge_spans(d->ranges);
+    if (!spans_equal(before, d->ranges)) {
+        rebuild_overlays(d);
+    }
     return true;
 }

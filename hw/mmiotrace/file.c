@@ -22,7 +22,10 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
+#include <poll.h>
 #include "qapi/error.h"
+#include "qemu/main-loop.h"
+#include "block/aio.h"
 #include "mmiotrace-int.h"
 
 #define OUT_BUF_SIZE (512 * 1024)
@@ -124,13 +127,13 @@ struct MmioTraceFile {
     int writer_idle;        /* WRITER_RUNNING, _POLLING or _IDLE */
     int waiters;
     int flush_req;          /* mmiotrace_file_sync callers waiting for the file */
+    uint64_t flushes;       /* flushes asked by flush_req done (or failed) so far */
     bool stopping;
     bool closed;            /* QEMU is exiting: the writer is gone */
     void *insn_cache;
 
     /* statistics */
-    uint64_t bytes, dropped, write_errors;
-    bool error_reported;
+    uint64_t bytes, dropped;
     char *buf;
     size_t buf_len;         /* formatted bytes in buf; buf[0] goes to file offset off */
     size_t buf_synced;      /* of those, already written (buffered) by a flush */
@@ -140,28 +143,273 @@ struct MmioTraceFile {
     /* writer: the record R/W events are formatted from; fields they do not set stay zero */
     struct mmiotrace_record rw_rec;
 
+    /*
+     * Write errors (writer; see out_fail). The file always ends with a whole record: a
+     * failed write is cut back to good_off, its records are counted as lost, and a Lost
+     * marker for them goes first into the buffer, so it lands where writing resumes.
+     */
+    off_t good_off;         /* the file holds whole records up to here */
+    off_t marker_end;       /* the pending Lost marker ends at this file offset, 0: none */
+    uint64_t lost_unmarked; /* records lost since the last marker that reached the file */
+    uint64_t write_lost;    /* records lost to write errors (read by the monitor) */
+    uint64_t episode_lost;  /* of those, since writing last failed */
+    int failing;            /* errno of the failure in progress, 0 while writing works */
+    GHashTable *lost_by_dev;    /* dev= name -> accesses lost to write errors (mutex) */
+    bool want_direct;       /* mmiotrace-direct, for the files of mmiotrace-rotate */
+    bool rotating;          /* a rotation's records wait for room even in drop mode */
+
     QLIST_ENTRY(MmioTraceFile) next;
 };
 
 static QLIST_HEAD(, MmioTraceFile) files = QLIST_HEAD_INITIALIZER(files);
 
-static void out_error(MmioTraceFile *f, const char *why)
+static uint64_t stamp_now(void);
+static uint64_t stamp_to_ns(MmioTraceFile *f, uint64_t stamp);
+
+/* ---- write errors ---- */
+
+typedef struct WriteStateEvent {
+    char *path;
+    int err;                /* 0: writing resumed */
+    uint64_t lost;
+} WriteStateEvent;
+
+static void write_state_bh(void *opaque)
 {
-    if (!f->error_reported) {
-        error_report("mmiotrace: writing %s failed: %s; records are being lost",
-                     f->path, why);
-        f->error_reported = true;
-    }
-    f->write_errors++;
+    WriteStateEvent *e = opaque;
+
+    mmiotrace_qmp_write_state(e->path, e->err, e->lost);
+    g_free(e->path);
+    g_free(e);
 }
 
-/* All of p at off (or, for a pipe, at the current position); errno on failure. */
-static bool out_put(MmioTraceFile *f, int fd, const char *p, size_t len, off_t off)
+static char *file_path_copy(MmioTraceFile *f)
 {
+    char *path;
+
+    qemu_mutex_lock(&f->mutex);
+    path = g_strdup(f->path);
+    qemu_mutex_unlock(&f->mutex);
+    return path;
+}
+
+/* Writer: tell the monitor (QMP event, in the main loop) and stderr. */
+static void write_state_changed(MmioTraceFile *f, int err, uint64_t lost)
+{
+    WriteStateEvent *e = g_new0(WriteStateEvent, 1);
+
+    e->path = file_path_copy(f);
+    e->err = err;
+    e->lost = lost;
+    if (err) {
+        error_report("mmiotrace: writing %s failed: %s; records are being lost "
+                     "(counted, and marked where writing resumes)", e->path,
+                     strerror(err));
+    } else {
+        error_report("mmiotrace: writing %s resumed; %" PRIu64 " records were lost",
+                     e->path, lost);
+    }
+    aio_bh_schedule_oneshot(qemu_get_aio_context(), write_state_bh, e);
+}
+
+/* The count of a Lost line ("LOST T N ..." or "MARK 0.000000 Lost N events."), or -1. */
+static int64_t lost_line_count(const char *p, size_t len)
+{
+    char tmp[96];
+    uint64_t n;
+    double t;
+
+    if (len >= sizeof(tmp)) {
+        len = sizeof(tmp) - 1;
+    }
+    memcpy(tmp, p, len);
+    tmp[len] = 0;
+    if (sscanf(tmp, "MARK 0.000000 Lost %" SCNu64 " events.", &n) == 1 ||
+        (!strncmp(tmp, "LOST ", 5) && sscanf(tmp, "LOST %lf %" SCNu64, &t, &n) == 2)) {
+        return n;
+    }
+    return -1;
+}
+
+/* Account for one lost line: a record, or a Lost line whose count moves to the new marker. */
+static void count_lost_line(MmioTraceFile *f, const char *line, size_t len,
+                            uint64_t *records, uint64_t *marked)
+{
+    int64_t n = lost_line_count(line, len);
+
+    if (n >= 0) {
+        *marked += n;       /* counted when those records were dropped */
+        return;
+    }
+    (*records)++;
+    if (len > 2 && (line[0] == 'R' || line[0] == 'W') && line[1] == ' ') {
+        /* an access: its device's record count goes down (by its dev= fact) */
+        const char *dev = g_strstr_len(line, len, " dev=");
+        g_autofree char *name = NULL;
+
+        if (dev) {
+            const char *v = dev + 5, *e = v;
+            while (e < line + len && *e != ' ' && *e != '\n') {
+                e++;
+            }
+            name = g_strndup(v, e - v);
+        }
+        qemu_mutex_lock(&f->mutex);
+        gpointer old = g_hash_table_lookup(f->lost_by_dev, name ? name : "");
+        g_hash_table_insert(f->lost_by_dev, g_strdup(name ? name : ""),
+                            GSIZE_TO_POINTER(GPOINTER_TO_SIZE(old) + 1));
+        qemu_mutex_unlock(&f->mutex);
+    }
+}
+
+static void put_marker(MmioTraceFile *f)
+{
+    struct mmiotrace_record rec;
+    int n;
+
+    mmiotrace_record_init(&rec, MMIOTRACE_LOST);
+    rec.lost.count = f->lost_unmarked;
+    rec.ts_ns = stamp_to_ns(f, stamp_now());
+    n = mmiotrace_format(f->buf + f->buf_len, OUT_BUF_SIZE - f->buf_len, &rec,
+                         f->compat ? MMIOTRACE_FMT_KERNEL : MMIOTRACE_FMT_EXTENDED);
+    if (n > 0) {
+        f->buf_len += n;
+        f->marker_end = f->off + f->buf_len;
+    }
+}
+
+/*
+ * A write failed (errno) after in_file bytes from buf[0] reached the file. Keep the whole
+ * records that are in the file, cut off the rest (nothing is ever written at a stale
+ * offset: the next write starts where the file now ends), count the records of the buffer
+ * as lost and put a Lost marker for them first into the emptied buffer.
+ */
+static void out_fail(MmioTraceFile *f, size_t in_file)
+{
+    int err = errno ? errno : EIO;
+    const char *nl = in_file ? memrchr(f->buf, '\n', in_file) : NULL;
+    uint64_t records = 0, marked = 0;
+    size_t from = 0;
+
+    if (nl && f->off + (nl + 1 - f->buf) > f->good_off) {
+        f->good_off = f->off + (nl + 1 - f->buf);
+    }
+    if (f->marker_end && f->good_off >= f->marker_end) {
+        /* the last marker reached the file before this failure: its losses are marked */
+        f->marker_end = 0;
+        f->lost_unmarked = 0;
+    }
+    if (f->good_off > f->off) {
+        from = f->good_off - f->off;
+    } else if (f->good_off < f->off && f->seekable) {
+        /* the record cut at off began in the file: read its head to know what it was */
+        size_t head = f->off - f->good_off;
+        g_autofree char *line = g_malloc(head + 2);
+        const char *end = memchr(f->buf, '\n', f->buf_len);
+        size_t tail = end ? end + 1 - f->buf : 0;
+        ssize_t got = pread(f->fd, line, MIN(head, 2), f->good_off);
+        ssize_t want = head;
+
+        if (tail) {
+            if (got == 2 && (line[0] == 'R' || line[0] == 'W') && line[1] == ' ' &&
+                pread(f->fd, line, head, f->good_off) == want) {
+                line = g_realloc(line, head + tail);
+                memcpy(line + head, f->buf, tail);
+                count_lost_line(f, line, head + tail, &records, &marked);
+            } else {
+                records++;
+            }
+            from = tail;
+        }
+    }
+    for (size_t i = from; i < f->buf_len;) {
+        const char *p = f->buf + i;
+        const char *e = memchr(p, '\n', f->buf_len - i);
+        size_t len = e ? e + 1 - p : f->buf_len - i;
+
+        if (!(f->marker_end && f->off + i + len == f->marker_end)) {
+            /* (the pending marker's count is in lost_unmarked already) */
+            count_lost_line(f, p, len, &records, &marked);
+        }
+        i += len;
+    }
+    if (f->seekable) {
+        if (ftruncate(f->fd, f->good_off) < 0) {
+            /* the file may keep a partial record after the last whole one */
+        }
+    }
+    f->lost_unmarked += records + marked;
+    qatomic_set(&f->write_lost, f->write_lost + records);
+    f->episode_lost += records;
+    qatomic_set(&f->bytes, f->good_off);
+    if (!f->failing) {
+        qatomic_set(&f->failing, err);
+        write_state_changed(f, err, f->episode_lost);
+    }
+
+    /* the buffer starts again at the end of the file: direct writes need whole blocks */
+    f->buf_len = f->buf_synced = 0;
+    f->marker_end = 0;
+    if (!f->seekable) {
+        if (in_file && f->buf[in_file - 1] != '\n') {
+            f->buf[f->buf_len++] = '\n';    /* the stream had part of a line */
+        }
+        f->buf_synced = 0;
+    } else if (f->direct_fd >= 0) {
+        off_t start = QEMU_ALIGN_DOWN(f->good_off, OUT_DIRECT_ALIGN);
+        size_t keep = f->good_off - start;
+
+        if (keep && pread(f->fd, f->buf, keep, start) != (ssize_t)keep) {
+            close(f->direct_fd);
+            f->direct_fd = -1;
+            start = f->good_off;
+            keep = 0;
+        }
+        f->off = start;
+        f->buf_len = f->buf_synced = keep;
+    } else {
+        f->off = f->good_off;
+    }
+    put_marker(f);
+}
+
+/* Writer: whole records up to file offset end are in the file. */
+static void out_good(MmioTraceFile *f, off_t end)
+{
+    if (end <= f->good_off) {
+        return;
+    }
+    f->good_off = end;
+    qatomic_set(&f->bytes, end);
+    if (f->marker_end && end >= f->marker_end) {
+        f->marker_end = 0;
+        f->lost_unmarked = 0;
+    }
+    if (f->failing && !f->marker_end) {
+        qatomic_set(&f->failing, 0);
+        write_state_changed(f, 0, f->episode_lost);
+        f->episode_lost = 0;
+    }
+}
+
+/*
+ * All of p at off (or, for a pipe, at the current position); errno on failure. *done: the
+ * bytes written.
+ */
+static bool out_put(MmioTraceFile *f, int fd, const char *p, size_t len, off_t off,
+                    size_t *done)
+{
+    *done = 0;
     while (len) {
         ssize_t n = f->seekable ? pwrite(fd, p, len, off) : write(fd, p, len);
 
         if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && errno == EAGAIN && !f->seekable) {
+            /* a FIFO opened non-blocking whose reader is slow: wait for room */
+            struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+            poll(&pfd, 1, 100);
             continue;
         }
         if (n <= 0) {
@@ -173,6 +421,7 @@ static bool out_put(MmioTraceFile *f, int fd, const char *p, size_t len, off_t o
         p += n;
         len -= n;
         off += n;
+        *done += n;
     }
     return true;
 }
@@ -188,14 +437,18 @@ static bool out_put(MmioTraceFile *f, int fd, const char *p, size_t len, off_t o
  * buffer. A flush also writes that rest through the buffered descriptor at the same offset,
  * so the file is complete whenever the writer is idle; the next direct write covers the
  * block again together with what follows.
+ *
+ * The buffer always ends with a whole record. On a failure see out_fail.
  */
 static void out_write(MmioTraceFile *f, bool flush)
 {
     size_t whole = f->direct_fd >= 0 ? QEMU_ALIGN_DOWN(f->buf_len, OUT_DIRECT_ALIGN) : 0;
+    size_t done;
 
-    if (whole && !out_put(f, f->direct_fd, f->buf, whole, f->off)) {
-        if (errno != EINVAL) {
-            goto fail;
+    if (whole && !out_put(f, f->direct_fd, f->buf, whole, f->off, &done)) {
+        if (errno != EINVAL || done) {
+            out_fail(f, MAX(done, f->buf_synced));
+            return;
         }
         /* the file system refuses this direct write: buffered from here on */
         close(f->direct_fd);
@@ -203,9 +456,16 @@ static void out_write(MmioTraceFile *f, bool flush)
         whole = 0;
     }
     if (whole) {
-        qatomic_add(&f->bytes, whole - f->buf_synced);
+        const char *nl = memrchr(f->buf, '\n', whole);
+
+        if (nl) {
+            out_good(f, f->off + (nl + 1 - f->buf));
+        }
         f->off += whole;
         f->buf_len -= whole;
+        if (f->marker_end && f->marker_end <= f->off) {
+            f->marker_end = 0;
+        }
         memmove(f->buf, f->buf + whole, f->buf_len);
         f->buf_synced = 0;
     }
@@ -214,10 +474,11 @@ static void out_write(MmioTraceFile *f, bool flush)
     }
     if (f->buf_len > f->buf_synced) {
         if (!out_put(f, f->fd, f->buf + f->buf_synced, f->buf_len - f->buf_synced,
-                     f->off + f->buf_synced)) {
-            goto fail;
+                     f->off + f->buf_synced, &done)) {
+            out_fail(f, f->buf_synced + done);
+            return;
         }
-        qatomic_add(&f->bytes, f->buf_len - f->buf_synced);
+        out_good(f, f->off + f->buf_len);
     }
     if (f->direct_fd >= 0) {
         /* written, and kept: the next direct write covers its block again */
@@ -225,13 +486,6 @@ static void out_write(MmioTraceFile *f, bool flush)
         return;
     }
     f->off += f->buf_len;
-    qatomic_set(&f->buf_len, 0);
-    qatomic_set(&f->buf_synced, 0);
-    return;
-
-fail:
-    /* what was not written is lost (counted); the file goes on where it ends */
-    out_error(f, strerror(errno));
     qatomic_set(&f->buf_len, 0);
     qatomic_set(&f->buf_synced, 0);
 }
@@ -308,6 +562,32 @@ static void stamp_refine(MmioTraceFile *f)
 
 static void format_other(MmioTraceFile *f, MmioTraceEvent *ev, unsigned mode);
 
+/* The new file of mmiotrace-rotate, handed to the writer in an MMIOTRACE_EV_ROTATE event. */
+typedef struct MmioTraceRotate {
+    int fd, direct_fd;
+    bool seekable;
+} MmioTraceRotate;
+
+/* Writer: at a record boundary, finish the old file and go on in the new one. */
+static void file_switch(MmioTraceFile *f, MmioTraceRotate *r)
+{
+    out_write(f, true);
+    if (f->direct_fd >= 0) {
+        close(f->direct_fd);
+    }
+    if (qemu_fdatasync(f->fd) < 0) {
+        /* a pipe or a failing disk: what failed was counted by out_write */
+    }
+    close(f->fd);
+    f->fd = r->fd;
+    f->direct_fd = r->direct_fd;
+    f->seekable = r->seekable;
+    f->off = f->good_off = 0;
+    f->buf_len = f->buf_synced = 0;
+    f->marker_end = 0;
+    qatomic_set(&f->bytes, 0);
+}
+
 static void format_event(MmioTraceFile *f, MmioTraceEvent *ev, const uint8_t *insn)
 {
     unsigned mode = f->compat ? MMIOTRACE_FMT_KERNEL : MMIOTRACE_FMT_EXTENDED;
@@ -367,6 +647,10 @@ static void __attribute__((noinline)) format_other(MmioTraceFile *f, MmioTraceEv
 {
     struct mmiotrace_record rec;
 
+    if (ev->type == MMIOTRACE_EV_ROTATE) {
+        file_switch(f, ev->payload);
+        return;
+    }
     mmiotrace_record_init(&rec, ev->type);
     rec.ts_ns = stamp_to_ns(f, ev->ts);
     rec.ext = MMIOTRACE_EXT_NS;
@@ -428,6 +712,10 @@ static void __attribute__((noinline)) format_other(MmioTraceFile *f, MmioTraceEv
         return;
     }
     format_out(f, ev, &rec, mode);
+    if (ev->type == MMIOTRACE_VERSION && f->lost_unmarked && !f->marker_end) {
+        /* losses before a rotation whose marker did not reach the old file */
+        put_marker(f);
+    }
 }
 
 static void format_out(MmioTraceFile *f, MmioTraceEvent *ev,
@@ -439,8 +727,11 @@ static void format_out(MmioTraceFile *f, MmioTraceEvent *ev,
         : mmiotrace_format(f->buf + f->buf_len, OUT_BUF_SIZE - f->buf_len, rec, mode);
 
     if (n < 0) {
-        error_report("mmiotrace: %s: cannot format a %s record: %s", f->path,
+        /* not expected (the producers check what they queue): a lost record, counted */
+        g_autofree char *path = file_path_copy(f);
+        error_report("mmiotrace: %s: cannot format a %s record: %s", path,
                      mmiotrace_type_name(ev->type), strerror(errno));
+        qatomic_set(&f->write_lost, f->write_lost + 1);
         return;
     }
     f->buf_len += n;
@@ -502,10 +793,15 @@ static void *writer_thread(void *opaque)
         if (head == tail && f->buf_len > f->buf_synced) {
             uint64_t now = get_clock();
 
-            if (qatomic_read(&f->flush_req) || empty_polls >= WRITER_FLUSH_POLLS ||
+            bool asked = qatomic_read(&f->flush_req);
+
+            if (asked || empty_polls >= WRITER_FLUSH_POLLS ||
                 now - flushed_ns >= WRITER_FLUSH_NS) {
                 out_write(f, true);
                 flushed_ns = now;
+                if (asked) {
+                    qatomic_inc(&f->flushes);
+                }
             }
         }
         qemu_mutex_lock(&f->mutex);
@@ -602,7 +898,7 @@ MmioTraceEvent *mmiotrace_file_reserve(MmioTraceFile *f, uint64_t ts)
         if (head - f->tail_seen + need <= f->mask + 1) {
             break;
         }
-        if (f->drop) {
+        if (f->drop && !f->rotating) {
             f->lost_pending++;
             qatomic_inc(&f->dropped);
             qemu_spin_unlock(&f->lock);
@@ -693,9 +989,16 @@ void mmiotrace_file_sync(MmioTraceFile *f)
 
     qemu_mutex_lock(&f->mutex);
     f->waiters++;
+    uint64_t flushes = qatomic_read(&f->flushes);
     qatomic_inc(&f->flush_req);
     qemu_cond_signal(&f->wake);
-    while (qatomic_load_acquire(&f->tail) < target || out_pending(f)) {
+    /*
+     * While writing fails, one more attempt is enough: what it could not write is lost
+     * (counted) rather than waited for.
+     */
+    while (qatomic_load_acquire(&f->tail) < target ||
+           (out_pending(f) && (!qatomic_read(&f->failing) ||
+                               qatomic_read(&f->flushes) == flushes))) {
         qemu_cond_signal(&f->wake);
         qemu_cond_timedwait(&f->space, &f->mutex, 10);
     }
@@ -727,7 +1030,72 @@ bool mmiotrace_file_compat(MmioTraceFile *f)
 void mmiotrace_file_stats(MmioTraceFile *f, uint64_t *bytes, uint64_t *dropped)
 {
     *bytes = qatomic_read(&f->bytes);
-    *dropped = qatomic_read(&f->dropped) + qatomic_read(&f->write_errors);
+    *dropped = qatomic_read(&f->dropped) + qatomic_read(&f->write_lost);
+}
+
+int mmiotrace_file_write_state(MmioTraceFile *f, uint64_t *write_lost)
+{
+    *write_lost = qatomic_read(&f->write_lost);
+    return qatomic_read(&f->failing);
+}
+
+uint64_t mmiotrace_file_lost_accesses(MmioTraceFile *f, const char *dev)
+{
+    uint64_t n;
+
+    qemu_mutex_lock(&f->mutex);
+    n = GPOINTER_TO_SIZE(g_hash_table_lookup(f->lost_by_dev, dev));
+    qemu_mutex_unlock(&f->mutex);
+    return n;
+}
+
+/*
+ * Open a trace file for writing: a regular file is truncated (and also opened with
+ * O_DIRECT when asked and allowed); a FIFO without a reader is an error, not a hang.
+ */
+static int open_trace(const char *canon, const char *path, bool direct, int *direct_fd,
+                      bool *seekable, Error **errp)
+{
+    struct stat st;
+    int fd;
+
+    *direct_fd = -1;
+    fd = qemu_open_old(canon, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK,
+                       0644);
+    if (fd < 0) {
+        if (errno == ENXIO) {
+            error_setg(errp, "mmiotrace-file '%s' is a FIFO with no reader (start "
+                       "its reader first)", path);
+        } else {
+            error_setg_errno(errp, errno, "cannot open mmiotrace-file '%s'", path);
+        }
+        return -1;
+    }
+    /* a FIFO's writer may wait for its reader from here on (the writer thread does) */
+    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+        error_setg_errno(errp, errno, "mmiotrace-file '%s'", path);
+        close(fd);
+        return -1;
+    }
+    if (fstat(fd, &st) < 0) {
+        error_setg_errno(errp, errno, "mmiotrace-file '%s'", path);
+        close(fd);
+        return -1;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        error_setg(errp, "mmiotrace-file '%s' is a directory", path);
+        close(fd);
+        return -1;
+    }
+    *seekable = S_ISREG(st.st_mode);
+#ifdef O_DIRECT
+    if (*seekable && direct) {
+        /* refused by some file systems (tmpfs before Linux 6.6): then buffered only */
+        g_autofree char *self = g_strdup_printf("/proc/self/fd/%d", fd);
+        *direct_fd = qemu_open_old(self, O_WRONLY | O_DIRECT | O_CLOEXEC);
+    }
+#endif
+    return fd;
 }
 
 MmioTraceFile *mmiotrace_file_open(const char *path, bool compat, bool drop,
@@ -752,9 +1120,10 @@ MmioTraceFile *mmiotrace_file_open(const char *path, bool compat, bool drop,
                    "and 16777216", ring_size);
         return NULL;
     }
-    int fd = qemu_open_old(canon, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int direct_fd;
+    bool seekable;
+    int fd = open_trace(canon, path, direct, &direct_fd, &seekable, errp);
     if (fd < 0) {
-        error_setg_errno(errp, errno, "cannot open mmiotrace-file '%s'", path);
         return NULL;
     }
     f = qemu_memalign(64, sizeof(*f));   /* its cache-line aligned members */
@@ -777,15 +1146,10 @@ MmioTraceFile *mmiotrace_file_open(const char *path, bool compat, bool drop,
     f->poll = ring_size >= WRITER_POLL_MIN_RING;
     f->min_batch = f->poll ? WRITER_MIN_BATCH : 1;
     f->buf = qemu_memalign(OUT_DIRECT_ALIGN, OUT_BUF_SIZE);
-    f->direct_fd = -1;
-    struct stat st;
-    f->seekable = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-#ifdef O_DIRECT
-    if (f->seekable && direct) {
-        /* refused by some file systems (tmpfs before Linux 6.6): then buffered only */
-        f->direct_fd = qemu_open_old(f->path, O_WRONLY | O_DIRECT | O_CLOEXEC);
-    }
-#endif
+    f->direct_fd = direct_fd;
+    f->seekable = seekable;
+    f->want_direct = direct;
+    f->lost_by_dev = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     mmiotrace_record_init(&f->rw_rec, MMIOTRACE_READ);
     qemu_spin_init(&f->lock);
     qemu_mutex_init(&f->mutex);
@@ -798,6 +1162,68 @@ MmioTraceFile *mmiotrace_file_open(const char *path, bool compat, bool drop,
     MmioTraceEvent ev = { .type = MMIOTRACE_VERSION, .ts = f->stamp0 };
     mmiotrace_file_push(f, &ev);
     return f;
+}
+
+/*
+ * mmiotrace-rotate: the records queued from here on go to a new file. The caller queues
+ * the devices' headers next and then calls mmiotrace_file_rotate_done.
+ */
+bool mmiotrace_file_rotate(MmioTraceFile *f, const char *path, Error **errp)
+{
+    g_autofree char *canon = g_canonicalize_filename(path, NULL);
+    MmioTraceFile *o;
+    struct stat st_new, st_cur;
+    MmioTraceRotate *r;
+    int fd, direct_fd;
+    bool seekable;
+
+    if (qatomic_read(&f->closed)) {
+        error_setg(errp, "mmiotrace-rotate: %s is closed", f->path);
+        return false;
+    }
+    QLIST_FOREACH(o, &files, next) {
+        if (o != f && !strcmp(o->path, canon)) {
+            error_setg(errp, "mmiotrace-rotate: '%s' is the trace file of other "
+                       "devices", path);
+            return false;
+        }
+    }
+    if (!stat(canon, &st_new) && !fstat(f->fd, &st_cur) && S_ISREG(st_new.st_mode) &&
+        st_new.st_dev == st_cur.st_dev && st_new.st_ino == st_cur.st_ino) {
+        error_setg(errp, "mmiotrace-rotate: '%s' is the file being written (rename "
+                   "it first, then rotate to its name)", path);
+        return false;
+    }
+    fd = open_trace(canon, path, f->want_direct, &direct_fd, &seekable, errp);
+    if (fd < 0) {
+        return false;
+    }
+    r = g_new0(MmioTraceRotate, 1);
+    r->fd = fd;
+    r->direct_fd = direct_fd;
+    r->seekable = seekable;
+
+    qemu_spin_lock(&f->lock);
+    f->rotating = true;
+    qemu_spin_unlock(&f->lock);
+    MmioTraceEvent ev = { .type = MMIOTRACE_EV_ROTATE, .payload = r, .bar = -1,
+                          .ts = stamp_now() };
+    mmiotrace_file_push(f, &ev);
+    MmioTraceEvent ver = { .type = MMIOTRACE_VERSION, .bar = -1, .ts = stamp_now() };
+    mmiotrace_file_push(f, &ver);
+    qemu_mutex_lock(&f->mutex);
+    g_free(f->path);
+    f->path = g_steal_pointer(&canon);
+    qemu_mutex_unlock(&f->mutex);
+    return true;
+}
+
+void mmiotrace_file_rotate_done(MmioTraceFile *f)
+{
+    qemu_spin_lock(&f->lock);
+    f->rotating = false;
+    qemu_spin_unlock(&f->lock);
+    mmiotrace_file_sync(f);
 }
 
 /* Stop the writer once it has written everything, and close the file. */
@@ -834,6 +1260,7 @@ static void file_finish(MmioTraceFile *f)
 static void file_free(MmioTraceFile *f)
 {
     QLIST_REMOVE(f, next);
+    g_hash_table_destroy(f->lost_by_dev);
     mmiotrace_insn_cache_free(f->insn_cache);
     qemu_cond_destroy(&f->wake);
     qemu_cond_destroy(&f->space);

@@ -47,10 +47,13 @@ typedef struct MmioTraceEvent {
 
 QEMU_BUILD_BUG_ON(sizeof(MmioTraceEvent) != 64);
 
+/* file.c's own event: go on in a new file (mmiotrace-rotate); payload: the new file */
+#define MMIOTRACE_EV_ROTATE 0x80
+
 static inline bool mmiotrace_event_has_payload(const MmioTraceEvent *ev)
 {
     return ev->type == MMIOTRACE_MARK || ev->type == MMIOTRACE_PCIDEV ||
-           ev->type == MMIOTRACE_CONFIG;
+           ev->type == MMIOTRACE_CONFIG || ev->type == MMIOTRACE_EV_ROTATE;
 }
 
 /* A traced piece of a BAR: a leaf I/O MemoryRegion, or an overlay trapping RAM. */
@@ -104,6 +107,16 @@ int32_t mmiotrace_file_next_map_id(MmioTraceFile *f);
 const char *mmiotrace_file_path(MmioTraceFile *f);
 bool mmiotrace_file_compat(MmioTraceFile *f);
 void mmiotrace_file_stats(MmioTraceFile *f, uint64_t *bytes, uint64_t *dropped);
+/* Write errors: the errno of a failure in progress (0: writing works); records lost. */
+int mmiotrace_file_write_state(MmioTraceFile *f, uint64_t *write_lost);
+/* Accesses of device dev (its dev= name) lost to write errors. */
+uint64_t mmiotrace_file_lost_accesses(MmioTraceFile *f, const char *dev);
+/*
+ * mmiotrace-rotate: records queued after this go to a new file at path (which starts
+ * with VERSION); queue the devices' headers, then call mmiotrace_file_rotate_done.
+ */
+bool mmiotrace_file_rotate(MmioTraceFile *f, const char *path, Error **errp);
+void mmiotrace_file_rotate_done(MmioTraceFile *f);
 void mmiotrace_files_close_all(void);
 
 /* device.c */
@@ -115,6 +128,12 @@ bool mmiotrace_device_in_ranges(MmioTraceDevice *d, int bar, uint64_t off,
                                 unsigned size);
 bool mmiotrace_device_trap(MmioTraceDevice *d, int bar, uint64_t off,
                            uint64_t len, bool enable, Error **errp);
+
+/* device.c: a device's header for a new file (PCIDEV, PCICFG, MAP of mapped BARs) */
+void mmiotrace_device_header_rotated(MmioTraceDevice *d);
+
+/* qmp.c: the MMIOTRACE_WRITE_ERROR / _RESUMED events (main loop; err 0: resumed) */
+void mmiotrace_qmp_write_state(const char *path, int err, uint64_t lost);
 
 /* hook.c */
 void mmiotrace_mark(MmioTraceDevice *d, const char *text);

@@ -6,6 +6,7 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "qapi/qapi-commands-mmiotrace.h"
+#include "qapi/qapi-events-mmiotrace.h"
 #include "qobject/qdict.h"
 #include "monitor/hmp.h"
 #include "monitor/monitor.h"
@@ -53,6 +54,11 @@ void qmp_mmiotrace_mark(const char *text, Error **errp)
 
     if (strchr(text, '\n')) {
         error_setg(errp, "mmiotrace-mark: the text must be one line");
+        return;
+    }
+    if (strlen(text) > MMIOTRACE_TEXT_MAX) {
+        error_setg(errp, "mmiotrace-mark: the text has %zu bytes; at most %d fit "
+                   "in a MARK record", strlen(text), MMIOTRACE_TEXT_MAX);
         return;
     }
     /* one MARK per file, however many active devices share it */
@@ -103,8 +109,20 @@ MmioTraceInfoList *qmp_query_mmiotrace(Error **errp)
             mmiotrace_file_sync(d->file);   /* its writer counts the records */
             info->file = g_strdup(mmiotrace_file_path(d->file));
             mmiotrace_file_stats(d->file, &info->bytes, &info->dropped);
+            int err = mmiotrace_file_write_state(d->file, &info->write_lost);
+            if (err) {
+                info->write_error = g_strdup(strerror(err));
+            }
         }
         info->records = qatomic_read(&d->records);
+        if (d->file) {
+            /* accesses formatted but lost to write errors are not records of the file */
+            uint64_t lost = mmiotrace_file_lost_accesses(d->file, d->name);
+            if (mmiotrace_file_compat(d->file)) {
+                lost += mmiotrace_file_lost_accesses(d->file, "");
+            }
+            info->records -= MIN(lost, info->records);
+        }
         for (guint i = 0; i < d->ranges->len; i++) {
             MmioTraceSpan *span = &g_array_index(d->ranges, MmioTraceSpan, i);
             if (span->bar < 0) {
@@ -124,6 +142,54 @@ MmioTraceInfoList *qmp_query_mmiotrace(Error **errp)
         QAPI_LIST_APPEND(tail, info);
     }
     return head;
+}
+
+void qmp_mmiotrace_rotate(const char *device, const char *file, Error **errp)
+{
+    MmioTraceDevice *d = mmiotrace_device_find(device, errp), *e;
+
+    if (!d) {
+        return;
+    }
+    if (!d->file) {
+        error_setg(errp, "mmiotrace-rotate: '%s' has no trace file", device);
+        return;
+    }
+    if (!mmiotrace_file_rotate(d->file, file, errp)) {
+        return;
+    }
+    /* the new file starts with the header of every device writing to it */
+    QTAILQ_FOREACH(e, &mmiotrace_devices, next) {
+        if (e->file == d->file) {
+            mmiotrace_device_header_rotated(e);
+        }
+    }
+    mmiotrace_file_rotate_done(d->file);
+}
+
+/* The devices writing to the file at path (the events name them). */
+static strList *devices_of(const char *path)
+{
+    strList *head = NULL, **tail = &head;
+    MmioTraceDevice *d;
+
+    QTAILQ_FOREACH(d, &mmiotrace_devices, next) {
+        if (d->file && !strcmp(mmiotrace_file_path(d->file), path)) {
+            QAPI_LIST_APPEND(tail, g_strdup(d->name));
+        }
+    }
+    return head;
+}
+
+void mmiotrace_qmp_write_state(const char *path, int err, uint64_t lost)
+{
+    g_autoptr(strList) devs = devices_of(path);
+
+    if (err) {
+        qapi_event_send_mmiotrace_write_error(path, devs, strerror(err), lost);
+    } else {
+        qapi_event_send_mmiotrace_write_resumed(path, devs, lost);
+    }
 }
 
 /* ---- HMP ---- */
@@ -182,6 +248,11 @@ static void hmp_info_mmiotrace(Monitor *mon, const QDict *qdict)
                        " bytes, %" PRIu64 " dropped\n", i->device,
                        MmioTraceState_str(i->state), i->file ? i->file : "(none)",
                        i->records, i->bytes, i->dropped);
+        if (i->write_error || i->write_lost) {
+            monitor_printf(mon, "  write errors: %" PRIu64 " records lost%s%s\n",
+                           i->write_lost, i->write_error ? "; failing now: " : "",
+                           i->write_error ? i->write_error : "");
+        }
         monitor_printf(mon, "  BARs:");
         for (intList *b = i->bars; b; b = b->next) {
             monitor_printf(mon, " %" PRId64, b->value);
