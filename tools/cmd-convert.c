@@ -75,6 +75,68 @@ static void progress_update(struct progress *p, struct mmiotrace_reader *r, uint
     p->shown = true;
 }
 
+/* Where the output goes. path NULL: stdout. */
+struct output {
+    char *path;   /* the file to write: OUT, or the target of the symlink OUT */
+    bool regular; /* a regular file (or none yet): written beside it and renamed over it */
+    mode_t mode;  /* its permissions, kept */
+};
+
+/*
+ * Decide how OUT is written. A symlink is followed deliberately: its target is written and
+ * the link stays (a dangling link is refused). A directory is refused, and so is OUT naming
+ * the same file as IN (it would be truncated before it is read). Returns 0, or -1 after
+ * printing why.
+ */
+static int resolve_output(const char *prog, const char *in, const char *out, struct output *o)
+{
+    struct stat st, st_in;
+
+    memset(o, 0, sizeof(*o));
+    o->mode = 0644;
+    if (!strcmp(out, "-")) {
+        return 0;
+    }
+    if (lstat(out, &st) < 0) {
+        if (errno != ENOENT) {
+            fprintf(stderr, "%s: %s: %s\n", prog, out, strerror(errno));
+            return -1;
+        }
+        o->path = g_strdup(out);
+        o->regular = true;
+        return 0;
+    }
+    if (S_ISLNK(st.st_mode)) {
+        char *target = realpath(out, NULL);
+        if (!target || stat(target, &st) < 0) {
+            fprintf(stderr, "%s: %s is a symbolic link to nothing (write its target itself)\n",
+                    prog, out);
+            free(target);
+            return -1;
+        }
+        o->path = g_strdup(target);
+        free(target);
+    } else {
+        o->path = g_strdup(out);
+    }
+    if (S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "%s: %s is a directory\n", prog, out);
+        goto fail;
+    }
+    if (strcmp(in, "-") && !stat(in, &st_in) && st_in.st_dev == st.st_dev &&
+        st_in.st_ino == st.st_ino) {
+        fprintf(stderr, "%s: IN and OUT are the same file\n", prog);
+        goto fail;
+    }
+    o->regular = S_ISREG(st.st_mode);
+    o->mode = st.st_mode & 07777;
+    return 0;
+
+fail:
+    g_clear_pointer(&o->path, g_free);
+    return -1;
+}
+
 int hvmmio_cmd_convert(int argc, char **argv)
 {
     struct convert_opts o = {0};
@@ -97,7 +159,9 @@ int hvmmio_cmd_convert(int argc, char **argv)
     g_option_context_set_summary(
         ctx, "Convert an mmiotrace between text and JSON Lines (.jsonl), plain or compressed\n"
              "(.gz, .xz, .zst). The input's format and compression are detected from its\n"
-             "content; the output's from OUT's name. '-' is stdin or stdout.");
+             "content; the output's from OUT's name. '-' is stdin or stdout.\n"
+             "A regular OUT is replaced only once the conversion succeeded; a device or a FIFO\n"
+             "is written directly; a symbolic link is followed (its target is written).");
     g_option_context_add_main_entries(ctx, entries, NULL);
     if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
         fprintf(stderr, "%s: %s\n", argv[0], error->message);
@@ -129,34 +193,47 @@ int hvmmio_cmd_convert(int argc, char **argv)
     bool jsonl = o.jsonl || ends_with(out, ".jsonl") || ends_with(out, ".jsonl.gz") ||
                  ends_with(out, ".jsonl.xz") || ends_with(out, ".jsonl.zst");
 
-    struct stat st_in, st_out;
-    if (strcmp(in, "-") && strcmp(out, "-") && !stat(in, &st_in) && !stat(out, &st_out) &&
-        st_in.st_dev == st_out.st_dev && st_in.st_ino == st_out.st_ino) {
-        fprintf(stderr, "%s: IN and OUT are the same file\n", argv[0]);
+    struct stat st_in;
+    struct output dest;
+    if (resolve_output(argv[0], in, out, &dest) < 0) {
         return 2;
     }
 
     struct mmiotrace_reader *r = mmiotrace_reader_open(in);
     if (!r) {
         fprintf(stderr, "%s: %s: %s\n", argv[0], in, strerror(errno));
+        g_free(dest.path);
         return 1;
     }
     unsigned warned = 0;
     mmiotrace_reader_set_policy(r, o.skip_bad ? MMIOTRACE_ON_ERROR_SKIP : MMIOTRACE_ON_ERROR_STOP,
                                 warn_line, &warned);
 
-    /* Write to OUT.tmp-XXXXXX and rename on success: a failed conversion leaves no half file. */
+    /*
+     * A regular file is written to TARGET.tmp-XXXXXX and renamed over it on success: a failed
+     * conversion leaves no half file. Anything else (a device, a FIFO, '-') is written
+     * directly: it is never replaced.
+     */
     g_autofree char *tmp = NULL;
     int fd = 1;
-    if (strcmp(out, "-")) {
-        tmp = g_strdup_printf("%s.tmp-XXXXXX", out);
+    if (dest.path && dest.regular) {
+        tmp = g_strdup_printf("%s.tmp-XXXXXX", dest.path);
         fd = g_mkstemp(tmp);
         if (fd < 0) {
             fprintf(stderr, "%s: %s: %s\n", argv[0], out, strerror(errno));
             mmiotrace_reader_free(r);
+            g_free(dest.path);
             return 1;
         }
-        fchmod(fd, 0644);
+        fchmod(fd, dest.mode);
+    } else if (dest.path) {
+        fd = open(dest.path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+            fprintf(stderr, "%s: %s: %s\n", argv[0], out, strerror(errno));
+            mmiotrace_reader_free(r);
+            g_free(dest.path);
+            return 1;
+        }
     }
     struct mmiotrace_csink *cs = mmiotrace_csink_new(fd, comp);
     struct mmiotrace_writer *w =
@@ -211,13 +288,21 @@ int hvmmio_cmd_convert(int argc, char **argv)
         goto out;
     }
     if (tmp) {
-        if (close(fd) < 0 || rename(tmp, out) < 0) {
+        if (close(fd) < 0 || rename(tmp, dest.path) < 0) {
             fd = -1;
             fprintf(stderr, "%s: %s: %s\n", argv[0], out, strerror(errno));
             goto out;
         }
         fd = -1;
         g_clear_pointer(&tmp, g_free);
+    }
+    if (!tmp && fd > 2 && close(fd) < 0) {
+        fd = -1;
+        fprintf(stderr, "%s: %s: %s\n", argv[0], out, strerror(errno));
+        goto out;
+    }
+    if (!tmp && fd > 2) {
+        fd = -1;
     }
     ret = 0;
 out:
@@ -232,7 +317,10 @@ out:
             close(fd);
         }
         unlink(tmp);
+    } else if (fd > 2) {
+        close(fd);
     }
+    g_free(dest.path);
     mmiotrace_reader_free(r);
     return ret;
 }

@@ -433,6 +433,7 @@ static int stat_file(const char *prog, const char *path, struct stats *s, bool s
                             g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free), 0,
                             prog};
     struct mmiotrace_record rec;
+    uint64_t records = 0;
     int ret = 0, got;
 
     struct mmiotrace_reader *r = mmiotrace_reader_open(path);
@@ -445,8 +446,15 @@ static int stat_file(const char *prog, const char *path, struct stats *s, bool s
                                 warn_line, &fs);
     while ((got = mmiotrace_reader_next(r, &rec)) > 0) {
         account(&fs, &rec);
+        records++;
     }
     s->malformed = mmiotrace_reader_skipped(r);
+    if (got == 0 && !records && s->malformed) {
+        /* nothing but malformed lines: not a trace at all (random bytes, another format) */
+        fprintf(stderr, "%s: %s: not an mmiotrace: no valid record, %" PRIu64
+                " malformed lines\n", prog, path, s->malformed);
+        ret = -1;
+    }
     if (fs.warned > WARN_MAX) {
         fprintf(stderr, "%s: warning: %s: %u more malformed lines skipped\n", prog, path,
                 fs.warned - WARN_MAX);

@@ -319,6 +319,20 @@ static int fill(struct mmiotrace_reader *r)
     return 0;
 }
 
+/*
+ * A line longer than MMIOTRACE_LINE_MAX. A run of NUL bytes is what a file truncated while
+ * it was being written leaves (logrotate's copytruncate: the writer goes on at its offset).
+ */
+static void long_line_error(struct mmiotrace_reader *r, uint64_t line, bool nul)
+{
+    if (nul) {
+        line_error(r, line, "NUL bytes (the file was truncated while being written? e.g. "
+                            "logrotate's copytruncate; rotate with mmiotrace-rotate instead)");
+    } else {
+        line_error(r, line, "line is longer than %d bytes", MMIOTRACE_LINE_MAX);
+    }
+}
+
 static void consume_line(struct mmiotrace_reader *r)
 {
     r->start = r->scan = r->next_start;
@@ -344,8 +358,9 @@ static int peek_line(struct mmiotrace_reader *r, const char **line, size_t *len)
                 continue;
             }
             if (l >= MMIOTRACE_LINE_MAX) {
+                bool nul = memchr(r->buf + r->start, '\0', l) != NULL;
                 consume_line(r);
-                line_error(r, r->lineno, "line is longer than %d bytes", MMIOTRACE_LINE_MAX);
+                long_line_error(r, r->lineno, nul);
                 return -1;
             }
             *line = r->buf + r->start;
@@ -368,11 +383,12 @@ static int peek_line(struct mmiotrace_reader *r, const char **line, size_t *len)
         }
         if (r->end - r->start >= MMIOTRACE_LINE_MAX - 1) {
             uint64_t line_no = r->lineno + 1;
+            bool nul = memchr(r->buf + r->start, '\0', r->end - r->start) != NULL;
             r->start = r->scan = r->end = 0;
             if (!r->discarding) {
                 r->discarding = true;
                 r->lineno++;
-                line_error(r, line_no, "line is longer than %d bytes", MMIOTRACE_LINE_MAX);
+                long_line_error(r, line_no, nul);
                 return -1;
             }
         }
