@@ -240,8 +240,11 @@ static bool insn_explains(const MmioTraceX86State *s, const cs_insn *insn, int b
         if (op->type != X86_OP_MEM || op->size < len) {
             continue;
         }
-        /* capstone 4 marks written operands; where it does not, the destination is first */
-        if (!(op->access & CS_AC_WRITE) && !(op->access == 0 && i == 0)) {
+        /*
+         * the destination is the first operand; capstone 4's access flags are not
+         * reliable for it (an MMX movq or cmpxchg8b store is marked as a read)
+         */
+        if (!(op->access & CS_AC_WRITE) && i != 0) {
             continue;
         }
         if (!reg_value(s, op->mem.base, next_ip, &base) ||
@@ -254,7 +257,14 @@ static bool insn_explains(const MmioTraceX86State *s, const cs_insn *insn, int b
             ea += (s->rflags & RFLAGS_DF) ? op->size : -(uint64_t)op->size;
         }
         ea += seg_base(s, op->mem.segment, op->mem.base, bits);
-        if (((gpa - ea) & PAGE_MASK_4K) + len <= op->size) {
+        if (((gpa - ea) & PAGE_MASK_4K) + len > op->size) {
+            continue;
+        }
+        /*
+         * the whole operand, or a piece of it: KVM exits for at most 8 bytes at a time,
+         * and separately for each page an operand touches
+         */
+        if (len == op->size || op->size > 8 || (ea & PAGE_MASK_4K) + op->size > 0x1000) {
             return true;
         }
     }
@@ -275,6 +285,22 @@ static bool rep_in_progress(const MmioTraceX86State *s, const cs_insn *insn, int
         rcx &= (1ull << abits) - 1;
     }
     return rcx != 0;
+}
+
+static bool only_prefixes(const uint8_t *p, unsigned n, int bits)
+{
+    for (unsigned i = 0; i < n; i++) {
+        switch (p[i]) {
+        case 0xf0: case 0xf2: case 0xf3: case 0x2e: case 0x36: case 0x3e: case 0x26:
+        case 0x64: case 0x65: case 0x66: case 0x67:
+            break;
+        default:
+            if (bits != 64 || (p[i] & 0xf0) != 0x40) {
+                return false;
+            }
+        }
+    }
+    return true;
 }
 
 bool mmiotrace_x86_write_insn(const MmioTraceX86State *s, const uint8_t *before,
@@ -312,6 +338,14 @@ bool mmiotrace_x86_write_insn(const MmioTraceX86State *s, const uint8_t *before,
             continue;
         }
         if (insn->size == n && insn_explains(s, insn, bits, s->rip, gpa, len)) {
+            /*
+             * a longer candidate that is a shorter one with prefixes in front (rep,
+             * operand size, segment, REX) is the same instruction read from its real
+             * start: keep the longest
+             */
+            if (nfound && only_prefixes(window + nbefore - n, n - found, bits)) {
+                nfound = 0;
+            }
             found = n;
             nfound++;
         }
