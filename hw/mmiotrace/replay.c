@@ -243,9 +243,10 @@ static void window_trim(MmioTraceReplay *s)
     size_t keep_from = s->pos > CONTEXT ? s->pos - CONTEXT : 0;
     size_t drop = keep_from > s->win_base ? keep_from - s->win_base : 0;
 
+    drop = MIN(drop, s->win->len);
     if (drop > 1024 && drop > s->win->len / 2) {
-        g_array_remove_range(s->win, 0, MIN(drop, s->win->len));
-        s->win_base += MIN(drop, s->win->len);
+        g_array_remove_range(s->win, 0, drop);
+        s->win_base += drop;
     }
 }
 
