@@ -150,6 +150,9 @@ int hvmmio_cmd_replay(int argc, char **argv)
     }
     int run_rc = hvmmio_cmd_run((int)run->len - 1, (char **)run->pdata);
     g_ptr_array_free(run, TRUE);
+    if (run_rc == 2) {
+        return 2; /* hvmmio run refused its arguments (e.g. an unknown scenario): no guest ran */
+    }
 
     g_autofree char *report = NULL;
     if (!g_file_get_contents(report_path, &report, NULL, NULL)) {

@@ -19,6 +19,7 @@
 #include <glib/gstdio.h>
 #include <json-c/json.h>
 #include <sys/un.h>
+#include <zlib.h>
 
 #include "accel.h"
 #include "hvmmio.h"
@@ -61,8 +62,62 @@ static gboolean parse_testdev_opt(const char *name, const char *value, gpointer 
 {
     testdev_opt.on = TRUE;
     g_free(testdev_opt.props);
-    testdev_opt.props = g_strdup(value);
+    testdev_opt.props = value && *value ? g_strdup(value) : NULL;
     return TRUE;
+}
+
+/*
+ * The scenarios in the guest image: the scenarios/NAME.sh files of its initrd (a gzip'ed
+ * newc cpio). NULL if the initrd cannot be read that way (then the guest says).
+ */
+static GPtrArray *image_scenarios(const char *imgdir)
+{
+    g_autofree char *path = g_build_filename(imgdir, "initrd.img", NULL);
+    gzFile gz = gzopen(path, "rb");
+    GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+    char hdr[111], name[4096], skip[4096];
+
+    if (!gz) {
+        g_ptr_array_free(names, TRUE);
+        return NULL;
+    }
+    for (;;) {
+        if (gzread(gz, hdr, 110) != 110 || memcmp(hdr, "070701", 6)) {
+            break;
+        }
+        hdr[110] = 0;
+        char field[9] = {0};
+        memcpy(field, hdr + 54, 8);
+        uint64_t filesize = strtoull(field, NULL, 16);
+        memcpy(field, hdr + 94, 8);
+        uint64_t namesize = strtoull(field, NULL, 16);
+        uint64_t namepad = (4 - (110 + namesize) % 4) % 4;
+        if (!namesize || namesize > sizeof(name) ||
+            gzread(gz, name, namesize + namepad) != (int)(namesize + namepad)) {
+            break;
+        }
+        name[namesize - 1] = 0;
+        if (!strcmp(name, "TRAILER!!!")) {
+            gzclose(gz);
+            return names;
+        }
+        const char *base = g_str_has_prefix(name, "./") ? name + 2 : name;
+        if (g_str_has_prefix(base, "scenarios/") && g_str_has_suffix(base, ".sh") &&
+            strcmp(base, "scenarios/lib.sh")) {
+            g_ptr_array_add(names, g_strndup(base + 10, strlen(base) - 13));
+        }
+        for (uint64_t left = filesize + (4 - filesize % 4) % 4; left;) {
+            int n = gzread(gz, skip, MIN(left, sizeof(skip)));
+            if (n <= 0) {
+                goto bad;
+            }
+            left -= n;
+        }
+    }
+bad:
+    gzclose(gz);
+    g_ptr_array_free(names, TRUE);
+    return NULL;
 }
 
 static void echo_console(struct run_state *st)
@@ -538,6 +593,10 @@ int hvmmio_cmd_run(int argc, char **argv)
             qemu_extra_at = i;
             break;
         }
+        /* a bare --testdev has no PROPS: GLib would take the next word (the scenario) */
+        if (!strcmp(argv[i], "--testdev")) {
+            argv[i] = (char *)"--testdev=";
+        }
     }
     g_autoptr(GOptionContext) ctx = g_option_context_new("SCENARIO [-- QEMU-ARGS...]");
     g_option_context_set_summary(
@@ -596,6 +655,21 @@ int hvmmio_cmd_run(int argc, char **argv)
     if (!imgdir) {
         fprintf(stderr, "hvmmio run: %s\n", err->message);
         return 1;
+    }
+    /* an unknown scenario is an error before any guest boots */
+    g_autoptr(GPtrArray) known = image_scenarios(imgdir);
+    if (known) {
+        bool found = false;
+        g_autoptr(GString) list = g_string_new(NULL);
+        for (guint i = 0; i < known->len; i++) {
+            found |= !strcmp(known->pdata[i], scenario);
+            g_string_append_printf(list, "%s%s", i ? ", " : "", (char *)known->pdata[i]);
+        }
+        if (!found) {
+            fprintf(stderr, "hvmmio run: the guest image %s has no scenario '%s' (it has: %s)\n",
+                    imgdir, scenario, list->str);
+            return 2;
+        }
     }
     const char *accel = hvmmio_choose_accel(accel_opt ? accel_opt : "auto", quiet);
     if (!accel) {
