@@ -112,8 +112,9 @@ int hvmmio_cmd_compare(int argc, char **argv)
     c.max_disc = (uint64_t)o.max_report;
     c.strict_scope = o.strict_scope;
     c.maps = g_array_new(FALSE, FALSE, sizeof(struct mapping));
+    c.maps_ahead = g_array_new(FALSE, FALSE, sizeof(struct mapping));
     c.scope = g_array_new(FALSE, FALSE, sizeof(struct range));
-    c.outside = g_array_new(FALSE, FALSE, sizeof(struct outside));
+    c.outside = g_array_new(FALSE, TRUE, sizeof(struct outside));
     c.reports = g_ptr_array_new_with_free_func(cmp_report_free);
     int ret = 2;
     if (!cmp_side_open(&c.g, argv[1], "guest", c.window, o.skip_bad) ||
@@ -145,6 +146,7 @@ out:
     g_free(c.gv.idx);
     g_free(c.hv.idx);
     g_array_free(c.maps, TRUE);
+    g_array_free(c.maps_ahead, TRUE);
     g_array_free(c.scope, TRUE);
     g_array_free(c.outside, TRUE);
     g_ptr_array_free(c.reports, TRUE);

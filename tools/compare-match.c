@@ -348,8 +348,7 @@ static void resync(struct cmp *c)
 {
     size_t ba = 1, bb = 0;
 
-    cmp_view_reset(&c->gv, c->g.pos);
-    cmp_view_reset(&c->hv, c->h.pos);
+    cmp_views_reset(c);
     bool found = resync_search(c, &ba, &bb);
     if (!found) {
         ba = 1;
@@ -360,6 +359,7 @@ static void resync(struct cmp *c)
     if (found && cmp_gview_get(c, ba)) {
         cmp_commit_match(c, ba, bb);
     }
+    g_array_set_size(c->maps_ahead, 0);
 }
 
 /* ---- The walk ---- */

@@ -52,10 +52,10 @@ static int string_opcode(const uint8_t op[3])
 
 /* ---- Guest mappings ---- */
 
-bool cmp_in_guest_maps(struct cmp *c, uint64_t phys)
+static bool in_maps(const GArray *maps, uint64_t phys)
 {
-    for (guint i = 0; i < c->maps->len; i++) {
-        struct mapping *m = &g_array_index(c->maps, struct mapping, i);
+    for (guint i = 0; i < maps->len; i++) {
+        const struct mapping *m = &g_array_index(maps, struct mapping, i);
         if (phys >= m->phys && phys - m->phys < m->len) {
             return true;
         }
@@ -63,20 +63,32 @@ bool cmp_in_guest_maps(struct cmp *c, uint64_t phys)
     return false;
 }
 
+bool cmp_in_guest_maps(struct cmp *c, uint64_t phys)
+{
+    return in_maps(c->maps, phys);
+}
+
 /* A host record that takes part in matching: a vCPU's access inside a traced mapping. */
 bool cmp_host_candidate(struct cmp *c, const struct item *it)
 {
-    return is_rw(&it->rec) && it->cls == HC_PENDING && !(by_qemu(&it->rec)) &&
-           cmp_in_guest_maps(c, it->rec.rw.phys);
+    return is_rw(&it->rec) && it->cls == HC_PENDING && !by_qemu(&it->rec) &&
+           (in_maps(c->maps, it->rec.rw.phys) || in_maps(c->maps_ahead, it->rec.rw.phys));
 }
 
 /* ---- Look-ahead views ---- */
 
-void cmp_view_reset(struct view *v, uint64_t from)
+static void view_reset(struct view *v, uint64_t from)
 {
     v->n = 0;
     v->scan = from;
     v->end = V_OPEN;
+}
+
+void cmp_views_reset(struct cmp *c)
+{
+    view_reset(&c->gv, c->g.pos);
+    view_reset(&c->hv, c->h.pos);
+    g_array_set_size(c->maps_ahead, 0);
 }
 
 static void view_push(struct view *v, uint64_t idx)
@@ -109,6 +121,10 @@ bool cmp_gview_get(struct cmp *c, size_t k)
         v->scan++;
         if (is_access(&it->rec) && !it->out) {
             view_push(v, v->scan - 1);
+        } else if (it->rec.type == MMIOTRACE_MAP) {
+            /* the host accesses through it are candidates of the search (not of the walk) */
+            struct mapping m = {it->rec.map.map_id, it->rec.map.phys, it->rec.map.len};
+            g_array_append_val(c->maps_ahead, m);
         }
     }
     return v->n > k;

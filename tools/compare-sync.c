@@ -96,8 +96,7 @@ static void sync_slide(struct cmp *c, uint64_t target)
     while (c->h.pos < target) {
         cmp_host_pass(c, true);
     }
-    cmp_view_reset(&c->gv, c->g.pos);
-    cmp_view_reset(&c->hv, c->h.pos);
+    cmp_views_reset(c);
 }
 
 /* Choose where to start within the current window; false: slid on, look again. */
@@ -146,8 +145,7 @@ void cmp_first_sync(struct cmp *c)
 {
     struct sync_pos best;
 
-    cmp_view_reset(&c->gv, c->g.pos);
-    cmp_view_reset(&c->hv, c->h.pos);
+    cmp_views_reset(c);
     while (!sync_round(c, &best) && !c->stopped) {
     }
     if (c->stopped) {
@@ -160,4 +158,5 @@ void cmp_first_sync(struct cmp *c)
         cmp_commit_match(c, ba, bb);
         c->synced = true;
     }
+    g_array_set_size(c->maps_ahead, 0);
 }

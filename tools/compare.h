@@ -121,7 +121,8 @@ struct cmp {
     bool stopped;
     bool error;
     struct run run;
-    GArray *maps; /* struct mapping: the guest's live traced mappings */
+    GArray *maps;       /* struct mapping: the guest's live traced mappings */
+    GArray *maps_ahead; /* struct mapping: MAPs the guest view has passed (a search) */
     struct view gv, hv;
 
     GArray *scope;      /* struct range: the host-traced devices' memory BARs and mappings */
@@ -201,7 +202,8 @@ bool cmp_confirm(struct cmp *c, size_t gk, size_t hk, unsigned k, bool strict_wi
 void cmp_walk(struct cmp *c);
 bool cmp_gview_get(struct cmp *c, size_t k);
 bool cmp_hview_get(struct cmp *c, size_t k);
-void cmp_view_reset(struct view *v, uint64_t from);
+/* Restart both views at the current positions (and forget the guest's mappings ahead). */
+void cmp_views_reset(struct cmp *c);
 long cmp_match_step(struct cmp *c, size_t gk, size_t hk, struct run *run);
 void cmp_host_pass(struct cmp *c, bool free);
 void cmp_commit_skips(struct cmp *c, size_t a, size_t b, bool free, size_t pair_extra);
