@@ -316,48 +316,85 @@ static char *fmt_unmap(char *p, const struct mmiotrace_record *r)
     return PUT(p, " 0x0 0");
 }
 
-/* "MARK %u.%06lu %s" (the message carries its newline) */
+/* A line of a MARK's text after a newline that every reader keeps as text (no keyword). */
+static bool mark_line_is_text(const char *line, size_t len)
+{
+    enum keyword kw = mmiotrace_classify_line(line, len);
+    return kw == KW_OTHER || kw == KW_BLANK;
+}
+
+/* Whether the MARK's first line would read as the kernel's lost-events report. */
+static bool mark_reads_as_lost(const struct mmiotrace_record *r)
+{
+    const char *nl = memchr(r->mark.text, '\n', r->mark.len);
+    size_t len = nl ? (size_t)(nl - r->mark.text) : r->mark.len;
+    uint64_t count;
+
+    return (r->ts_ns + 500) / 1000 == 0 && mmiotrace_lost_text(r->mark.text, len, &count);
+}
+
+/*
+ * "MARK %u.%06lu %s" (the message carries its newline). The text is written as the kernel
+ * writes it, except what would let a reader take a part of it for a record
+ * (docs/trace-format.md): a newline stays a newline only when the line after it is plain
+ * text (no keyword of the format), else it is written as the two characters "\n"; a CR as
+ * "\r"; any other control byte but tab as "\xHH"; and a first line that would read as the
+ * kernel's lost-events report (time 0) has its 'L' written as "\x4c".
+ */
 static char *fmt_mark(char *p, const struct mmiotrace_record *r)
 {
+    const char *t = r->mark.text, *end = t + r->mark.len;
+
     p = PUT(p, "MARK ");
     p = put_time(p, r->ts_ns);
     *p++ = ' ';
-    if (r->mark.len) {
-        p = put_lit(p, r->mark.text, r->mark.len);
+    if (r->mark.len && mark_reads_as_lost(r)) {
+        p = PUT(p, "\\x4c");
+        t++;
+    }
+    for (; t < end; t++) {
+        unsigned char ch = (unsigned char)*t;
+        if (ch == '\n') {
+            const char *next_end = memchr(t + 1, '\n', end - t - 1);
+            if (mark_line_is_text(t + 1, (next_end ? next_end : end) - (t + 1))) {
+                *p++ = '\n';
+            } else {
+                p = PUT(p, "\\n");
+            }
+        } else if (ch == '\r') {
+            p = PUT(p, "\\r");
+        } else if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+            p = PUT(p, "\\x");
+            p = put_hex_fixed(p, ch, 2);
+        } else {
+            *p++ = (char)ch;
+        }
     }
     return p;
 }
 
 /*
- * Whether "MARK T text" reads back as this very MARK: every line after the first must be a
- * continuation line (not start with a keyword), no CR before a newline or at the end, no NUL,
- * and not the kernel's lost-events report. Otherwise extended mode writes MARKX.
+ * Whether "MARK T text" reads back as this very MARK: no control byte but newline and tab,
+ * every line after the first a continuation line (not starting with a keyword), and not the
+ * kernel's lost-events report; fmt_mark then writes the text unchanged. Otherwise extended
+ * mode writes MARKX.
  */
 static bool mark_reads_back(const struct mmiotrace_record *r)
 {
     const char *t = r->mark.text, *end = t + r->mark.len;
 
-    if (!r->mark.len) {
-        return true;
+    for (const char *c = t; c < end; c++) {
+        unsigned char ch = (unsigned char)*c;
+        if ((ch < 0x20 && ch != '\t' && ch != '\n') || ch == 0x7f) {
+            return false;
+        }
     }
-    if (end[-1] == '\r' || memchr(t, '\0', r->mark.len)) {
-        return false;
-    }
-    uint64_t count;
-    if ((r->ts_ns + 500) / 1000 == 0 && mmiotrace_lost_text(t, r->mark.len, &count)) {
+    if (r->mark.len && mark_reads_as_lost(r)) {
         return false;
     }
     for (const char *nl = memchr(t, '\n', end - t); nl; nl = memchr(nl + 1, '\n', end - nl - 1)) {
-        const char *next = nl + 1;
-        const char *next_end = memchr(next, '\n', end - next);
-        if (!next_end) {
-            next_end = end;
-        }
-        if (nl > t && nl[-1] == '\r') {
-            return false;
-        }
-        enum keyword kw = mmiotrace_classify_line(next, next_end - next);
-        if (kw != KW_OTHER && kw != KW_BLANK) {
+        const char *next_end = memchr(nl + 1, '\n', end - nl - 1);
+        if (!mark_line_is_text(nl + 1, (next_end ? next_end : end) - (nl + 1))) {
             return false;
         }
     }

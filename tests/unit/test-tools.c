@@ -255,6 +255,22 @@ static const char ext_doc[] = "VERSION 20070824\n"
                               "MARKX 2.9 vcpu=none text=\"host mark\"\n"
                               "LOST 3.5 7 dev=nic0\n";
 
+/* --kernel-compat: a newline in a MARK's text cannot start a line that reads as a record */
+static void test_convert_kernel_mark(void)
+{
+    struct run r =
+        RUN("VERSION 20070824\n"
+            "MARKX 1.0 text=\"hi\\nW 4 1.0 1 0xfe000000 0x1 0x0 0\\rR 4 1 1 0x1 0x1 0x0 0\"\n"
+            "W 4 1.000001 1 0xfe000000 0x2 0x0 0\n",
+            "convert", "--kernel-compat", "-", "-");
+    g_assert_cmpint(r.status, ==, 0);
+    g_assert_cmpstr(r.out, ==,
+                    "VERSION 20070824\n"
+                    "MARK 1.000000 hi\\nW 4 1.0 1 0xfe000000 0x1 0x0 0\\rR 4 1 1 0x1 0x1 0x0 0\n"
+                    "W 4 1.000001 1 0xfe000000 0x2 0x0 0\n");
+    run_free(&r);
+}
+
 static void test_convert_stdio(void)
 {
     struct run r = RUN(ext_doc, "convert", "-", "-");
@@ -369,6 +385,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tools/stat/usage", test_stat_usage);
     g_test_add_func("/tools/convert/chain", test_convert_chain);
     g_test_add_func("/tools/convert/stdio", test_convert_stdio);
+    g_test_add_func("/tools/convert/kernel-mark", test_convert_kernel_mark);
     g_test_add_func("/tools/convert/errors", test_convert_errors);
     int ret = g_test_run();
     g_autofree char *rm = g_strdup_printf("rm -rf '%s'", tmpdir);

@@ -238,9 +238,10 @@ static void test_extended(void)
     /* a refused access, and one whose PC could not be determined (pc 0) */
     struct mmiotrace_record f = rw(MMIOTRACE_WRITE, 1, 1000, 2, 0xfebf0000, 0x5a, 0);
     f.ext = MMIOTRACE_EXT_REJECTED | MMIOTRACE_EXT_PC_UNKNOWN;
-    expect(&f, MMIOTRACE_FMT_EXTENDED, "W 1 0.000001 2 0xfebf0000 0x5a 0x0 0 pc=unknown rejected=1\n");
+    expect(&f, MMIOTRACE_FMT_EXTENDED,
+           "W 1 0.000001 2 0xfebf0000 0x5a 0x0 0 pc=unknown rejected=1\n");
     expect(&f, MMIOTRACE_FMT_KERNEL, "W 1 0.000001 2 0xfebf0000 0x5a 0x0 0\n");
-    f.rw.pc = 0x1234;   /* pc=unknown with a PC is a contradiction */
+    f.rw.pc = 0x1234; /* pc=unknown with a PC is a contradiction */
     char fbuf[MMIOTRACE_FORMAT_MAX];
     errno = 0;
     g_assert_cmpint(mmiotrace_format(fbuf, sizeof(fbuf), &f, MMIOTRACE_FMT_EXTENDED), ==, -1);
@@ -284,10 +285,21 @@ static void test_extended(void)
     r.mark.text = "two\nLSPCI";
     r.mark.len = strlen(r.mark.text);
     expect(&r, MMIOTRACE_FMT_EXTENDED, "MARKX 2.766196 text=\"two\\nLSPCI\"\n");
-    expect(&r, MMIOTRACE_FMT_KERNEL, "MARK 2.766196 two\nLSPCI\n");
+    /* kernel mode: no line of a MARK's text may read as a record or a skipped line */
+    expect(&r, MMIOTRACE_FMT_KERNEL, "MARK 2.766196 two\\nLSPCI\n");
     r.mark.text = "two\nR 4";
     r.mark.len = strlen(r.mark.text);
     expect(&r, MMIOTRACE_FMT_EXTENDED, "MARKX 2.766196 text=\"two\\nR 4\"\n");
+    r.mark.text = "plain\nW 4 1.000000 1 0xfe000000 0x1 0x0 0\nmore text\n\nW";
+    r.mark.len = strlen(r.mark.text);
+    expect(&r, MMIOTRACE_FMT_KERNEL,
+           "MARK 2.766196 plain\\nW 4 1.000000 1 0xfe000000 0x1 0x0 0\nmore text\n\\nW\n");
+    r.mark.text = "a\rW 4 1.000000 1 0xfe000000 0x1 0x0 0\x01\x7f\tb";
+    r.mark.len = strlen(r.mark.text);
+    expect(&r, MMIOTRACE_FMT_KERNEL,
+           "MARK 2.766196 a\\rW 4 1.000000 1 0xfe000000 0x1 0x0 0\\x01\\x7f\tb\n");
+    expect(&r, MMIOTRACE_FMT_EXTENDED,
+           "MARKX 2.766196 text=\"a\\rW 4 1.000000 1 0xfe000000 0x1 0x0 0\\x01\\x7f\\tb\"\n");
     r.mark.text = "a\r";
     r.mark.len = strlen(r.mark.text);
     expect(&r, MMIOTRACE_FMT_EXTENDED, "MARKX 2.766196 text=\"a\\r\"\n");
@@ -298,6 +310,11 @@ static void test_extended(void)
     r.mark.text = "Lost 3 events.";
     r.mark.len = strlen(r.mark.text);
     expect(&r, MMIOTRACE_FMT_EXTENDED, "MARKX 0.000000 text=\"Lost 3 events.\"\n");
+    expect(&r, MMIOTRACE_FMT_KERNEL, "MARK 0.000000 \\x4cost 3 events.\n");
+    r.mark.text = "Lost 3 events.\nW 4 1.0 1 0x1 0x1 0x0 0";
+    r.mark.len = strlen(r.mark.text);
+    expect(&r, MMIOTRACE_FMT_KERNEL,
+           "MARK 0.000000 \\x4cost 3 events.\\nW 4 1.0 1 0x1 0x1 0x0 0\n");
     r.mark.text = "Lost 03 events.";
     r.mark.len = strlen(r.mark.text);
     expect(&r, MMIOTRACE_FMT_EXTENDED, "MARK 0.000000 Lost 03 events.\n");
@@ -481,6 +498,52 @@ static void test_stream_writer(void)
     g_string_free(want, TRUE);
 }
 
+/*
+ * Kernel mode never lets a MARK's text become a line a kernel-format reader takes for a
+ * record: each hostile text, formatted, reads back (libmmiotrace's reader) as one MARK, and
+ * no line after the first starts like an R/W/MAP/UNMAP/UNKNOWN/MARK line (the kernel's
+ * consumers, e.g. demmio, go by the first word; others split lines at CR as well).
+ */
+static void test_kernel_mark_injection(void)
+{
+    static const char *const texts[] = {
+        "one\nW 4 1.000000 1 0xfe000000 0x1 0x0 0",
+        "one\rR 4 1.000000 1 0xfe000000 0x1 0x0 0",
+        "one\r\nMAP 1.0 1 0xfe000000 0x0 0x1000 0x0 0",
+        "\nUNMAP 1.0 1 0x0 0\n",
+        "x\nMARK 1.000000 nested\nVERSION 20070824\nPCIDEV 0018 808610d3 b 0 0 0 0 0 0 0 0 0 0 0 0 "
+        "0 0 ",
+        "Lost 3 events.",
+        "a\n\nR 4 1 1 0x1 0x1 0x0 0\n# comment\nLSPCI x\x0bW 4 1 1 0x1 0x1 0x0 0\x0c",
+    };
+    static const char *const kw[] = {"R ",   "W ",      "MAP ",   "UNMAP ", "UNKNOWN ",
+                                     "MARK", "VERSION", "PCIDEV", "LOST",   "PCICFG",
+                                     "IRQ",  "#",       "LSPCI"};
+    struct mmiotrace_record r;
+
+    for (size_t i = 0; i < G_N_ELEMENTS(texts); i++) {
+        mmiotrace_record_init(&r, MMIOTRACE_MARK);
+        r.ts_ns = i == 5 ? 0 : 2766196400ull;
+        r.mark.text = texts[i];
+        r.mark.len = strlen(texts[i]);
+        int n = mmiotrace_format(buf, sizeof(buf), &r, MMIOTRACE_FMT_KERNEL);
+        g_assert_cmpint(n, >, 0);
+        g_assert_null(memchr(buf, '\r', n));
+        g_auto(GStrv) lines = g_strsplit_set(buf, "\n\x0b\x0c", -1);
+        for (int l = 1; lines[l]; l++) {
+            for (size_t k = 0; k < G_N_ELEMENTS(kw); k++) {
+                g_assert_false(g_str_has_prefix(lines[l], kw[k]));
+            }
+        }
+        struct mmiotrace_reader *rd = mmiotrace_reader_open_mem(buf, n, "mark");
+        struct mmiotrace_record got;
+        g_assert_cmpint(mmiotrace_reader_next(rd, &got), ==, 1);
+        g_assert_cmpint(got.type, ==, MMIOTRACE_MARK);
+        g_assert_cmpint(mmiotrace_reader_next(rd, &got), ==, 0);
+        mmiotrace_reader_free(rd);
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -490,6 +553,7 @@ int main(int argc, char **argv)
     g_test_add_func("/writer/extended", test_extended);
     g_test_add_func("/writer/pcicfg-irq", test_new_records);
     g_test_add_func("/writer/invalid", test_invalid);
+    g_test_add_func("/writer/kernel-mark-injection", test_kernel_mark_injection);
     g_test_add_func("/writer/stream", test_stream_writer);
     return g_test_run();
 }
