@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""A trace file on a full disk (a small tmpfs), for both modes and both mmiotrace-direct
+settings, then space returns:
+
+- the file stays a valid trace (hvmmio stat --strict), its header intact, and every access
+  in it appears once, in order (nothing written at a stale offset);
+- query-mmiotrace shows the failure (write-error) and counts every lost record: the
+  accesses kept in the file plus write-lost equal the accesses made;
+- MMIOTRACE_WRITE_ERROR and MMIOTRACE_WRITE_RESUMED are sent;
+- a Lost marker in the file, where writing resumed, carries the count;
+- the guest was never stalled (every access was answered), in lossless mode too.
+"""
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from faultlib import Checker, EvQemu, Tmpfs, can_mount_tmpfs, hvmmio  # noqa: E402
+
+c = Checker()
+SLOT, BAR = 3, 0xe0000000
+BEFORE, DURING, AFTER = 300, 5000, 1000
+
+
+def trace_facts(path):
+    """W values in order, Lost counts, the first lines."""
+    values, lost, head = [], [], []
+    with open(path, errors='replace') as f:
+        for i, line in enumerate(f):
+            if i < 4:
+                head.append(line.split(' ')[0])
+            if line.startswith('W '):
+                values.append(int(line.split()[5], 16))
+            m = re.match(r'(?:LOST \S+ (\d+)|MARK 0\.000000 Lost (\d+) events\.)', line)
+            if m:
+                lost.append(int(m.group(1) or m.group(2)))
+    return values, lost, head
+
+
+def run(direct, mode):
+    name = f'direct={direct} mode={mode}'
+    with Tmpfs('2M') as t:
+        path = os.path.join(t.dir, 'trace.txt')
+        q = EvQemu(['-device', f'edu,id=edu0,addr={SLOT},mmiotrace=on,mmiotrace-file={path},'
+                    f'mmiotrace-direct={direct},mmiotrace-mode={mode},mmiotrace-ring=1024'])
+        q.start()
+        q.pci_map_bar(SLOT, 0, BAR)
+        q.writes(BAR + 4, BEFORE, base=0)
+        q.qmp('query-mmiotrace')        # written out: the header and BEFORE accesses
+        t.fill(16384)
+        q.writes(BAR + 4, DURING, base=BEFORE)
+        during = q.qmp('query-mmiotrace')[0]
+        t.free_filler()
+        q.writes(BAR + 4, AFTER, base=BEFORE + DURING)
+        after = q.qmp('query-mmiotrace')[0]
+        q.quit()
+        err = q.read_stderr()
+        total = BEFORE + DURING + AFTER
+
+        c.check(during['write-lost'] > 0 and during['dropped'] >= during['write-lost'],
+                f'{name}: losses counted while the disk is full ({during["write-lost"]})')
+        c.check('MMIOTRACE_WRITE_ERROR' in q.event_names(),
+                f'{name}: MMIOTRACE_WRITE_ERROR sent')
+        ev = [e for e in q.events if e['event'] == 'MMIOTRACE_WRITE_ERROR']
+        c.check(ev and ev[0]['data']['devices'] == ['edu0'] and
+                'No space left' in ev[0]['data']['error'],
+                f'{name}: the event names the device and the error: {ev[:1]}')
+        c.check('MMIOTRACE_WRITE_RESUMED' in q.event_names(),
+                f'{name}: MMIOTRACE_WRITE_RESUMED sent once space returned')
+        c.check('write-error' not in after, f'{name}: no write-error once writing works')
+        c.equal(after['records'] + after['write-lost'], total,
+                f'{name}: records + write-lost = accesses (query-mmiotrace)')
+        c.check('failed: No space left on device' in err, f'{name}: the error is on stderr')
+
+        r = hvmmio('stat', '--strict', path)
+        c.check(r.returncode == 0, f'{name}: the file is a valid trace ({r.stderr.strip()})')
+        values, lost, head = trace_facts(path)
+        c.equal(head, ['VERSION', 'PCIDEV', 'PCICFG', 'MAP'], f'{name}: the header is intact')
+        c.check(all(b > a for a, b in zip(values, values[1:])),
+                f'{name}: every access once and in order (nothing at a stale offset)')
+        c.check(values[:BEFORE] == list(range(BEFORE)),
+                f'{name}: the accesses before the failure are all there')
+        c.equal(len(values), after['records'], f'{name}: the file holds the records counted')
+        c.equal(sum(lost), after['write-lost'], f'{name}: the Lost markers carry the losses')
+        c.equal(len(values) + sum(lost), total, f'{name}: kept + marked = accesses')
+        c.check(values[-1] == total - 1, f'{name}: writing resumed (last access in the file)')
+        print(f'figures {name}: accesses {total}, kept {len(values)}, lost {sum(lost)}, '
+              f'counted {after["write-lost"]}')
+
+
+if not can_mount_tmpfs():
+    print('SKIP: cannot mount a tmpfs (needs root)')
+    sys.exit(77)
+for direct in ('on', 'off'):
+    for mode in ('lossless', 'drop'):
+        run(direct, mode)
+sys.exit(c.done())
