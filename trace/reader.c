@@ -326,8 +326,9 @@ static int fill(struct mmiotrace_reader *r)
 static void long_line_error(struct mmiotrace_reader *r, uint64_t line, bool nul)
 {
     if (nul) {
-        line_error(r, line, "NUL bytes (the file was truncated while being written? e.g. "
-                            "logrotate's copytruncate; rotate with mmiotrace-rotate instead)");
+        line_error(r, line,
+                   "NUL bytes (the file was truncated while being written? e.g. "
+                   "logrotate's copytruncate; rotate with mmiotrace-rotate instead)");
     } else {
         line_error(r, line, "line is longer than %d bytes", MMIOTRACE_LINE_MAX);
     }

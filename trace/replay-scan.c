@@ -31,9 +31,9 @@
 #define BAR_MEM_TYPE_32 0x0
 #define BAR_MEM_TYPE_64 0x4
 
-#define IO_BAR_MAX 256ull               /* the PCI rule for I/O BARs */
-#define MEM32_BAR_MAX (1ull << 31)      /* a 32-bit memory BAR below 4 GiB */
-#define MEM64_BAR_MAX (1ull << 40)      /* what a replay machine can map */
+#define IO_BAR_MAX 256ull          /* the PCI rule for I/O BARs */
+#define MEM32_BAR_MAX (1ull << 31) /* a 32-bit memory BAR below 4 GiB */
+#define MEM64_BAR_MAX (1ull << 40) /* what a replay machine can map */
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -60,9 +60,8 @@ struct mmiotrace_replay_dev *mmiotrace_replay_find(struct mmiotrace_replay_scan 
 }
 
 int mmiotrace_replay_access(const struct mmiotrace_record *rec,
-                            const struct mmiotrace_pcidev *pcidev, const char *path,
-                            uint64_t line, uint8_t *bar, uint64_t *off, char *err,
-                            size_t errlen)
+                            const struct mmiotrace_pcidev *pcidev, const char *path, uint64_t line,
+                            uint8_t *bar, uint64_t *off, char *err, size_t errlen)
 {
     uint64_t phys = rec->rw.phys;
 
@@ -93,16 +92,15 @@ int mmiotrace_replay_access(const struct mmiotrace_record *rec,
     }
     if (*off > UINT64_MAX - rec->rw.width) {
         return fail(err, errlen,
-                    "%s:%" PRIu64 ": access at BAR %u offset 0x%" PRIx64 " wraps around",
-                    path, line, *bar, *off);
+                    "%s:%" PRIu64 ": access at BAR %u offset 0x%" PRIx64 " wraps around", path,
+                    line, *bar, *off);
     }
     return 0;
 }
 
 static struct mmiotrace_replay_dev *scan_dev(struct mmiotrace_replay_scan *s,
-                                             const struct mmiotrace_record *rec,
-                                             const char *path, uint64_t line, char *err,
-                                             size_t errlen)
+                                             const struct mmiotrace_record *rec, const char *path,
+                                             uint64_t line, char *err, size_t errlen)
 {
     const char *name = rec->ext & MMIOTRACE_EXT_DEV ? rec->dev : "";
     size_t len = rec->ext & MMIOTRACE_EXT_DEV ? rec->dev_len : 0;
@@ -112,8 +110,8 @@ static struct mmiotrace_replay_dev *scan_dev(struct mmiotrace_replay_scan *s,
         return d;
     }
     if (s->n == MMIOTRACE_REPLAY_MAX_DEVICES) {
-        fail(err, errlen, "%s:%" PRIu64 ": the recording names more than %d devices", path,
-             line, MMIOTRACE_REPLAY_MAX_DEVICES);
+        fail(err, errlen, "%s:%" PRIu64 ": the recording names more than %d devices", path, line,
+             MMIOTRACE_REPLAY_MAX_DEVICES);
         return NULL;
     }
     if (len > MMIOTRACE_DEV_MAX) {
@@ -164,15 +162,15 @@ int mmiotrace_replay_scan(struct mmiotrace_reader *r, const char *path,
             d->pcidev_line = line;
             break;
         case MMIOTRACE_CONFIG:
-            d->config_len = rec.config.len < MMIOTRACE_CONFIG_MAX ? rec.config.len
-                                                                  : MMIOTRACE_CONFIG_MAX;
+            d->config_len =
+                rec.config.len < MMIOTRACE_CONFIG_MAX ? rec.config.len : MMIOTRACE_CONFIG_MAX;
             memcpy(d->config, rec.config.data, d->config_len);
             d->config_line = line;
             break;
         case MMIOTRACE_READ:
         case MMIOTRACE_WRITE:
-            if (mmiotrace_replay_access(&rec, d->have_pcidev ? &d->pcidev : NULL, path, line,
-                                        &bar, &off, err, errlen) < 0) {
+            if (mmiotrace_replay_access(&rec, d->have_pcidev ? &d->pcidev : NULL, path, line, &bar,
+                                        &off, err, errlen) < 0) {
                 return -1;
             }
             if (off + rec.rw.width > d->bar_end[bar]) {
@@ -230,8 +228,8 @@ static int check_bars(const struct mmiotrace_replay_dev *dev, const char *path,
         if (type & BAR_IO) {
             if (type != BAR_IO) {
                 return fail(err, errlen,
-                            "%s:%" PRIu64 ": BAR %d has I/O flags 0x%x (bit 1 is reserved)",
-                            path, line, i, type);
+                            "%s:%" PRIu64 ": BAR %d has I/O flags 0x%x (bit 1 is reserved)", path,
+                            line, i, type);
             }
             min = 4, max = IO_BAR_MAX, what = "an I/O BAR";
         } else if ((type & BAR_MEM_TYPE_MASK) == BAR_MEM_TYPE_32) {
@@ -290,8 +288,10 @@ static int check_caps(const struct mmiotrace_replay_dev *dev, const char *path,
     unsigned n = 0;
 
     if (len < CFG_HEADER) {
-        return fail(err, errlen, "%s:%" PRIu64 ": PCICFG has %u bytes; a config space header "
-                    "has 64", path, line, len);
+        return fail(err, errlen,
+                    "%s:%" PRIu64 ": PCICFG has %u bytes; a config space header "
+                    "has 64",
+                    path, line, len);
     }
     if (!(cfg16(c, CFG_STATUS) & CFG_STATUS_CAP_LIST)) {
         return 0;
@@ -304,8 +304,8 @@ static int check_caps(const struct mmiotrace_replay_dev *dev, const char *path,
                         path, line, pos, end - 1);
         }
         if (seen[pos]) {
-            return fail(err, errlen, "%s:%" PRIu64 ": the capability list loops at 0x%x",
-                        path, line, pos);
+            return fail(err, errlen, "%s:%" PRIu64 ": the capability list loops at 0x%x", path,
+                        line, pos);
         }
         seen[pos] = 1;
         if (n == MAX_CAPS) {
@@ -323,8 +323,8 @@ static int check_caps(const struct mmiotrace_replay_dev *dev, const char *path,
             unsigned qsize = (flags & MSI_FLAGS_QSIZE) >> 4;
 
             if (id->msi_pos) {
-                return fail(err, errlen, "%s:%" PRIu64 ": a second MSI capability at 0x%x",
-                            path, line, pos);
+                return fail(err, errlen, "%s:%" PRIu64 ": a second MSI capability at 0x%x", path,
+                            line, pos);
             }
             e->len = msi_size(flags);
             if (qmask > 5) {
@@ -347,8 +347,8 @@ static int check_caps(const struct mmiotrace_replay_dev *dev, const char *path,
         }
         case CAP_ID_MSIX:
             if (id->msix_pos) {
-                return fail(err, errlen, "%s:%" PRIu64 ": a second MSI-X capability at 0x%x",
-                            path, line, pos);
+                return fail(err, errlen, "%s:%" PRIu64 ": a second MSI-X capability at 0x%x", path,
+                            line, pos);
             }
             e->len = MSIX_SIZEOF;
             id->msix_pos = pos;
@@ -371,8 +371,8 @@ static int check_caps(const struct mmiotrace_replay_dev *dev, const char *path,
                 return fail(err, errlen,
                             "%s:%" PRIu64 ": capability 0x%02x at 0x%x (%u bytes) overlaps "
                             "capability 0x%02x at 0x%x",
-                            path, line, caps[i].cap_id, caps[i].pos, caps[i].len,
-                            caps[j].cap_id, caps[j].pos);
+                            path, line, caps[i].cap_id, caps[i].pos, caps[i].len, caps[j].cap_id,
+                            caps[j].pos);
             }
         }
     }
@@ -386,8 +386,8 @@ static int check_caps(const struct mmiotrace_replay_dev *dev, const char *path,
         unsigned tbir = table & MSIX_BIR_MASK, pbir = pba & MSIX_BIR_MASK;
         uint64_t toff = table & ~MSIX_BIR_MASK, poff = pba & ~MSIX_BIR_MASK;
 
-        if (tbir >= MMIOTRACE_REPLAY_BARS || pbir >= MMIOTRACE_REPLAY_BARS ||
-            !id->bar_size[tbir] || !id->bar_size[pbir]) {
+        if (tbir >= MMIOTRACE_REPLAY_BARS || pbir >= MMIOTRACE_REPLAY_BARS || !id->bar_size[tbir] ||
+            !id->bar_size[pbir]) {
             return fail(err, errlen,
                         "%s:%" PRIu64 ": MSI-X table or PBA in a BAR the recording does "
                         "not have (BIR %u, %u)",
@@ -404,8 +404,7 @@ static int check_caps(const struct mmiotrace_replay_dev *dev, const char *path,
                         path, line, tbir, toff, table_len, pbir, poff, pba_len);
         }
         if (tbir == pbir && toff < poff + pba_len && poff < toff + table_len) {
-            return fail(err, errlen, "%s:%" PRIu64 ": MSI-X table and PBA overlap", path,
-                        line);
+            return fail(err, errlen, "%s:%" PRIu64 ": MSI-X table and PBA overlap", path, line);
         }
         id->msix_vectors = nvec;
         id->msix_table_bar = tbir;
@@ -421,9 +420,8 @@ int mmiotrace_pci_identity_check(const struct mmiotrace_replay_dev *dev, const c
 {
     memset(id, 0, sizeof(*id));
     if (!dev->have_pcidev) {
-        return fail(err, errlen,
-                    "%s: the recording of '%s' has no PCIDEV line (BAR sizes unknown)", path,
-                    dev->name);
+        return fail(err, errlen, "%s: the recording of '%s' has no PCIDEV line (BAR sizes unknown)",
+                    path, dev->name);
     }
     if (check_bars(dev, path, id, err, errlen) < 0) {
         return -1;

@@ -15,7 +15,7 @@
 #include "mmiotrace.h"
 
 #define MMIOTRACE_REPLAY_MAX_DEVICES 64 /* distinct dev= names a recording may hold */
-#define MMIOTRACE_REPLAY_BARS 6          /* BAR0-5 (the expansion ROM is not replayed) */
+#define MMIOTRACE_REPLAY_BARS 6         /* BAR0-5 (the expansion ROM is not replayed) */
 
 /* What the first pass keeps of one recorded device. */
 struct mmiotrace_replay_dev {
@@ -46,9 +46,8 @@ struct mmiotrace_replay_dev *mmiotrace_replay_find(struct mmiotrace_replay_scan 
  * device's PCIDEV line in effect, NULL if none) holding its address. 0, or -1 with a message.
  */
 int mmiotrace_replay_access(const struct mmiotrace_record *rec,
-                            const struct mmiotrace_pcidev *pcidev, const char *path,
-                            uint64_t line, uint8_t *bar, uint64_t *off, char *err,
-                            size_t errlen);
+                            const struct mmiotrace_pcidev *pcidev, const char *path, uint64_t line,
+                            uint8_t *bar, uint64_t *off, char *err, size_t errlen);
 
 /*
  * First pass: read the whole recording from r (path names it in messages) into s. Every

@@ -34,8 +34,8 @@ static void check_identity(const struct mmiotrace_replay_dev *d,
         }
     }
     if (id->msi_pos) {
-        unsigned len = id->msi_64bit ? (id->msi_maskbit ? 0x18 : 0x0e)
-                                     : (id->msi_maskbit ? 0x14 : 0x0a);
+        unsigned len =
+            id->msi_64bit ? (id->msi_maskbit ? 0x18 : 0x0e) : (id->msi_maskbit ? 0x14 : 0x0a);
         if (id->msi_pos < 0x40 || id->msi_pos + len > 0x100 || id->msi_pos + len > d->config_len ||
             id->msi_vectors < 1 || id->msi_vectors > 32 ||
             (id->msi_vectors & (id->msi_vectors - 1))) {
