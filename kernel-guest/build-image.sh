@@ -27,6 +27,9 @@ dl=$HVMMIO_CACHE_DIR/downloads
 # (kernel-guest/nested/ is the nested image variant's, built by its own script)
 mapfile -t inputs < <(find "$here" -path "$here/nested" -prune -o -type f \( -name '*.sh' -o -name 'init' \
 	-o -name 'modules.list' -o -name '*.c' -o -name 'Kbuild' -o -name 'Makefile' \) -print | sort)
+# Headers the guest modules share with the host tools (the test device's register map)
+shared_headers=("$HVMMIO_TOP/tools/testdev-regs.h")
+inputs+=("${shared_headers[@]}")
 key=$(hash_inputs "$HVMMIO_PINS" "${DEBS[@]}" "${inputs[@]}")
 out=$HVMMIO_CACHE_DIR/guest/$key
 if [ -f "$out/.done" ]; then
@@ -80,6 +83,7 @@ for dir in "$here"/modules/*/; do
 	bdir=$work/modules/$name
 	mkdir -p "$bdir"
 	cp -r "$dir". "$bdir/"
+	cp "${shared_headers[@]}" "$bdir/"
 	make -s -C "$out/headers/usr/src/linux-headers-$KVER" M="$bdir" modules >"$work/module-$name.log" 2>&1 ||
 		{ cat "$work/module-$name.log" >&2; die "building guest module $name failed"; }
 	mkdir -p "$root/lib/modules/$KVER/extra"

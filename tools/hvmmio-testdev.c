@@ -33,48 +33,15 @@
 
 #include <libvfio-user.h>
 
-/* PCI identity (docs/testdev.md "Identity") */
-#define TESTDEV_VENDOR 0x1234
-#define TESTDEV_DEVICE 0x4d4d
-#define TESTDEV_SUBVENDOR 0x1234
-#define TESTDEV_SUBDEVICE 0x0001
-#define TESTDEV_REVISION 1
-#define TESTDEV_CLASS 0xff /* base class "unassigned", sub 0, prog-if 0 */
-
-/* BAR0 registers (docs/testdev.md "BAR0") */
-#define BAR0_SIZE 0x1000
-#define REG_ID 0x000
-#define REG_INVERT 0x004
-#define REG_SCRATCH32 0x008
-#define REG_REG64 0x010
-#define REG_COUNTER 0x020
-#define REG_DOORBELL 0x024
-#define REG_STATUS 0x028
-#define REG_IRQ_RAISE 0x030
-#define REG_IRQ_ACK 0x034
-#define REG_RESET 0x03c
-#define SCRATCH_START 0x040
-#define SCRATCH_SIZE 0x40
-#define TAIL_START 0x800
-#define TAIL_SIZE 0x800
-
-#define ID_VALUE 0x4d4d0001u
-#define REG64_RESET 0x0123456789abcdefull
-#define RESET_MAGIC 0x52535421u /* "!TSR" in memory order: "RST!" read as a big number */
-#define STATUS_DONE (1u << 0)
-#define STATUS_BUSY (1u << 1)
-#define STATUS_IRQ (1u << 2)
-#define DOORBELL_POLLS 3 /* the read of STATUS that sees DONE again */
-
-/* BAR2 (docs/testdev.md "BAR2") */
-#define BAR2_SIZE 0x10000
-#define BAR2_PATTERN 0xb0000000u
+#include "testdev-regs.h"
 
 struct testdev {
     vfu_ctx_t *vfu;
     GMainLoop *loop;
     const char *socket_path;
     gboolean verbose;
+    FILE *witness; /* --witness: every BAR0 access served, in order */
+    uint64_t witness_seq;
     guint fd_watch;
     int exit_code;
 
@@ -108,6 +75,29 @@ static void note(struct testdev *dev, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
+}
+
+/*
+ * --witness: one line per BAR0 access served, in the order served (the server is
+ * single-threaded, so this is the device's order): "SEQ BAR DIR WIDTH OFFSET VALUE", VALUE
+ * being what was written or what the read returned, plus " ignored" for an access no
+ * register decoded. Device resets are "SEQ reset". The format is in docs/testdev.md.
+ */
+static void witness_access(struct testdev *dev, bool is_write, size_t count, uint64_t off,
+                           uint64_t val, bool handled)
+{
+    if (!dev->witness) {
+        return;
+    }
+    fprintf(dev->witness, "%" PRIu64 " 0 %c %zu 0x%03" PRIx64 " 0x%" PRIx64 "%s\n",
+            ++dev->witness_seq, is_write ? 'W' : 'R', count, off, val, handled ? "" : " ignored");
+}
+
+static void witness_reset(struct testdev *dev)
+{
+    if (dev->witness) {
+        fprintf(dev->witness, "%" PRIu64 " reset\n", ++dev->witness_seq);
+    }
 }
 
 static void testdev_reset(struct testdev *dev)
@@ -177,6 +167,7 @@ static bool reg32_read(struct testdev *dev, uint32_t off, uint32_t *val)
     case REG_DOORBELL:
     case REG_IRQ_RAISE:
     case REG_IRQ_ACK:
+    case REG_MARKER:
     case REG_RESET:
         *val = 0; /* write-only */
         return true;
@@ -218,6 +209,8 @@ static bool reg32_write(struct testdev *dev, uint32_t off, uint32_t val)
     case REG_IRQ_ACK:
         dev->irq_pending = false;
         return true;
+    case REG_MARKER:
+        return true; /* no effect: a tag in the witness log and the host trace */
     case REG_RESET:
         if (val == RESET_MAGIC) {
             testdev_reset(dev);
@@ -288,6 +281,7 @@ static ssize_t bar0_access(vfu_ctx_t *vfu, char *buf, size_t count, loff_t offse
             store_le(p, count, val);
         }
     }
+    witness_access(dev, is_write, count, (uint64_t)offset, val, handled);
     if (handled) {
         note(dev, "bar0 %c %zu 0x%03x 0x%0*" PRIx64, is_write ? 'W' : 'R', count, off,
              (int)(2 * count), val);
@@ -317,6 +311,7 @@ static int device_reset(vfu_ctx_t *vfu, vfu_reset_type_t type)
 {
     struct testdev *dev = vfu_get_private(vfu);
     note(dev, "device reset (type %d)", (int)type);
+    witness_reset(dev);
     testdev_reset(dev);
     return 0;
 }
@@ -506,9 +501,14 @@ static bool create_device(struct testdev *dev)
 int main(int argc, char **argv)
 {
     struct testdev dev = {.bar2_fd = -1};
+    g_autofree char *witness_path = NULL;
     GOptionEntry entries[] = {
         {"verbose", 'v', 0, G_OPTION_ARG_NONE, &dev.verbose,
          "Log every BAR access, connections and libvfio-user's messages on stderr", NULL},
+        {"witness", 'w', 0, G_OPTION_ARG_FILENAME, &witness_path,
+         "Log every BAR0 access served (sequence number, offset, width, value written or "
+         "returned) to FILE, for 'hvmmio witness'",
+         "FILE"},
         {NULL},
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new("SOCKET_PATH");
@@ -544,6 +544,17 @@ int main(int argc, char **argv)
     if (!check_socket_path(dev.socket_path) || !create_bar2(&dev)) {
         return 1;
     }
+    if (witness_path) {
+        dev.witness = fopen(witness_path, "w");
+        if (!dev.witness) {
+            fprintf(stderr, "hvmmio-testdev: cannot create the witness log %s: %s\n", witness_path,
+                    g_strerror(errno));
+            return 1;
+        }
+        /* a large buffer: one write per 1 MiB of log, not per access */
+        setvbuf(dev.witness, NULL, _IOFBF, 1 << 20);
+        fprintf(dev.witness, "# hvmmio-testdev witness 1: SEQ BAR DIR WIDTH OFFSET VALUE\n");
+    }
     testdev_reset(&dev);
     /* Signal handlers first: whoever waits for the socket may signal us right after it. */
     dev.loop = g_main_loop_new(NULL, FALSE);
@@ -573,5 +584,10 @@ int main(int argc, char **argv)
     }
     munmap(dev.bar2, BAR2_SIZE);
     close(dev.bar2_fd);
+    if (dev.witness && (ferror(dev.witness) | fclose(dev.witness)) != 0) {
+        fprintf(stderr, "hvmmio-testdev: writing the witness log %s failed: %s\n", witness_path,
+                g_strerror(errno));
+        dev.exit_code = 1;
+    }
     return dev.exit_code;
 }
