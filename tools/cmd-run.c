@@ -55,6 +55,7 @@ struct testdev_server {
 static struct {
     gboolean on;
     char *props;
+    gboolean witness; /* --testdev-witness: the server logs what it serves (hvmmio witness) */
 } testdev_opt;
 
 static gboolean parse_testdev_opt(const char *name, const char *value, gpointer data,
@@ -468,7 +469,11 @@ static gboolean testdev_start(struct testdev_server *ts, const char *outdir, GEr
     g_autoptr(GSubprocessLauncher) l =
         g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDERR_MERGE);
     g_subprocess_launcher_set_stdout_file_path(l, ts->log);
-    ts->proc = g_subprocess_launcher_spawn(l, err, bin, ts->sock, NULL);
+    g_autofree char *witness = g_build_filename(outdir, "witness.log", NULL);
+    g_autofree char *witness_opt = g_strconcat("--witness=", witness, NULL);
+    ts->proc = testdev_opt.witness
+                   ? g_subprocess_launcher_spawn(l, err, bin, witness_opt, ts->sock, NULL)
+                   : g_subprocess_launcher_spawn(l, err, bin, ts->sock, NULL);
     if (!ts->proc) {
         return FALSE;
     }
@@ -544,7 +549,7 @@ static gboolean testdev_stop(struct testdev_server *ts)
 }
 
 static const char *const removable[] = {"console.log", "results.bin", "results.tar",
-                                        "status", "qemu.log", "testdev.log"};
+                                        "status", "qemu.log", "testdev.log", "witness.log"};
 
 int hvmmio_cmd_run(int argc, char **argv)
 {
@@ -561,6 +566,10 @@ int hvmmio_cmd_run(int argc, char **argv)
          "optional PROPS after '=': more vfio-user-pci properties, as key=value,... or JSON "
          "members",
          "PROPS"},
+        {"testdev-witness", 0, 0, G_OPTION_ARG_NONE, &testdev_opt.witness,
+         "With --testdev: the server logs every BAR0 access it serves to witness.log in the "
+         "output folder, for 'hvmmio witness'",
+         NULL},
         {"output", 'o', 0, G_OPTION_ARG_FILENAME, &outdir,
          "Folder for the console log, the guest's results and the host traces "
          "(default: hvmmio-out/SCENARIO)", "DIR"},
@@ -585,6 +594,7 @@ int hvmmio_cmd_run(int argc, char **argv)
     };
 
     testdev_opt.on = FALSE;
+    testdev_opt.witness = FALSE;
     g_clear_pointer(&testdev_opt.props, g_free);
     /* everything after "--" goes to QEMU untouched */
     int qemu_extra_at = argc;
