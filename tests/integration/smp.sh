@@ -80,6 +80,12 @@ gawk -v n="$N" -v acc="$acc" -v e1k="$e1k" '
 		printf "ok: per vCPU %s test device and %s e1000e records, tags by the right vCPU in program order, COUNTER 0..%d in file order\n", acc, e1k, ncount - 1
 	}' "$d/host.txt" || fail "host trace content ($d/host.txt)"
 
+# timestamps never decrease in file order (docs/trace-format.md: order and time across vCPUs)
+gawk '{ for (i = 1; i <= NF; i++) if ($i ~ /^ns=/) { ns = substr($i, 4) + 0
+		if (ns < last) { printf "FAIL: line %d: ns=%d after ns=%d\n", NR, ns, last; exit 1 }
+		last = ns } }' "$d/host.txt" || fail "host trace timestamps go back in time"
+pass "timestamps are nondecreasing in file order"
+
 # hvmmio stat's per-vCPU section counts every R/W record of each vCPU
 "$HVMMIO" stat "$d/host.txt" >"$d/stat.txt" || fail "hvmmio stat failed"
 for k in 0 1; do
