@@ -36,10 +36,10 @@ void mmiotrace_pci_class_init(ObjectClass *klass)
           "Linux mmiotrace format (default off)" },
         { "mmiotrace-file", "hvmmio: trace file (default mmiotrace-ID.txt; "
           "devices naming the same file share it; empty: QEMU trace events only)" },
-        { "mmiotrace-bars", "hvmmio: BARs to trace, e.g. 0,2 (default: every "
+        { "mmiotrace-bars", "hvmmio: BARs to trace, e.g. 0:2 (default: every "
           "memory BAR)" },
         { "mmiotrace-ranges", "hvmmio: trap only these BAR-relative ranges, "
-          "BAR:OFFSET+LENGTH[,...] e.g. 2:0x0+0x1000; other pages keep the "
+          "BAR:OFFSET+LENGTH[;...] e.g. 2:0x0+0x1000; other pages keep the "
           "fast path" },
         { "mmiotrace-pc", "hvmmio: record the guest PC of each access" },
         { "mmiotrace-insn", "hvmmio: record the instruction bytes and their "
@@ -495,9 +495,10 @@ void mmiotrace_pci_bar_update(PCIDevice *pdev, int bar, uint64_t old_addr,
 /* ---- attach / detach ---- */
 
 /*
- * The dev= identity: the qdev id, or TYPE@BB:DD.F. Trace lines allow MMIOTRACE_DEV_MAX
- * bytes: a longer id keeps its start and ends in a hash of the whole, so that two long ids
- * stay apart (QMP commands accept the id itself as well).
+ * The dev= identity: the qdev id, or TYPE@BB:DD.F. Trace lines allow
+ * MMIOTRACE_DEV_MAX bytes: a longer id keeps its start and ends in a hash of
+ * the whole, so that two long ids stay apart (QMP commands accept the id
+ * itself as well).
  */
 static char *device_name(PCIDevice *pdev)
 {

@@ -149,7 +149,7 @@ struct MmioTraceFile {
      * marker for them goes first into the buffer, so it lands where writing resumes.
      */
     off_t good_off;         /* the file holds whole records up to here */
-    off_t marker_end;       /* the pending Lost marker ends at this file offset, 0: none */
+    off_t marker_end;       /* the pending Lost marker ends here in the file, 0: none */
     uint64_t lost_unmarked; /* records lost since the last marker that reached the file */
     uint64_t write_lost;    /* records lost to write errors (read by the monitor) */
     uint64_t episode_lost;  /* of those, since writing last failed */
@@ -231,7 +231,7 @@ static int64_t lost_line_count(const char *p, size_t len)
     return -1;
 }
 
-/* Account for one lost line: a record, or a Lost line whose count moves to the new marker. */
+/* Account for a lost line: a record, or a Lost line (its count goes to the new marker). */
 static void count_lost_line(MmioTraceFile *f, const char *line, size_t len,
                             uint64_t *records, uint64_t *marked)
 {
@@ -562,7 +562,7 @@ static void stamp_refine(MmioTraceFile *f)
 
 static void format_other(MmioTraceFile *f, MmioTraceEvent *ev, unsigned mode);
 
-/* The new file of mmiotrace-rotate, handed to the writer in an MMIOTRACE_EV_ROTATE event. */
+/* The new file of mmiotrace-rotate, for the writer in an MMIOTRACE_EV_ROTATE event. */
 typedef struct MmioTraceRotate {
     int fd, direct_fd;
     bool seekable;

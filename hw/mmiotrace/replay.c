@@ -127,7 +127,8 @@ static bool stream_open(MmioTraceReplay *s, Error **errp)
     }
     s->reader = mmiotrace_reader_open(s->trace);
     if (!s->reader) {
-        error_setg_errno(errp, errno, "mmiotrace-replay: cannot read trace '%s'", s->trace);
+        error_setg_errno(errp, errno, "mmiotrace-replay: cannot read trace '%s'",
+                         s->trace);
         return false;
     }
     s->have_pcidev = false;
@@ -226,8 +227,9 @@ static const ReplayRec *rec_at(MmioTraceReplay *s, size_t i)
             if (err) {
                 error_report_err(err);
             } else {
-                error_report("mmiotrace-replay: %s ended after %zu of %zu records (changed "
-                             "while replayed?)", s->trace, s->win_base + s->win->len, s->n);
+                error_report("mmiotrace-replay: %s ended after %zu of %zu records "
+                             "(changed while replayed?)", s->trace,
+                             s->win_base + s->win->len, s->n);
             }
             s->n = s->win_base + s->win->len;
             return NULL;
@@ -304,9 +306,9 @@ static bool setup_identity(MmioTraceReplay *s, const struct mmiotrace_replay_dev
         return false;
     }
     if (id.msix_pos) {
-        if (msix_init(pdev, id.msix_vectors, &s->bar[id.msix_table_bar], id.msix_table_bar,
-                      id.msix_table_off, &s->bar[id.msix_pba_bar], id.msix_pba_bar,
-                      id.msix_pba_off, id.msix_pos, errp) < 0) {
+        if (msix_init(pdev, id.msix_vectors, &s->bar[id.msix_table_bar],
+                      id.msix_table_bar, id.msix_table_off, &s->bar[id.msix_pba_bar],
+                      id.msix_pba_bar, id.msix_pba_off, id.msix_pos, errp) < 0) {
             error_prepend(errp, "%s:%" PRIu64 ": recorded MSI-X capability: ", s->trace,
                           src_line);
             return false;
@@ -609,7 +611,8 @@ MmioTraceReplayInfoList *qmp_query_mmiotrace_replay(Error **errp)
 static void replay_realize(PCIDevice *pdev, Error **errp)
 {
     MmioTraceReplay *s = MMIOTRACE_REPLAY(pdev);
-    g_autofree struct mmiotrace_replay_scan *scan = g_new0(struct mmiotrace_replay_scan, 1);
+    g_autofree struct mmiotrace_replay_scan *scan =
+        g_new0(struct mmiotrace_replay_scan, 1);
     struct mmiotrace_replay_dev *d = NULL;
     struct mmiotrace_reader *reader;
     char err[512];
@@ -644,7 +647,8 @@ static void replay_realize(PCIDevice *pdev, Error **errp)
     /* first pass: the devices' identities and bounds, in constant memory */
     reader = mmiotrace_reader_open(s->trace);
     if (!reader) {
-        error_setg_errno(errp, errno, "mmiotrace-replay: cannot read trace '%s'", s->trace);
+        error_setg_errno(errp, errno, "mmiotrace-replay: cannot read trace '%s'",
+                         s->trace);
         return;
     }
     ret = mmiotrace_replay_scan(reader, s->trace, scan, err, sizeof(err));
@@ -692,7 +696,7 @@ static void replay_realize(PCIDevice *pdev, Error **errp)
     /* QEMU's own accesses are replayed only when there is nothing else */
     s->replay_guest_only = d->guest_accesses > 0;
 
-    /* second pass: count the records to replay (and check them); the third replays them */
+    /* second pass: count (and check) the records to replay; the third replays them */
     if (!stream_open(s, errp)) {
         goto fail;
     }
