@@ -155,6 +155,7 @@ struct MmioTraceFile {
     uint64_t episode_lost;  /* of those, since writing last failed */
     int failing;            /* errno of the failure in progress, 0 while writing works */
     GHashTable *lost_by_dev;    /* dev= name -> accesses lost to write errors (mutex) */
+    GHashTable *map_dev;        /* writer: MAP id -> device name, for lines without dev= */
     bool want_direct;       /* mmiotrace-direct, for the files of mmiotrace-rotate */
     bool rotating;          /* a rotation's records wait for room even in drop mode */
 
@@ -253,6 +254,17 @@ static void count_lost_line(MmioTraceFile *f, const char *line, size_t len,
                 e++;
             }
             name = g_strndup(v, e - v);
+        } else {
+            /* kernel lines (mmiotrace-compat): the device of the mapping, by its id */
+            char tmp[64];
+            int map_id;
+
+            memcpy(tmp, line, MIN(len, sizeof(tmp) - 1));
+            tmp[MIN(len, sizeof(tmp) - 1)] = 0;
+            if (sscanf(tmp, "%*s %*s %*s %d", &map_id) == 1) {
+                name = g_strdup(g_hash_table_lookup(f->map_dev,
+                                                    GINT_TO_POINTER(map_id)));
+            }
         }
         qemu_mutex_lock(&f->mutex);
         gpointer old = g_hash_table_lookup(f->lost_by_dev, name ? name : "");
@@ -661,6 +673,10 @@ static void __attribute__((noinline)) format_other(MmioTraceFile *f, MmioTraceEv
     }
     switch (ev->type) {
     case MMIOTRACE_MAP:
+        if (ev->dev) {
+            g_hash_table_insert(f->map_dev, GINT_TO_POINTER(ev->map_id),
+                                g_strdup(ev->dev->name));
+        }
         rec.map.map_id = ev->map_id;
         rec.map.phys = ev->phys;
         rec.map.virt = 0;
@@ -1150,6 +1166,7 @@ MmioTraceFile *mmiotrace_file_open(const char *path, bool compat, bool drop,
     f->seekable = seekable;
     f->want_direct = direct;
     f->lost_by_dev = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    f->map_dev = g_hash_table_new_full(NULL, NULL, NULL, g_free);
     mmiotrace_record_init(&f->rw_rec, MMIOTRACE_READ);
     qemu_spin_init(&f->lock);
     qemu_mutex_init(&f->mutex);
@@ -1261,6 +1278,7 @@ static void file_free(MmioTraceFile *f)
 {
     QLIST_REMOVE(f, next);
     g_hash_table_destroy(f->lost_by_dev);
+    g_hash_table_destroy(f->map_dev);
     mmiotrace_insn_cache_free(f->insn_cache);
     qemu_cond_destroy(&f->wake);
     qemu_cond_destroy(&f->space);

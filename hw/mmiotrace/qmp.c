@@ -118,9 +118,6 @@ MmioTraceInfoList *qmp_query_mmiotrace(Error **errp)
         if (d->file) {
             /* accesses formatted but lost to write errors are not records of the file */
             uint64_t lost = mmiotrace_file_lost_accesses(d->file, d->name);
-            if (mmiotrace_file_compat(d->file)) {
-                lost += mmiotrace_file_lost_accesses(d->file, "");
-            }
             info->records -= MIN(lost, info->records);
         }
         for (guint i = 0; i < d->ranges->len; i++) {
