@@ -451,8 +451,8 @@ static int stat_file(const char *prog, const char *path, struct stats *s, bool s
     s->malformed = mmiotrace_reader_skipped(r);
     if (got == 0 && !records && s->malformed) {
         /* nothing but malformed lines: not a trace at all (random bytes, another format) */
-        fprintf(stderr, "%s: %s: not an mmiotrace: no valid record, %" PRIu64
-                " malformed lines\n", prog, path, s->malformed);
+        fprintf(stderr, "%s: %s: not an mmiotrace: no valid record, %" PRIu64 " malformed lines\n",
+                prog, path, s->malformed);
         ret = -1;
     }
     if (fs.warned > WARN_MAX) {
