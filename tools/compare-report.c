@@ -221,6 +221,11 @@ static void print_counts(struct cmp *c)
            " outside guest mappings, %" PRIu64 " by QEMU itself\n",
            "host records explained", explained, c->hcls[HC_OFF], c->hcls[HC_OUTSIDE],
            c->hcls[HC_QEMU]);
+    if (c->start_hline) {
+        printf("  %-24s %8" PRIu64 ": guest line %" PRIu64 " starts at host line %" PRIu64
+               " (the host R/W before it: the guest tracer was off)\n",
+               "host R/W before the start", c->start_off, c->start_gline, c->start_hline);
+    }
     printf("  %-24s %8" PRIu64, "unexplained", c->ndisc);
     const char *sep = ": ";
     for (int k = 0; k < D_COUNT; k++) {
@@ -381,6 +386,13 @@ void cmp_print_json(struct cmp *c)
                            json_object_new_uint64(c->g_unk_continued));
     json_object_object_add(o, "guest_outside_host_devices", json_outside(c));
     json_object_object_add(o, "host_rw", json_host_classes(c));
+    if (c->start_hline) {
+        json_object *st = json_object_new_object();
+        json_object_object_add(st, "guest_line", json_object_new_uint64(c->start_gline));
+        json_object_object_add(st, "host_line", json_object_new_uint64(c->start_hline));
+        json_object_object_add(st, "host_rw_before", json_object_new_uint64(c->start_off));
+        json_object_object_add(o, "start", st);
+    }
     json_object_object_add(o, "anchors", json_object_new_uint64(c->anchors_used));
     json_object_object_add(o, "guest_gaps", json_object_new_uint64(c->gaps));
     json_object *d = json_object_new_object();

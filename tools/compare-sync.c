@@ -155,6 +155,11 @@ void cmp_first_sync(struct cmp *c)
     bool at_free_end = !cmp_gview_get(c, ba) && gend_free(&c->gv);
     cmp_commit_skips(c, ba, bb, true, at_free_end ? ba : 0);
     if (best.found && cmp_gview_get(c, ba)) {
+        if (!c->start_hline) {
+            c->start_gline = gv_item(c, ba)->line;
+            c->start_hline = hv_item(c, bb)->line;
+            c->start_off = c->hcls[HC_OFF];
+        }
         cmp_commit_match(c, ba, bb);
         c->synced = true;
     }

@@ -130,6 +130,8 @@ struct cmp {
     GArray *outside;    /* struct outside */
     uint64_t out_rw, out_unknown, out_other_ranges;
 
+    uint64_t start_gline, start_hline; /* where the first synchronisation placed the guest log */
+    uint64_t start_off;                /* host R/W before that point (the tracer off) */
     uint64_t g_rw_matched, g_unk_matched, g_unk_continued, anchors, anchors_used, gaps;
     uint64_t hcls[HC_COUNT];
     uint64_t disc[D_COUNT], ndisc;

@@ -75,9 +75,20 @@ for dev in nvme xhci; do
     else
         not_ok "fixture $dev: the guest's first access is repeated in the host trace ($seen)"
     fi
+    # where the driver's run starts: the one host line from which the host's R/W are the
+    # guest's first 20 R/W, in order
+    start=$(awk 'FNR == NR { if (($1 == "R" || $1 == "W") && g < 20) want[g++] = $1 " " $2 " " $5 " " $6; next }
+        $1 == "R" || $1 == "W" { key[n] = $1 " " $2 " " $5 " " $6; ln[n++] = FNR }
+        END { for (i = 0; i + 20 <= n; i++) { for (j = 0; j < 20 && key[i + j] == want[j]; j++) ;
+              if (j == 20) print ln[i] } }' "$tmp/$dev-g.txt" "$tmp/$dev-h.txt")
+    if [ "$(echo "$start" | wc -w)" -eq 1 ]; then
+        ok "fixture $dev: the guest's first 20 R/W are the host's from line $start on, only there"
+    else
+        not_ok "fixture $dev: one host line starts the guest's first 20 R/W ($start)"
+    fi
     expect 0 "real pair $dev (firmware/early accesses first) passes, every R/W matched" \
         "$tmp/$dev-g.txt" "$tmp/$dev-h.txt" "guest R/W matched $(printf '%15s / %-8s' "$grw" "$grw")" \
-        "unexplained                     0" "RESULT: PASS"
+        "starts at host line $start " "unexplained                     0" "RESULT: PASS"
     # a fault planted in the guest's first access, in its 10th, in its last: caught, named
     for k in 1 10 $grw; do
         l=$(awk -v k="$k" '$1 == "R" || $1 == "W" { if (++n == k) { print NR; exit } }' "$tmp/$dev-g.txt")

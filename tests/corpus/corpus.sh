@@ -23,7 +23,8 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "ok: $*"; }
 
 trace=mmiotrace=on
-devs=()    # "ID|DRIVER|CLASS|QEMU DEVICE" per traced device
+devs=()    # "ID|DRIVER|CLASS|QEMU DEVICE|FW" per traced device; FW 1: SeaBIOS or the kernel's
+           # early quirks access it before its driver (checked)
 args=()    # scenario arguments
 qemu=()    # more QEMU arguments (disks)
 disk() {   # disk ID: a 4 MiB raw image as drive dID
@@ -32,18 +33,18 @@ disk() {   # disk ID: a 4 MiB raw image as drive dID
 }
 case $group in
 net)
-	devs=("e1000e0|e1000e|NIC|e1000e,addr=03.0" "e10000|e1000|NIC|e1000,addr=04.0"
-		"igb0|igb|NIC|igb,addr=05.0"
-		"vnet0|virtio_net|virtio modern (net)|virtio-net-pci,addr=06.0,disable-legacy=on"
-		"vmx0|vmxnet3|NIC|vmxnet3,addr=07.0")
+	devs=("e1000e0|e1000e|NIC|e1000e,addr=03.0|0" "e10000|e1000|NIC|e1000,addr=04.0|0"
+		"igb0|igb|NIC|igb,addr=05.0|0"
+		"vnet0|virtio_net|virtio modern (net)|virtio-net-pci,addr=06.0,disable-legacy=on|0"
+		"vmx0|vmxnet3|NIC|vmxnet3,addr=07.0|0")
 	args=(mod:e1000e net:00:03.0 mod:e1000 net:00:04.0 mod:igb net:00:05.0 mod:virtio_pci
 		mod:virtio_net net:00:06.0 mod:vmxnet3 net:00:07.0)
 	;;
 storage)
-	devs=("nvme0|nvme|NVMe|nvme,addr=04.0,serial=corpus,drive=dnvme0"
-		"vblk0|virtio_blk|virtio modern (block)|virtio-blk-pci,addr=05.0,disable-legacy=on,drive=dvblk0"
-		"ahci0|ahci|SATA|ich9-ahci,addr=06.0" "mega0|megaraid_sas|SCSI (RAID)|megasas,addr=07.0"
-		"sdhci0|sdhci-pci|SD/MMC|sdhci-pci,addr=08.0")
+	devs=("nvme0|nvme|NVMe|nvme,addr=04.0,serial=corpus,drive=dnvme0|1"
+		"vblk0|virtio_blk|virtio modern (block)|virtio-blk-pci,addr=05.0,disable-legacy=on,drive=dvblk0|1"
+		"ahci0|ahci|SATA|ich9-ahci,addr=06.0|1" "mega0|megaraid_sas|SCSI (RAID)|megasas,addr=07.0|0"
+		"sdhci0|sdhci-pci|SD/MMC|sdhci-pci,addr=08.0|1")
 	for d in nvme0 vblk0 ahci0 mega0 sdhci0; do disk $d; done
 	qemu+=(-device ide-hd,drive=dahci0,bus=ahci0.0 -device scsi-hd,drive=dmega0,bus=mega0.0
 		-device sd-card,drive=dsdhci0)
@@ -51,9 +52,9 @@ storage)
 		blk:00:06.0 mod:megaraid_sas blk:00:07.0 mod:sdhci-pci mod:mmc_block blk:00:08.0)
 	;;
 usb-scsi)
-	devs=("xhci0|xhci-pci|USB 3 host|qemu-xhci,addr=03.0" "ehci0|ehci-pci|USB 2 host|usb-ehci,addr=04.0"
-		"ohci0|ohci-pci|USB 1.1 host|pci-ohci,addr=05.0" "lsi0|sym53c8xx|SCSI|lsi53c895a,addr=06.0"
-		"pvs0|vmw_pvscsi|SCSI (paravirtual)|pvscsi,addr=07.0")
+	devs=("xhci0|xhci-pci|USB 3 host|qemu-xhci,addr=03.0|1" "ehci0|ehci-pci|USB 2 host|usb-ehci,addr=04.0|1"
+		"ohci0|ohci-pci|USB 1.1 host|pci-ohci,addr=05.0|1" "lsi0|sym53c8xx|SCSI|lsi53c895a,addr=06.0|0"
+		"pvs0|vmw_pvscsi|SCSI (paravirtual)|pvscsi,addr=07.0|1")
 	for d in lsi0 pvs0; do disk $d; done
 	qemu+=(-device scsi-hd,drive=dlsi0,bus=lsi0.0 -device scsi-hd,drive=dpvs0,bus=pvs0.0)
 	args=(mod:xhci-pci usb:00:03.0 mod:ehci-pci usb:00:04.0 mod:ohci-pci usb:00:05.0 mod:sd_mod
@@ -64,7 +65,7 @@ esac
 
 run_args=(run --accel tcg -q -t 400 -o "$OUT/run")
 for d in "${devs[@]}"; do
-	IFS='|' read -r id _ _ spec <<<"$d"
+	IFS='|' read -r id _ _ spec _ <<<"$d"
 	run_args+=(-d "$spec,id=$id,$trace,mmiotrace-file=host-$id.txt")
 done
 start=$(date +%s.%N)
@@ -105,7 +106,7 @@ plant() { # plant FAULT LINE [LINE2] <guest >planted
 rows=$OUT/rows.md
 : >"$rows"
 for d in "${devs[@]}"; do
-	IFS='|' read -r id driver class spec <<<"$d"
+	IFS='|' read -r id driver class spec fw <<<"$d"
 	host=$OUT/run/host-$id.txt
 	inscope "$host" "$guest" >"$OUT/$id.scope"
 	grw=$(awk '$2 != "UNKNOWN"' "$OUT/$id.scope" | wc -l)
@@ -126,13 +127,21 @@ assert j["guest_rw_matched"] == rw, f"{drv}: {j['guest_rw_matched']} of {rw} R/W
 assert j["guest"]["unknown"] - out["unknown"] == unk and j["guest_unknown_matched"] == unk, f"{drv}: UNKNOWN {j}"
 assert j["unexplained"] == 0 and j["result"] == "PASS", f"{drv}: unexplained {j['unexplained']}"
 h = j["host_rw"]
-print(f"{rw} {unk} {j['host']['rw']} {h['tracer_off']} {h['outside_guest_mappings'] + h['qemu']}")
+print(f"{rw} {unk} {j['host']['rw']} {h['tracer_off']} {h['outside_guest_mappings'] + h['qemu']}",
+      j["start"]["host_line"], j["start"]["host_rw_before"])
 PY
-	read -r r_rw r_unk r_host r_off r_other < <(tail -n 1 "$rows")
+	read -r r_rw r_unk r_host r_off r_other s_line s_before < <(tail -n 1 "$rows")
 	sed -i '$d' "$rows"
-	printf '| %s | %s | `%s` | %s | %s / %s | %s / %s | %s | %s / %s | 0 | %.2f s |\n' "$driver" "$class" \
-		"${spec%%,*}" "$r_rw" "$r_rw" "$r_rw" "$r_unk" "$r_unk" "$r_host" "$r_off" "$r_other" "$ct" >>"$rows"
-	pass "$driver ($id): $r_rw guest R/W and $r_unk UNKNOWN matched of $r_host host R/W ($r_off before or after the guest tracer), 0 unexplained"
+	# the vCPUs' host R/W before the line where compare starts the guest log, counted here
+	before=$(awk -v l="$s_line" 'FNR < l && ($1 == "R" || $1 == "W") && !/ vcpu=none/' "$host" | wc -l)
+	[ "$before" -eq "$s_before" ] || fail "$driver: $before host R/W before line $s_line, compare says $s_before"
+	if [ "$fw" = 1 ] && [ "$before" -eq 0 ]; then
+		fail "$driver: no host access before the driver's (SeaBIOS or the early quirks should make some)"
+	fi
+	printf '| %s | %s | `%s` | %s | %s / %s | %s / %s | %s | %s | %s / %s | 0 | %.2f s |\n' "$driver" \
+		"$class" "${spec%%,*}" "$r_rw" "$r_rw" "$r_rw" "$r_unk" "$r_unk" "$r_host" "$before" "$r_off" \
+		"$r_other" "$ct" >>"$rows"
+	pass "$driver ($id): $r_rw guest R/W and $r_unk UNKNOWN matched of $r_host host R/W ($before before the driver's first, $r_off before or after the guest tracer), 0 unexplained"
 
 	# planted faults at one of the device's R/W: one that differs from its neighbours (in the
 	# device's own sequence), as does the next one
@@ -162,8 +171,8 @@ done
 echo "$boot" >"$OUT/boot-seconds"
 table=$OUT/../fidelity.md
 {
-	echo "| driver | class | QEMU device | guest R/W | matched | UNKNOWN matched | host R/W | host explained: tracer off / other | unexplained | compare |"
-	echo "|---|---|---|---|---|---|---|---|---|---|"
+	echo "| driver | class | QEMU device | guest R/W | matched | UNKNOWN matched | host R/W | host R/W before the driver | host explained: tracer off / other | unexplained | compare |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|"
 	for g in net storage usb-scsi; do
 		[ -f "$OUT/../$g/rows.md" ] && cat "$OUT/../$g/rows.md"
 	done
