@@ -227,6 +227,15 @@ static void hmp_mmiotrace_trap(Monitor *mon, const QDict *qdict)
     hmp_handle_error(mon, err);
 }
 
+static void hmp_mmiotrace_rotate(Monitor *mon, const QDict *qdict)
+{
+    Error *err = NULL;
+
+    qmp_mmiotrace_rotate(qdict_get_str(qdict, "device"),
+                         qdict_get_str(qdict, "file"), &err);
+    hmp_handle_error(mon, err);
+}
+
 static void hmp_info_mmiotrace(Monitor *mon, const QDict *qdict)
 {
     Error *err = NULL;
@@ -269,6 +278,7 @@ static void mmiotrace_register_hmp(void)
     monitor_register_hmp("mmiotrace_stop", false, hmp_mmiotrace_stop);
     monitor_register_hmp("mmiotrace_mark", false, hmp_mmiotrace_mark);
     monitor_register_hmp("mmiotrace_trap", false, hmp_mmiotrace_trap);
+    monitor_register_hmp("mmiotrace_rotate", false, hmp_mmiotrace_rotate);
     monitor_register_hmp("mmiotrace", true, hmp_info_mmiotrace);
 }
 type_init(mmiotrace_register_hmp);

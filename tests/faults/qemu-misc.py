@@ -65,7 +65,7 @@ def qemu_fails(devs, timeout=20):
 def test_rotate():
     f0, f1 = os.path.join(OUT, 'rot0.txt'), os.path.join(OUT, 'rot1.txt')
     old = f1 + '.1'
-    for p in (f0, f1, old):
+    for p in (f0, f1, old, os.path.join(OUT, 'rot2.txt')):
         if os.path.exists(p):
             os.unlink(p)
     q = edu(f0, ',mmiotrace-ring=256')
@@ -84,7 +84,11 @@ def test_rotate():
         except QmpError as e:
             c.check(want in e.desc, f'mmiotrace-rotate to {what} refused: {e.desc}')
     info = q.qmp('query-mmiotrace')[0]
+    f2 = os.path.join(OUT, 'rot2.txt')
+    out = q.hmp(f'mmiotrace_rotate edu0 {f2}')
     q.quit()
+    c.equal(out, '', 'HMP mmiotrace_rotate works')
+    c.equal(first_words(f2), ['VERSION', 'PCIDEV', 'PCICFG', 'MAP'], 'and its file has the header')
     c.equal(info['file'], f1, 'query-mmiotrace names the new file')
     c.equal((info['records'], info['dropped']), (9000, 0), 'every access recorded, none lost')
     for path, lo in ((f0, 0), (old, 3000), (f1, 6000)):
