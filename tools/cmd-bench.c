@@ -532,6 +532,11 @@ static int cfg_index(char id)
 
 int hvmmio_cmd_bench(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--probe")) {
+            return hvmmio_bench_probe(argc, argv);
+        }
+    }
     struct params P = {
         .reps = 5,
         .n = {1000000, 20000, 20000000},

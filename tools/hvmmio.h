@@ -14,5 +14,7 @@ int hvmmio_cmd_convert(int argc, char **argv);
 int hvmmio_cmd_replay(int argc, char **argv);
 int hvmmio_cmd_compare(int argc, char **argv);
 int hvmmio_cmd_bench(int argc, char **argv);
+/* hvmmio bench --probe (bench-probe.c) */
+int hvmmio_bench_probe(int argc, char **argv);
 
 #endif

@@ -202,7 +202,7 @@ AT e_rdbah_r
 	movl 0x2804(%edx), %eax
 	R 30, %eax
 
-	/* ---- 8. a timed loop: CTX_LOOPS reads of edu ID and writes of SCRATCH32 ---- */
+	/* ---- 8. timed loops: CTX_LOOPS reads of edu's ID, and writes of its INVERT ---- */
 	movl CTX_E(%ebp), %edi		/* not edx: rdtsc writes edx:eax */
 	movl CTX_LOOPS(%ebp), %ecx
 	rdtsc
@@ -220,7 +220,7 @@ AT loop_r
 	movl %eax, %ebx
 2:
 AT loop_w
-	movl %ecx, 0x08(%esi)
+	movl %ecx, 0x04(%edi)		/* edu INVERT */
 	decl %ecx
 	jnz 2b
 	rdtsc
