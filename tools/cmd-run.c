@@ -68,57 +68,97 @@ static gboolean parse_testdev_opt(const char *name, const char *value, gpointer 
 }
 
 /*
- * The scenarios in the guest image: the scenarios/NAME.sh files of its initrd (a gzip'ed
- * newc cpio). NULL if the initrd cannot be read that way (then the guest says).
+ * The scenarios/NAME.sh files of the newc cpio archives in p (one after the other, zero
+ * padding between them), added to names. false if p is not made of such archives.
+ */
+static bool cpio_scenarios(const uint8_t *p, size_t len, GPtrArray *names)
+{
+    size_t o = 0;
+
+    while (o < len) {
+        if (!p[o]) {
+            o++;
+            continue;
+        }
+        if (len - o < 110 || memcmp(p + o, "070701", 6)) {
+            return false;
+        }
+        char field[9] = {0};
+        memcpy(field, p + o + 54, 8);
+        uint64_t filesize = strtoull(field, NULL, 16);
+        memcpy(field, p + o + 94, 8);
+        uint64_t namesize = strtoull(field, NULL, 16);
+        if (!namesize || namesize > len - o - 110) {
+            return false;
+        }
+        g_autofree char *name = g_strndup((const char *)p + o + 110, namesize - 1);
+        o = (o + 110 + namesize + 3) & ~(size_t)3;
+        if (strcmp(name, "TRAILER!!!")) {
+            const char *base = g_str_has_prefix(name, "./") ? name + 2 : name;
+            if (g_str_has_prefix(base, "scenarios/") && g_str_has_suffix(base, ".sh") &&
+                strcmp(base, "scenarios/lib.sh")) {
+                g_ptr_array_add(names, g_strndup(base + 10, strlen(base) - 13));
+            }
+            if (filesize > len - MIN(o, len)) {
+                return false;
+            }
+            o = (o + filesize + 3) & ~(size_t)3;
+        }
+    }
+    return true;
+}
+
+/*
+ * The scenarios in the guest image: the scenarios/NAME.sh files of its initrd (newc cpio
+ * archives, gzip'ed or not, one after the other, as the kernel reads them). NULL if the
+ * initrd cannot be read that way (then only the guest can say).
  */
 static GPtrArray *image_scenarios(const char *imgdir)
 {
     g_autofree char *path = g_build_filename(imgdir, "initrd.img", NULL);
-    gzFile gz = gzopen(path, "rb");
-    GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
-    char hdr[111], name[4096], skip[4096];
+    g_autofree char *data = NULL;
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    gsize len, o = 0;
 
-    if (!gz) {
-        g_ptr_array_free(names, TRUE);
+    if (!g_file_get_contents(path, &data, &len, NULL)) {
         return NULL;
     }
-    for (;;) {
-        if (gzread(gz, hdr, 110) != 110 || memcmp(hdr, "070701", 6)) {
-            break;
-        }
-        hdr[110] = 0;
-        char field[9] = {0};
-        memcpy(field, hdr + 54, 8);
-        uint64_t filesize = strtoull(field, NULL, 16);
-        memcpy(field, hdr + 94, 8);
-        uint64_t namesize = strtoull(field, NULL, 16);
-        uint64_t namepad = (4 - (110 + namesize) % 4) % 4;
-        if (!namesize || namesize > sizeof(name) ||
-            gzread(gz, name, namesize + namepad) != (int)(namesize + namepad)) {
-            break;
-        }
-        name[namesize - 1] = 0;
-        if (!strcmp(name, "TRAILER!!!")) {
-            gzclose(gz);
-            return names;
-        }
-        const char *base = g_str_has_prefix(name, "./") ? name + 2 : name;
-        if (g_str_has_prefix(base, "scenarios/") && g_str_has_suffix(base, ".sh") &&
-            strcmp(base, "scenarios/lib.sh")) {
-            g_ptr_array_add(names, g_strndup(base + 10, strlen(base) - 13));
-        }
-        for (uint64_t left = filesize + (4 - filesize % 4) % 4; left;) {
-            int n = gzread(gz, skip, MIN(left, sizeof(skip)));
-            if (n <= 0) {
-                goto bad;
+    const uint8_t *p = (const uint8_t *)data;
+    while (o < len) {
+        if (!p[o]) {
+            o++;
+        } else if (len - o >= 2 && p[o] == 0x1f && p[o + 1] == 0x8b) {
+            /* one gzip member: its archives, then what follows it */
+            z_stream z = {0};
+            g_autoptr(GByteArray) out = g_byte_array_new();
+            uint8_t chunk[65536];
+            int ret = Z_OK;
+
+            if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {
+                return NULL;
             }
-            left -= n;
+            z.next_in = (Bytef *)p + o;
+            z.avail_in = MIN(len - o, (gsize)UINT_MAX);
+            while (ret == Z_OK) {
+                z.next_out = chunk;
+                z.avail_out = sizeof(chunk);
+                ret = inflate(&z, Z_NO_FLUSH);
+                g_byte_array_append(out, chunk, sizeof(chunk) - z.avail_out);
+            }
+            o += z.total_in;
+            inflateEnd(&z);
+            if (ret != Z_STREAM_END || !cpio_scenarios(out->data, out->len, names)) {
+                return NULL;
+            }
+        } else {
+            /* uncompressed archives up to the end */
+            if (!cpio_scenarios(p + o, len - o, names)) {
+                return NULL;
+            }
+            o = len;
         }
     }
-bad:
-    gzclose(gz);
-    g_ptr_array_free(names, TRUE);
-    return NULL;
+    return g_steal_pointer(&names);
 }
 
 static void echo_console(struct run_state *st)
