@@ -22,6 +22,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qemu_harness import Checker  # noqa: E402
+
 QEMU = os.environ['HVMMIO_QEMU']
 TESTDEV = os.environ['TESTDEV']
 PROBE = os.environ['PROBE']
@@ -114,27 +117,6 @@ CONFIGS = {
     'drop': ',mmiotrace-insn=on,mmiotrace-mode=drop,mmiotrace-ring=16',
     'lossless-small': ',mmiotrace-insn=on,mmiotrace-ring=16',
 }
-
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, what, detail=''):
-        self.n += 1
-        if not cond:
-            self.failed += 1
-        print(f"{'ok' if cond else 'not ok'} {self.n} - {what}")
-        if not cond and detail:
-            for line in str(detail).splitlines()[:20]:
-                print(f'#   {line}')
-        sys.stdout.flush()
-        return cond
-
-    def done(self):
-        print(f'1..{self.n}')
-        return 1 if self.failed else 0
 
 
 def symbols():
@@ -315,10 +297,9 @@ def main():
     if 'kvm' in accels:
         why = kvm_usable()
         if why:
-            print(f'1..0 # SKIP KVM half: {why}')
-            return 0
+            return Checker().skip_all(f'KVM half: {why}')
     os.makedirs(OUT, exist_ok=True)
-    tap = Tap()
+    tap = Checker()
     syms = symbols()
     tap.ok(all(e['label'] in syms for e in expected()), 'every access has its ELF symbol')
     kept = {}

@@ -10,6 +10,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import tempfile
 
 QEMU = os.environ.get('HVMMIO_QEMU') or os.path.expanduser(
@@ -227,24 +228,38 @@ def parse_trace(path):
 
 
 class Checker:
-    """Counts checks; prints each failure; exit status for the test runner."""
+    """Counts checks and prints them as TAP (meson's protocol: 'tap'): one line per check,
+    the lines of detail behind '#', the plan at the end; the exit status for the runner."""
     def __init__(self):
         self.failed = 0
         self.passed = 0
 
-    def check(self, cond, what):
+    def check(self, cond, what, detail=''):
+        n = self.passed + self.failed + 1
         if cond:
             self.passed += 1
-            print(f'ok: {what}')
         else:
             self.failed += 1
-            print(f'FAIL: {what}')
+        print(f"{'ok' if cond else 'not ok'} {n} - {what}")
+        if not cond and detail:
+            for line in str(detail).splitlines()[:20]:
+                print(f'#   {line}')
+        sys.stdout.flush()
         return cond
+
+    # the TAP-style name used by newer tests
+    ok = check
 
     def equal(self, got, want, what):
         return self.check(got == want, f'{what}: got {got!r}, want {want!r}' if got != want
                           else what)
 
+    def skip_all(self, why):
+        """Nothing can run here (no KVM, no QEMU build): a TAP skip, exit status 0."""
+        print(f'1..0 # SKIP {why}')
+        return 0
+
     def done(self):
-        print(f'{self.passed} checks passed, {self.failed} failed')
+        print(f'1..{self.passed + self.failed}')
+        print(f'# {self.passed} checks passed, {self.failed} failed')
         return 1 if self.failed else 0

@@ -19,6 +19,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qemu_harness import Checker  # noqa: E402
+
 QEMU = os.environ['HVMMIO_QEMU']
 MBR = os.environ['MBR']
 OUT = os.environ.get('OUT', '/tmp/seabios-boot')
@@ -30,25 +33,6 @@ DISKS = {
     'virtio-blk': ('virtio-blk-pci', 'disable-legacy=on,addr=04.0', None),
 }
 FACT = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-
-class Tap:
-    def __init__(self):
-        self.n = self.failed = 0
-
-    def ok(self, cond, what, detail=''):
-        self.n += 1
-        self.failed += not cond
-        print(f"{'ok' if cond else 'not ok'} {self.n} - {what}")
-        if not cond and detail:
-            for line in str(detail).splitlines()[:20]:
-                print(f'#   {line}')
-        sys.stdout.flush()
-
-    def done(self):
-        print(f'1..{self.n}')
-        return 1 if self.failed else 0
 
 
 def records(path):
@@ -121,9 +105,8 @@ def main():
     accel = sys.argv[sys.argv.index('--accel') + 1] if '--accel' in sys.argv else 'tcg'
     accels = ['tcg', 'kvm'] if accel == 'both' else [accel]
     if 'kvm' in accels and kvm_usable():
-        print(f'1..0 # SKIP KVM half: {kvm_usable()}')
-        return 0
-    tap = Tap()
+        return Checker().skip_all(f'KVM half: {kvm_usable()}')
+    tap = Checker()
     kept = {}
     for disk in DISKS:
         tap.ok(ioeventfd(disk, False) is True and ioeventfd(disk, True) is False,
