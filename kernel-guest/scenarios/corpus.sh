@@ -6,8 +6,11 @@
 #   blk:BB:DD.F   wait for a disk behind PCI device 0000:BB:DD.F; read its block 8, write a
 #                 pattern there, drop the page cache and read it back (they must be equal)
 #   usb:BB:DD.F   wait for the USB root hub of host controller 0000:BB:DD.F
+#   wdt:BB:DD.F   wait for a driver bound to PCI device 0000:BB:DD.F, then start the machine's
+#                 (only) watchdog, ping it, stop it (the magic close)
 # The guest's own mmiotrace log is guest-mmiotrace.txt; devices.txt lists what was found:
-#   "net 00:03.0 eth0 carrier=1", "blk 00:04.0 nvme0n1 ok", "usb 00:05.0 usb1".
+#   "net 00:03.0 eth0 carrier=1", "blk 00:04.0 nvme0n1 ok", "usb 00:05.0 usb1",
+#   "wdt 00:06.0 watchdog0 ok".
 . /scenarios/lib.sh
 
 # dev_of CLASS_DIR BB:DD.F: the first entry of CLASS_DIR whose device is under that PCI device
@@ -59,12 +62,32 @@ blk_rw() {
 	echo "blk $1 $disk ok" >>devices.txt
 }
 
+wdt_cycle() {
+	# the watchdog device has no parent in sysfs (i6300esb): the driver is bound to the PCI
+	# device, and the machine has no other watchdog
+	n=0
+	while [ ! -e "/sys/bus/pci/devices/0000:$1/driver" ] && [ $n -lt 200 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	[ -e "/sys/bus/pci/devices/0000:$1/driver" ] || fail "no driver bound to $1"
+	[ "$(ls /sys/class/watchdog | wc -l)" = 1 ] ||
+		fail "not one watchdog: $(ls /sys/class/watchdog | tr '\n' ' ')"
+	wdt=$(ls /sys/class/watchdog)
+	n=0
+	while [ ! -c "/dev/$wdt" ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+	# open: start; write: ping; 'V' then close: stop
+	printf 'xV' >"/dev/$wdt" || fail "cannot drive /dev/$wdt"
+	echo "wdt $1 $wdt ok" >>devices.txt
+}
+
 usb_hub() {
 	hub=$(wait_dev /sys/bus/usb/devices "$1") || fail "no USB root hub behind $1"
 	echo "usb $1 $hub" >>devices.txt
 }
 
 : >devices.txt
+trap 'dmesg >dmesg.txt' EXIT # the kernel's messages, for a failure's cause
 step mmiotrace-on
 mmiotrace_start guest-mmiotrace.txt
 for a in "$@"; do
@@ -76,7 +99,8 @@ for a in "$@"; do
 	net:*) step "net ${a#net:}"; net_up "${a#net:}" ;;
 	blk:*) step "blk ${a#blk:}"; blk_rw "${a#blk:}" ;;
 	usb:*) step "usb ${a#usb:}"; usb_hub "${a#usb:}" ;;
-	*) fail "unknown argument '$a' (mod:, net:, blk:, usb:)" ;;
+	wdt:*) step "wdt ${a#wdt:}"; wdt_cycle "${a#wdt:}" ;;
+	*) fail "unknown argument '$a' (mod:, net:, blk:, usb:, wdt:)" ;;
 	esac
 done
 mark "hvmmio: corpus done"
