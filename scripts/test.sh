@@ -11,7 +11,13 @@ scripts/setup.sh
 
 build=${HVMMIO_BUILD_DIR:-build}
 san=$build-sanitize
-[ -f "$san/build.ninja" ] || meson setup "$san" -Dsanitize=true >/dev/null
+# meson's b_sanitize: the hvmmio command the tests run is sanitized too, not only the tests
+san_opts=(-Dsanitize=true -Db_sanitize=address,undefined -Db_lundef=false)
+if [ -f "$san/build.ninja" ]; then
+	meson configure "$san" "${san_opts[@]}" >/dev/null
+else
+	meson setup "$san" "${san_opts[@]}" >/dev/null
+fi
 log "unit tests under ASan+UBSan ($san)"
 san_rc=0
 meson test -C "$san" --suite unit --print-errorlogs || san_rc=$?
