@@ -21,11 +21,13 @@ struct sync_pos {
     size_t a, b;  /* guest view accesses given up, host view candidate */
     size_t score; /* guest accesses it explains */
     long val;     /* score - a */
+    bool hcut;    /* the host view's end stopped the scoring */
 };
 
 /*
  * Guest view accesses matched walking from (gk, hk), each within `slack` host candidates of
- * the previous one, up to the second miss or the end of either view. *hcut: the host's
+ * the previous one, until the misses outnumber 1 + one in 16 matched (a long run tolerates a
+ * few discrepancies, a chance match does not) or either view ends. *hcut: the host's
  * look-ahead window (not its end) stopped the walk, so the position may explain more.
  */
 static size_t sync_score(struct cmp *c, size_t gk, size_t hk, size_t slack, bool *hcut)
@@ -53,7 +55,7 @@ static size_t sync_score(struct cmp *c, size_t gk, size_t hk, size_t slack, bool
         if (took >= 0) {
             matched++;
             hk += s + (size_t)took;
-        } else if (*hcut || ++misses > 1) {
+        } else if (*hcut || ++misses > 1 + matched / 16) {
             break;
         }
     }
@@ -76,7 +78,7 @@ static void sync_scan(struct cmp *c, size_t a, size_t need, struct sync_pos *bes
         }
         bool hcut;
         size_t score = sync_score(c, a, b, slack, &hcut);
-        struct sync_pos p = {true, a, b, score, (long)score - (long)a};
+        struct sync_pos p = {true, a, b, score, (long)score - (long)a, hcut};
         if (hcut && (!cut->found || score >= cut->score)) {
             *cut = p;
         }
@@ -90,7 +92,7 @@ static void sync_scan(struct cmp *c, size_t a, size_t need, struct sync_pos *bes
     }
 }
 
-/* Pass host records up to view candidate b as made while the guest tracer was off. */
+/* Pass the host records before absolute index target as made while the guest tracer was off. */
 static void sync_slide(struct cmp *c, uint64_t target)
 {
     while (c->h.pos < target) {
@@ -118,23 +120,34 @@ static bool sync_round(struct cmp *c, struct sync_pos *best)
     if (c->hv.end != V_WINDOW) {
         return true; /* the host view reaches an anchor or the end: decide here */
     }
-    if (cut.found && (!best->found || cut.score >= best->score) && cut.b > 0) {
+    if (cut.found && (!best->found || cut.val >= best->val) && cut.b > 0) {
         sync_slide(c, c->hv.idx[cut.b]); /* it may explain more with the window after it */
         return false;
     }
     if (best->found) {
         size_t b0 = best->b - (best->a < best->b ? best->a : best->b);
-        if (b0 == 0 || best->score >= gn - best->a) {
+        if (best->score >= gn) {
+            return true; /* it explains every guest access in view: nothing can do better */
+        }
+        if (b0 > 0) {
+            sync_slide(c, c->hv.idx[b0]); /* look a full window beyond it */
+            return false;
+        }
+        /*
+         * The best of a full window after it. A weak one (explaining a quarter of the guest
+         * view or less, net of the accesses it gives up, and not for want of host records) is a
+         * chance match of firmware or early-boot accesses before a long stretch of others
+         * (SeaBIOS polls a port ~10^6 times): look beyond it.
+         */
+        if (best->hcut || 4 * best->val > (long)gn) {
             return true;
         }
-        sync_slide(c, c->hv.idx[b0]); /* look a full window beyond it */
-        return false;
     }
     if (c->hv.n == 0) {
         sync_slide(c, c->hv.scan);
         return false;
     }
-    /* nothing here: these host records are before the guest log's start (keep the last k) */
+    /* nothing (good) here: these host records are before the guest log's start (keep the last k) */
     size_t keep = c->hv.n > k ? c->hv.n - k : 0;
     uint64_t target = keep ? c->hv.idx[keep] : c->hv.idx[0];
     sync_slide(c, target == c->h.pos ? c->hv.scan : target);

@@ -89,6 +89,16 @@ for dev in nvme xhci; do
     expect 0 "real pair $dev (firmware/early accesses first) passes, every R/W matched" \
         "$tmp/$dev-g.txt" "$tmp/$dev-h.txt" "guest R/W matched $(printf '%15s / %-8s' "$grw" "$grw")" \
         "starts at host line $start " "unexplained                     0" "RESULT: PASS"
+    # with look-ahead windows far shorter than the host records before the driver's start, the
+    # windows slide to it
+    for w in 16 64; do
+        "$HVMMIO" compare --window $w "$tmp/$dev-g.txt" "$tmp/$dev-h.txt" >"$tmp/out" 2>&1
+        if [ $? -eq 0 ] && grep -qF "starts at host line $start " "$tmp/out"; then
+            ok "real pair $dev with --window $w: placed at host line $start"
+        else
+            not_ok "real pair $dev with --window $w: placed at host line $start"
+        fi
+    done
     # a fault planted in the guest's first access, in its 10th, in its last: caught, named
     for k in 1 10 $grw; do
         l=$(awk -v k="$k" '$1 == "R" || $1 == "W" { if (++n == k) { print NR; exit } }' "$tmp/$dev-g.txt")
