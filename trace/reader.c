@@ -1275,6 +1275,11 @@ static int parse_line(struct mmiotrace_reader *r, enum keyword kw, const char *l
         return parse_irq(r, line, len, rec);
     default: {
         char tok[200];
+        if (len && !line[0]) {
+            /* a line starting with NUL bytes: the hole copytruncate leaves */
+            long_line_error(r, r->lineno, true);
+            return -1;
+        }
         if (memchr(line, '\0', len)) {
             return line_error(r, r->lineno, "NUL byte at column %zu (binary data?)",
                               (size_t)((const char *)memchr(line, '\0', len) - line) + 1);

@@ -83,6 +83,10 @@ if "$HVMMIO" stat --strict holed.txt >/dev/null 2>err; then fail "a NUL hole was
 grep -q "holed.txt:4: NUL bytes (the file was truncated while being written?" err ||
 	{ cat err; fail "message"; }
 pass "a NUL hole is named: $(cat err)"
+{ head -3 in.txt; head -c 1000 /dev/zero; tail -2 in.txt; } >short-hole.txt
+if "$HVMMIO" stat --strict short-hole.txt >/dev/null 2>err; then fail "a short NUL hole was accepted"; fi
+grep -q "short-hole.txt:4: NUL bytes (the file was truncated" err || { cat err; fail "message"; }
+pass "a short NUL hole (shorter than a line's limit) too"
 
 # ---- run ----
 start=$(date +%s)
