@@ -155,7 +155,7 @@ struct MmioTraceFile {
     uint64_t episode_lost;  /* of those, since writing last failed */
     int failing;            /* errno of the failure in progress, 0 while writing works */
     GHashTable *lost_by_dev;    /* dev= name -> accesses lost to write errors (mutex) */
-    GHashTable *map_dev;        /* writer: MAP id -> device name, for lines without dev= */
+    GHashTable *map_dev;        /* writer: MAP id -> device name (lines without dev=) */
     bool want_direct;       /* mmiotrace-direct, for the files of mmiotrace-rotate */
     bool rotating;          /* a rotation's records wait for room even in drop mode */
 
@@ -232,7 +232,7 @@ static int64_t lost_line_count(const char *p, size_t len)
     return -1;
 }
 
-/* Account for a lost line: a record, or a Lost line (its count goes to the new marker). */
+/* Count a lost line: a record, or a Lost line (its count goes to the new marker). */
 static void count_lost_line(MmioTraceFile *f, const char *line, size_t len,
                             uint64_t *records, uint64_t *marked)
 {
