@@ -135,6 +135,12 @@ fi
 expect 0 "accesses to a device the host did not trace are counted, listed, and do not fail" \
     "$tmp/ahci2-g.txt" "$tmp/ahci2-h.txt" "outside host devices $(printf '%12s' "$outside") R/W, 0 UNKNOWN in 1 range" \
     "guest R/W matched $(printf '%15s / %-8s' "$inside" "$inside")" "RESULT: PASS"
+"$HVMMIO" compare "$tmp/ahci2-g.txt" - <"$tmp/ahci2-h.txt" >"$tmp/out" 2>&1
+if [ $? -eq 0 ] && grep -qF "outside host devices $(printf '%12s' "$outside") R/W" "$tmp/out"; then
+    ok "the same with the host trace on standard input (scope read as it comes)"
+else
+    not_ok "the same with the host trace on standard input (scope read as it comes)"
+fi
 "$HVMMIO" compare --strict-scope "$tmp/ahci2-g.txt" "$tmp/ahci2-h.txt" >"$tmp/out" 2>&1
 if [ $? -eq 1 ] && grep -qF "$outside guest accesses outside the host-traced devices (--strict-scope)" "$tmp/out"; then
     ok "--strict-scope fails on them"
