@@ -1263,6 +1263,12 @@ static void file_finish(MmioTraceFile *f)
         f->lost_pending = 0;
     }
     out_write(f, true);
+    if (f->failing) {
+        /* no marker can follow them: say it here */
+        error_report("mmiotrace: %s: the last %" PRIu64 " records could not be written "
+                     "(%s); the file ends before them", f->path, f->lost_unmarked,
+                     strerror(f->failing));
+    }
     if (f->direct_fd >= 0) {
         close(f->direct_fd);
         f->direct_fd = -1;
