@@ -678,6 +678,10 @@ int hvmmio_cmd_run(int argc, char **argv)
         return 2;
     }
     const char *scenario = pargv[1];
+    if (testdev_opt.witness && !testdev_opt.on) {
+        fprintf(stderr, "hvmmio run: --testdev-witness needs --testdev (see --help)\n");
+        return 2;
+    }
     if (timeout_s <= 0 || memory_mb < 64 || smp < 1) {
         fprintf(stderr, "hvmmio run: --timeout must be > 0, --memory >= 64, --smp >= 1\n");
         return 2;
