@@ -11,6 +11,8 @@ PACKAGES=(
 	# QEMU build (see shared notes: machine-facts)
 	libpixman-1-dev libfdt-dev flex bison python3-venv python3-pycotap
 	libjson-c-dev libcmocka-dev dpkg-dev xz-utils curl ca-certificates
+	# hvmmio decode/symbolize: register maps (YAML, rules-ng-ng XML) and ELF symbols
+	libyaml-dev libxml2-dev libelf-dev
 	# fuzzing and sanitizers (libFuzzer ships in clang's runtime package)
 	clang libclang-rt-14-dev
 	# guest image: module dependencies, initramfs, firmware

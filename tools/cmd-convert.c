@@ -139,6 +139,10 @@ fail:
 
 int hvmmio_cmd_convert(int argc, char **argv)
 {
+    /* --to perfetto: the Chrome/Perfetto trace event exporter (tools/perfetto.c) */
+    if (hvmmio_perfetto_requested(argc, argv)) {
+        return hvmmio_perfetto_convert(argc, argv);
+    }
     struct convert_opts o = {0};
     GOptionEntry entries[] = {
         {"kernel-compat", 'k', 0, G_OPTION_ARG_NONE, &o.kernel_compat,

@@ -20,6 +20,8 @@ static const struct command commands[] = {
     {"convert", hvmmio_cmd_convert, "convert traces between text, compressed text and JSON Lines"},
     {"replay", hvmmio_cmd_replay, "replay a recorded trace in place of the device and check the driver"},
     {"compare", hvmmio_cmd_compare, "check a guest kernel mmiotrace log against the host trace"},
+    {"decode", hvmmio_cmd_decode, "print a trace with register names, bitfields and symbolised PCs"},
+    {"symbolize", hvmmio_cmd_symbolize, "add sym=function+0xoff facts to a trace's accesses"},
     {"bench", hvmmio_cmd_bench, "measure the cost of a traced access and the tools' throughput"},
 };
 

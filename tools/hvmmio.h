@@ -14,6 +14,11 @@ int hvmmio_cmd_convert(int argc, char **argv);
 int hvmmio_cmd_replay(int argc, char **argv);
 int hvmmio_cmd_compare(int argc, char **argv);
 int hvmmio_cmd_bench(int argc, char **argv);
+int hvmmio_cmd_decode(int argc, char **argv);
+int hvmmio_cmd_symbolize(int argc, char **argv);
+/* hvmmio convert --to perfetto (perfetto.c): true if argv asks for it */
+int hvmmio_perfetto_requested(int argc, char **argv);
+int hvmmio_perfetto_convert(int argc, char **argv);
 /* hvmmio bench --probe (bench-probe.c) */
 int hvmmio_bench_probe(int argc, char **argv);
 

@@ -1,0 +1,368 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Guest symbols for PCs: kallsyms/System.map text, ELF symbol tables (libelf). */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <inttypes.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "regmap.h"
+#include "symbols.h"
+
+#define NOSIZE_SPAN 0x100000 /* a symbol without size covers at most 1 MiB up to the next */
+
+struct sym {
+    uint64_t addr, size; /* size 0: up to the next symbol */
+    const char *name, *module;
+};
+
+struct symtab {
+    GArray *syms; /* struct sym, sorted by addr once lookups start */
+    GStringChunk *strings;
+    bool sorted;
+    /* the last lookup */
+    uint64_t last_pc;
+    const struct sym *last;
+    bool have_last;
+};
+
+struct symtab *symtab_new(void)
+{
+    struct symtab *t = g_new0(struct symtab, 1);
+    t->syms = g_array_new(FALSE, FALSE, sizeof(struct sym));
+    t->strings = g_string_chunk_new(1 << 16);
+    return t;
+}
+
+void symtab_free(struct symtab *t)
+{
+    if (!t) {
+        return;
+    }
+    g_array_free(t->syms, TRUE);
+    g_string_chunk_free(t->strings);
+    g_free(t);
+}
+
+unsigned symtab_size(const struct symtab *t)
+{
+    return t->syms->len;
+}
+
+static void add(struct symtab *t, uint64_t addr, uint64_t size, const char *name,
+                const char *module)
+{
+    struct sym s = {addr, size, g_string_chunk_insert_const(t->strings, name),
+                    module ? g_string_chunk_insert_const(t->strings, module) : NULL};
+    g_array_append_val(t->syms, s);
+    t->sorted = false;
+    t->have_last = false;
+}
+
+static bool sfail(GError **error, const char *file, unsigned line, const char *fmt, ...)
+    G_GNUC_PRINTF(4, 5);
+static bool sfail(GError **error, const char *file, unsigned line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    if (line) {
+        g_set_error(error, regmap_error_quark(), 1, "%s:%u: %s", file, line, msg);
+    } else {
+        g_set_error(error, regmap_error_quark(), 1, "%s: %s", file, msg);
+    }
+    return false;
+}
+
+/* kallsyms / System.map: "ADDR TYPE NAME [MODULE]" per line; text symbols (t, T, w, W). */
+static bool add_text(struct symtab *t, const char *path, const char *data, size_t len,
+                     GError **error)
+{
+    unsigned line = 0, added = 0, zero = 0;
+    const char *p = data, *end = data + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', end - p);
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        g_autofree char *l = g_strndup(p, n);
+        p += n + (nl != NULL);
+        line++;
+        g_strstrip(l);
+        if (!*l) {
+            continue;
+        }
+        char *f[5] = {0};
+        int nf = 0;
+        for (char *tok = strtok(l, " \t"); tok && nf < 5; tok = strtok(NULL, " \t")) {
+            f[nf++] = tok;
+        }
+        char *e;
+        errno = 0;
+        uint64_t addr = f[0] ? g_ascii_strtoull(f[0], &e, 16) : 0;
+        if (nf < 3 || nf > 4 || errno || *e || strlen(f[1]) != 1 ||
+            (nf == 4 && (f[3][0] != '[' || f[3][strlen(f[3]) - 1] != ']'))) {
+            return sfail(error, path, line,
+                         "not a kallsyms or System.map line (ADDRESS TYPE NAME [MODULE])");
+        }
+        char type = f[1][0];
+        if (type != 't' && type != 'T' && type != 'w' && type != 'W') {
+            continue;
+        }
+        if (!addr) {
+            zero++;
+            continue;
+        }
+        if (nf == 4) {
+            f[3][strlen(f[3]) - 1] = 0;
+        }
+        add(t, addr, 0, f[2], nf == 4 ? f[3] + 1 : NULL);
+        added++;
+    }
+    if (!added) {
+        return sfail(error, path, 0,
+                     zero ? "every text symbol has address 0 (kallsyms read without root?)"
+                          : "no text symbols (t/T/w/W lines) in this file");
+    }
+    return true;
+}
+
+static bool add_elf(struct symtab *t, const char *path, const char *at, GError **error)
+{
+    bool ok = false;
+    uint64_t base = 0;
+    g_autofree char *module = NULL;
+    if (at) {
+        char *e;
+        errno = 0;
+        base = g_ascii_strtoull(at, &e, 16);
+        if (!*at || *e || errno) {
+            return sfail(error, path, 0, "'@%s' is not a hex .text address", at);
+        }
+    }
+    if (elf_version(EV_CURRENT) == EV_NONE) {
+        return sfail(error, path, 0, "libelf: %s", elf_errmsg(-1));
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return sfail(error, path, 0, "%s", g_strerror(errno));
+    }
+    Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+    GElf_Ehdr eh;
+    if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh)) {
+        sfail(error, path, 0, "not an ELF file: %s", elf_errmsg(-1));
+        goto out;
+    }
+    bool rel = eh.e_type == ET_REL;
+    if (rel && !at) {
+        sfail(error, path, 0,
+              "a relocatable object (a kernel module): give its .text address as FILE@ADDR "
+              "(/sys/module/NAME/sections/.text)");
+        goto out;
+    }
+    size_t shstrndx;
+    if (elf_getshdrstrndx(elf, &shstrndx)) {
+        sfail(error, path, 0, "no section names: %s", elf_errmsg(-1));
+        goto out;
+    }
+    if (rel) {
+        g_autofree char *b = g_path_get_basename(path);
+        char *dot = strstr(b, ".ko");
+        if (dot) {
+            *dot = 0;
+        }
+        module = g_strdup(b);
+    }
+    unsigned added = 0;
+    for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn));) {
+        GElf_Shdr sh;
+        if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) ||
+            !sh.sh_entsize) {
+            continue;
+        }
+        Elf_Data *data = elf_getdata(scn, NULL);
+        size_t n = data ? sh.sh_size / sh.sh_entsize : 0;
+        for (size_t i = 0; i < n; i++) {
+            GElf_Sym s;
+            if (!gelf_getsym(data, (int)i, &s)) {
+                break;
+            }
+            int type = GELF_ST_TYPE(s.st_info);
+            if ((type != STT_FUNC && type != STT_NOTYPE) || s.st_shndx == SHN_UNDEF ||
+                s.st_shndx >= SHN_LORESERVE) {
+                continue;
+            }
+            const char *name = elf_strptr(elf, sh.sh_link, s.st_name);
+            if (!name || !*name || name[0] == '$' || !strncmp(name, ".L", 2)) {
+                continue;
+            }
+            /* executable code only */
+            Elf_Scn *in = elf_getscn(elf, s.st_shndx);
+            GElf_Shdr ish;
+            if (!in || !gelf_getshdr(in, &ish) || !(ish.sh_flags & SHF_EXECINSTR)) {
+                continue;
+            }
+            uint64_t addr = s.st_value;
+            if (rel) {
+                const char *sname = elf_strptr(elf, shstrndx, ish.sh_name);
+                if (!sname || strcmp(sname, ".text")) {
+                    continue; /* only .text's address is given */
+                }
+                addr += base;
+            } else {
+                addr += base; /* FILE@ADDR on an executable: a load bias */
+            }
+            add(t, addr, s.st_size, name, module);
+            added++;
+        }
+    }
+    if (!added) {
+        sfail(error, path, 0, "no function symbols (stripped?)");
+        goto out;
+    }
+    ok = true;
+out:
+    if (elf) {
+        elf_end(elf);
+    }
+    close(fd);
+    return ok;
+}
+
+bool symtab_add(struct symtab *t, const char *spec, GError **error)
+{
+    g_autofree char *path = g_strdup(spec);
+    char *at = strrchr(path, '@');
+    if (at && !strchr(at, '/')) {
+        *at++ = 0;
+    } else {
+        at = NULL;
+    }
+    g_autofree char *data = NULL;
+    gsize len;
+    g_autoptr(GError) e = NULL;
+    if (!g_file_get_contents(path, &data, &len, &e)) {
+        return sfail(error, path, 0, "%s", e->message);
+    }
+    if (len >= 4 && !memcmp(data, "\177ELF", 4)) {
+        return add_elf(t, path, at, error);
+    }
+    if (at) {
+        return sfail(error, path, 0, "FILE@ADDR is for ELF files; this is text");
+    }
+    return add_text(t, path, data, len, error);
+}
+
+static gint sym_order(gconstpointer a, gconstpointer b)
+{
+    const struct sym *x = a, *y = b;
+    if (x->addr != y->addr) {
+        return x->addr < y->addr ? -1 : 1;
+    }
+    /* at one address: a sized symbol (a function) before a label */
+    return (x->size == 0) - (y->size == 0);
+}
+
+bool symtab_lookup(struct symtab *t, uint64_t pc, const char **name, uint64_t *off,
+                   const char **module)
+{
+    if (!t->sorted) {
+        g_array_sort(t->syms, sym_order);
+        t->sorted = true;
+    }
+    const struct sym *s = NULL;
+    if (t->have_last && t->last_pc == pc) {
+        s = t->last;
+    } else {
+        guint lo = 0, hi = t->syms->len; /* the last symbol with addr <= pc */
+        while (lo < hi) {
+            guint mid = lo + (hi - lo) / 2;
+            if (g_array_index(t->syms, struct sym, mid).addr <= pc) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        if (lo) {
+            guint i = lo - 1;
+            /* the first of the symbols at that address (sorted: the sized one) */
+            while (i && g_array_index(t->syms, struct sym, i - 1).addr ==
+                            g_array_index(t->syms, struct sym, i).addr) {
+                i--;
+            }
+            s = &g_array_index(t->syms, struct sym, i);
+            uint64_t span = s->size ? s->size : NOSIZE_SPAN;
+            if (pc - s->addr >= span) {
+                s = NULL;
+            }
+        }
+        t->last_pc = pc;
+        t->last = s;
+        t->have_last = true;
+    }
+    if (!s) {
+        return false;
+    }
+    *name = s->name;
+    *off = pc - s->addr;
+    *module = s->module;
+    return true;
+}
+
+bool symtab_format(struct symtab *t, GString *out, uint64_t pc)
+{
+    const char *name, *module;
+    uint64_t off;
+    if (!symtab_lookup(t, pc, &name, &off, &module)) {
+        return false;
+    }
+    g_string_append_printf(out, "%s+0x%" PRIx64, name, off);
+    if (module) {
+        g_string_append_printf(out, " [%s]", module);
+    }
+    return true;
+}
+
+void fact_quote(GString *out, const char *v, size_t len)
+{
+    bool plain = len > 0;
+    for (size_t i = 0; i < len && plain; i++) {
+        unsigned char c = (unsigned char)v[i];
+        plain = c > 0x20 && c != 0x7f && c != '"' && c != '\\';
+    }
+    if (plain) {
+        g_string_append_len(out, v, (gssize)len);
+        return;
+    }
+    g_string_append_c(out, '"');
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)v[i];
+        switch (c) {
+        case '\\':
+            g_string_append(out, "\\\\");
+            break;
+        case '"':
+            g_string_append(out, "\\\"");
+            break;
+        case '\n':
+            g_string_append(out, "\\n");
+            break;
+        case '\t':
+            g_string_append(out, "\\t");
+            break;
+        case '\r':
+            g_string_append(out, "\\r");
+            break;
+        default:
+            if (c < 0x20 || c == 0x7f) {
+                g_string_append_printf(out, "\\x%02x", c);
+            } else {
+                g_string_append_c(out, (char)c);
+            }
+        }
+    }
+    g_string_append_c(out, '"');
+}
