@@ -47,7 +47,9 @@ void mmiotrace_pci_class_init(ObjectClass *klass)
         { "mmiotrace-compat", "hvmmio: write only the kernel's exact lines "
           "(no extension fields or records)" },
         { "mmiotrace-mode", "hvmmio: lossless (default: a full buffer makes "
-          "the vCPU wait) or drop (losses are counted and marked)" },
+          "the vCPU wait) or drop (losses are counted and marked); in both, "
+          "what a full disk refuses is lost, counted and marked, the guest "
+          "does not wait" },
         { "mmiotrace-ring", "hvmmio: records the buffer between vCPUs and the "
           "writer holds (power of two)" },
         { "mmiotrace-direct", "hvmmio: write a regular trace file with O_DIRECT "
