@@ -11,6 +11,7 @@
 #define CFG_STATUS 0x06
 #define CFG_STATUS_CAP_LIST 0x10
 #define CFG_CAP_PTR 0x34
+#define CFG_INTERRUPT_PIN 0x3d
 #define CFG_HEADER 0x40
 #define CFG_SIZE 0x100
 #define CAP_ID_MSI 0x05
@@ -292,6 +293,10 @@ static int check_caps(const struct mmiotrace_replay_dev *dev, const char *path,
                     "%s:%" PRIu64 ": PCICFG has %u bytes; a config space header "
                     "has 64",
                     path, line, len);
+    }
+    if (c[CFG_INTERRUPT_PIN] > 4) {
+        return fail(err, errlen, "%s:%" PRIu64 ": Interrupt Pin %u is not 0-4 (none, INTA-INTD)",
+                    path, line, c[CFG_INTERRUPT_PIN]);
     }
     if (!(cfg16(c, CFG_STATUS) & CFG_STATUS_CAP_LIST)) {
         return 0;

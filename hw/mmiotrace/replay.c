@@ -363,14 +363,16 @@ static char *describe(const ReplayRec *r)
 static void raise_irqs(MmioTraceReplay *s)
 {
     PCIDevice *pdev = PCI_DEVICE(s);
-
     const ReplayRec *r;
 
     while ((r = rec_at(s, s->pos)) && r->type == MMIOTRACE_IRQ) {
         s->pos++;
         switch (r->width) {
         case MMIOTRACE_IRQ_INTX:
-            pci_set_irq(pdev, r->value & 1);
+            /* a recorded INTx of a device without an interrupt pin is not raised */
+            if (pci_intx(pdev) >= 0 && pci_intx(pdev) < PCI_NUM_PINS) {
+                pci_set_irq(pdev, r->value & 1);
+            }
             break;
         case MMIOTRACE_IRQ_MSI:
             if (msi_enabled(pdev) && r->off < msi_nr_vectors_allocated(pdev)) {

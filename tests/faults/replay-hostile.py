@@ -177,6 +177,29 @@ def msix_no_bar(b):
 
 expect_failure('msix-missing-bar', with_config(base, msix_no_bar), cfg_line,
                'in a BAR the recording does not have')
+def pin(value):
+    def edit(b):
+        b[0x3d] = value
+    return edit
+
+
+expect_failure('interrupt-pin-5', with_config(base, pin(5)), cfg_line, 'Interrupt Pin 5 is not 0-4')
+
+# a recorded INTx of a device without an interrupt pin: not raised, and no crash
+nopin = with_config(base, pin(0))
+i = line_no(nopin, 'W ')
+nopin.insert(i, 'IRQ 0.100000 INTX 0 1 ns=100000000 vcpu=none dev=edu0\n')
+p2 = os.path.join(OUT, 'intx-no-pin.txt')
+with open(p2, 'w') as f:
+    f.writelines(nopin)
+with Qemu(['-device', f'mmiotrace-replay,id=r0,addr={SLOT},trace={p2}']) as q:
+    q.pci_map_bar(SLOT, 0, BAR)
+    q.readl(BAR)
+    q.writel(BAR + 4, 0x1234)
+    info = q.qmp('query-mmiotrace-replay')[0]
+c.check(q.proc.returncode == 0 and info['divergences'] == 0 and info['position'] >= 3,
+        f'an INTx recorded for a device without a pin is not raised, no crash ({info})')
+
 expect_failure('bar32-1tib', with_pcidev(base, size={0: 1 << 40}), dev_line,
                'impossible for a 32-bit memory BAR')
 expect_failure('io-bar-1tib', with_pcidev(base, resource={1: 0xc001}, size={1: 1 << 40}),

@@ -134,6 +134,11 @@ static void test_chain(void)
     expect_error(loop, "rec:3: the capability list loops at 0x40");
 
     edu_config(c);
+    c[0x3d] = 5;
+    g_autofree char *pin = recording(NULL, c, NULL);
+    expect_error(pin, "rec:3: Interrupt Pin 5 is not 0-4");
+
+    edu_config(c);
     c[0x34] = 0x3c;
     g_autofree char *header = recording(NULL, c, NULL);
     expect_error(header, "outside the recorded capability area");

@@ -52,6 +52,9 @@ static void check_identity(const struct mmiotrace_replay_dev *d,
             abort();
         }
     }
+    if (d->config_len > 0x3d && d->config[0x3d] > 4) {
+        abort(); /* an interrupt pin QEMU's INTx code asserts on */
+    }
     if ((id->msi_pos || id->msix_pos) && !id->caps) {
         abort();
     }
