@@ -114,6 +114,21 @@ static bool collect(struct rnn *r, xmlNode *parent, const char *dir, int depth)
     return true;
 }
 
+/* libxml2's first complaint about a file (the later ones follow from it) */
+struct first_error {
+    int line;
+    char *message;
+};
+
+static void first_error(void *opaque, xmlErrorPtr e)
+{
+    struct first_error *fe = opaque;
+    if (!fe->message && e && e->level >= XML_ERR_ERROR) {
+        fe->line = e->line;
+        fe->message = g_strdup(e->message ? e->message : "XML error");
+    }
+}
+
 static bool load_file(struct rnn *r, const char *path, xmlNode *from, int depth)
 {
     if (depth > IMPORT_DEPTH) {
@@ -131,19 +146,21 @@ static bool load_file(struct rnn *r, const char *path, xmlNode *from, int depth)
     if (!g_hash_table_add(r->files, g_strdup(real))) {
         return true; /* imported already */
     }
+    struct first_error fe = {0, NULL};
     xmlParserCtxt *ctxt = xmlNewParserCtxt();
-    xmlDoc *doc = ctxt ? xmlCtxtReadFile(ctxt, path, NULL,
-                                         XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
-                       : NULL;
+    xmlSetStructuredErrorFunc(&fe, first_error);
+    xmlDoc *doc = ctxt ? xmlCtxtReadFile(ctxt, path, NULL, XML_PARSE_NONET) : NULL;
+    xmlSetStructuredErrorFunc(NULL, NULL);
     if (!doc) {
-        const xmlError *e = ctxt ? xmlCtxtGetLastError(ctxt) : NULL;
-        g_autofree char *msg = g_strdup(e && e->message ? e->message : "not XML\n");
+        g_autofree char *msg = g_strdup(fe.message ? fe.message : "not XML");
         g_strchomp(msg);
-        g_set_error(r->error, regmap_error_quark(), 1, "%s:%d: %s", path, e ? e->line : 0, msg);
+        g_set_error(r->error, regmap_error_quark(), 1, "%s:%d: %s", path, fe.line, msg);
         r->failed = true;
+        g_free(fe.message);
         xmlFreeParserCtxt(ctxt);
         return false;
     }
+    g_free(fe.message);
     xmlFreeParserCtxt(ctxt);
     g_ptr_array_add(r->docs, doc);
     xmlNode *root = xmlDocGetRootElement(doc);
@@ -345,6 +362,7 @@ static bool build(struct rnn *r, xmlNode *parent, xmlNode *varset, GPtrArray *ou
                 (type && !use_type(r, n, type, varset, x, &x->values))) {
                 return false;
             }
+            regmap_sort_fields(x);
         } else {
             xmlNode *vs = varset;
             g_autofree char *prefix = attr(n, "varset");

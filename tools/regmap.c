@@ -259,6 +259,17 @@ static void format_fields(GString *out, const struct regmap_node *reg, uint64_t 
     g_string_append_c(out, '}');
 }
 
+static gint field_order(gconstpointer a, gconstpointer b)
+{
+    const struct regmap_field *x = a, *y = b;
+    return (x->lo > y->lo) - (x->lo < y->lo);
+}
+
+void regmap_sort_fields(struct regmap_node *reg)
+{
+    g_array_sort(reg->fields, field_order);
+}
+
 void regmap_format_fields(GString *out, const struct regmap_node *reg, uint64_t value)
 {
     format_fields(out, reg, value, reg->width >= 8 ? UINT64_MAX : (1ull << (8 * reg->width)) - 1);
@@ -606,6 +617,7 @@ static bool load_node(struct yload *y, const char *name, yaml_node_t *def, GPtrA
                 return false;
             }
         }
+        regmap_sort_fields(n);
     }
     return true;
 }
@@ -788,7 +800,7 @@ struct regmap *regmap_load(const char *spec, GError **error)
     gsize len;
     g_autoptr(GError) e = NULL;
     if (!g_file_get_contents(spec, &data, &len, &e)) {
-        g_set_error(error, REGMAP_ERROR, 1, "%s: %s", spec, e->message);
+        g_set_error_literal(error, REGMAP_ERROR, 1, e->message); /* names the file */
         return NULL;
     }
     return regmap_load_yaml_mem(data, len, spec, error);

@@ -106,6 +106,8 @@ void regmap_set_free(struct regmap_set *s);
 struct regmap *regmap_new(const char *file);
 struct regmap_node *regmap_node_new(enum regmap_node_kind kind, unsigned line);
 GPtrArray *regmap_nodes_new(void);
+/* Fields in bit order (what regmap_format prints). */
+void regmap_sort_fields(struct regmap_node *reg);
 GQuark regmap_error_quark(void);
 
 #endif

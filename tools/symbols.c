@@ -245,7 +245,8 @@ bool symtab_add(struct symtab *t, const char *spec, GError **error)
     gsize len;
     g_autoptr(GError) e = NULL;
     if (!g_file_get_contents(path, &data, &len, &e)) {
-        return sfail(error, path, 0, "%s", e->message);
+        g_set_error_literal(error, regmap_error_quark(), 1, e->message); /* names the file */
+        return false;
     }
     if (len >= 4 && !memcmp(data, "\177ELF", 4)) {
         return add_elf(t, path, at, error);
