@@ -282,9 +282,26 @@ static void walk_bar(MmioTraceDevice *d, int bar, MemoryRegion *mr, hwaddr base,
     MemoryRegion *sub;
 
     if (mr->alias) {
-        warn_report("mmiotrace: %s: BAR %d region '%s' is an alias; its "
-                    "accesses are not traced", d->name, bar,
-                    memory_region_name(mr));
+        MemoryRegion *target = mr->alias;
+
+        if (target->mmiotrace && target->mmiotrace->dev == d &&
+            target->mmiotrace->via_alias) {
+            return;     /* attached already (overlays are being rebuilt) */
+        }
+        if (target->alias || !target->terminates || memory_region_is_ram(target) ||
+            target->mmiotrace) {
+            warn_report("mmiotrace: %s: BAR %d region '%s' is an alias of '%s', "
+                        "which cannot be traced; its accesses are not traced",
+                        d->name, bar, memory_region_name(mr),
+                        memory_region_name(target));
+            return;
+        }
+        /* the target's accesses through this BAR: base maps target to BAR offsets */
+        MmioTraceRegion *r = region_new(d, bar, target, base - mr->alias_offset);
+        r->via_alias = true;
+        r->alias_start = mr->alias_offset;
+        r->alias_end = mr->alias_offset + memory_region_size(mr);
+        target->mmiotrace = r;
         return;
     }
     if (memory_region_is_ram(mr)) {

@@ -94,6 +94,10 @@ static void record(MmioTraceRegion *r, hwaddr addr, unsigned size, uint64_t val,
         (d->ranges->len && !mmiotrace_device_in_ranges(d, r->bar, off, size))) {
         return;
     }
+    if (unlikely(r->via_alias) &&
+        (!acc.active || nested || addr < r->alias_start || addr >= r->alias_end)) {
+        return;     /* the aliased region reached otherwise: port I/O, QEMU itself */
+    }
     if (size < 8) {
         val &= (1ull << (size * 8)) - 1;
     }

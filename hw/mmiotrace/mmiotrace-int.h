@@ -64,6 +64,15 @@ typedef struct MmioTraceRegion {
     hwaddr base;            /* offset of mr within the BAR */
     MemoryRegion *target;   /* overlay: the RAM region it stands in front of */
     hwaddr target_off;      /* overlay: its offset within target */
+    /*
+     * A BAR that is an alias of another region (rtl8139's MMIO BAR aliases its I/O BAR):
+     * mr is the alias's target, reached by other paths too (port I/O, QEMU itself), so
+     * only accesses made by a guest instruction through memory (inside an access bracket)
+     * in [alias_start, alias_end) of the target are this BAR's; base is then the BAR
+     * offset of the target's offset 0 (modulo 2^64).
+     */
+    bool via_alias;
+    hwaddr alias_start, alias_end;
     QLIST_ENTRY(MmioTraceRegion) next;
 } MmioTraceRegion;
 

@@ -37,9 +37,11 @@ net)
 	devs=("e1000e0|e1000e|NIC|e1000e,addr=03.0|0" "e10000|e1000|NIC|e1000,addr=04.0|0"
 		"igb0|igb|NIC|igb,addr=05.0|0"
 		"vnet0|virtio_net|virtio modern (net)|virtio-net-pci,addr=06.0,disable-legacy=on|0"
-		"vmx0|vmxnet3|NIC|vmxnet3,addr=07.0|0" "e1000|e100|NIC|i82557b,addr=08.0|0")
+		"vmx0|vmxnet3|NIC|vmxnet3,addr=07.0|0" "e1000|e100|NIC|i82557b,addr=08.0|0"
+		"rtl0|8139cp|NIC (MMIO BAR aliasing the I/O BAR)|rtl8139,addr=09.0|0")
 	args=(mod:e1000e net:00:03.0 mod:e1000 net:00:04.0 mod:igb net:00:05.0 mod:virtio_pci
-		mod:virtio_net net:00:06.0 mod:vmxnet3 net:00:07.0 mod:e100 net:00:08.0)
+		mod:virtio_net net:00:06.0 mod:vmxnet3 net:00:07.0 mod:e100 net:00:08.0
+		mod:8139cp net:00:09.0)
 	;;
 storage)
 	devs=("nvme0|nvme|NVMe|nvme,addr=04.0,serial=corpus,drive=dnvme0|1"
