@@ -16,6 +16,7 @@
 
 #include "hvmmio.h"
 #include "mmiotrace.h"
+#include "stat-workbench.h" /* --regs, --top-functions, --symbols */
 
 #define DISTINCT_MAX 64 /* distinct values remembered per register; more is reported as "64+" */
 #define WARN_MAX 5      /* malformed lines named per file */
@@ -323,6 +324,7 @@ static void account_access(struct file_state *fs, const struct mmiotrace_record 
         }
     }
     k.dev = dev ? dev : intern("?");
+    stat_wb_note(k.dev, k.region, k.offset, rec); /* its register's name (--regs) */
 
     struct count_stat *dc = count_get(s->devs, k.dev);
     struct count_stat *rc = count_get(s->regions, region_key(k.dev, k.region));
@@ -360,6 +362,7 @@ static void account(struct file_state *fs, const struct mmiotrace_record *rec)
 {
     struct stats *s = fs->s;
 
+    stat_wb_record(rec); /* stat-workbench.c */
     s->by_type[rec->type]++;
     switch (rec->type) {
     case MMIOTRACE_PCIDEV: {
@@ -614,16 +617,17 @@ static void print_text(const struct stats *s, unsigned top)
     if (regs->len) {
         unsigned n = regs->len < top ? regs->len : top;
         printf("busiest registers (%u of %u):\n", n, regs->len);
-        printf("  %-28s %-12s %10s %10s %10s %7s %s\n", "device", "region", "offset", "reads",
-               "writes", "values", "widths");
+        printf("  %-28s %-12s %10s %10s %10s %7s %-7s %s\n", "device", "region", "offset", "reads",
+               "writes", "values", "widths", "register");
         for (unsigned i = 0; i < n; i++) {
             struct reg_stat *r = regs->pdata[i];
             char w[16], vals[16], off[24];
             widths_text(r->widths, w, sizeof(w));
             snprintf(vals, sizeof(vals), "%u%s", r->ndistinct, r->distinct_capped ? "+" : "");
             snprintf(off, sizeof(off), "0x%" PRIx64, r->key.offset);
-            printf("  %-28s %-12s %10s %10" PRIu64 " %10" PRIu64 " %7s %s\n", r->key.dev,
-                   r->key.region, off, r->reads, r->writes, vals, w);
+            printf("  %-28s %-12s %10s %10" PRIu64 " %10" PRIu64 " %7s %-7s %s\n", r->key.dev,
+                   r->key.region, off, r->reads, r->writes, vals, w,
+                   stat_wb_name(r->key.dev, r->key.region, r->key.offset));
         }
     }
     printf("\n");
@@ -710,6 +714,11 @@ static json_object *stats_json(const struct stats *s, unsigned top)
         json_object_object_add(d, "device", json_object_new_string(r->key.dev));
         json_object_object_add(d, "region", json_object_new_string(r->key.region));
         json_object_object_add(d, "offset", jhex(r->key.offset));
+        if (*stat_wb_name(r->key.dev, r->key.region, r->key.offset)) { /* --regs */
+            json_object_object_add(
+                d, "name",
+                json_object_new_string(stat_wb_name(r->key.dev, r->key.region, r->key.offset)));
+        }
         json_object_object_add(d, "reads", json_object_new_uint64(r->reads));
         json_object_object_add(d, "writes", json_object_new_uint64(r->writes));
         json_object_object_add(d, "distinct_values", json_object_new_uint64(r->ndistinct));
@@ -748,8 +757,13 @@ int hvmmio_cmd_stat(int argc, char **argv)
              "stdin): records by type, devices, BARs and mappings, the busiest registers,\n"
              "time span and rate, lost events and UNKNOWN (undecoded) accesses.");
     g_option_context_add_main_entries(ctx, entries, NULL);
+    g_option_context_add_main_entries(ctx, stat_wb_entries, NULL);
     if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
         fprintf(stderr, "%s: %s\n", argv[0], error->message);
+        return 2;
+    }
+    if (stat_wb_init(argv[0])) {
+        stat_wb_free();
         return 2;
     }
     if (argc < 2) {
@@ -784,12 +798,17 @@ int hvmmio_cmd_stat(int argc, char **argv)
         json_object *o = json_object_new_object();
         json_object_object_add(o, "files", jfiles);
         json_object_object_add(o, "total", stats_json(&total, top));
+        stat_wb_json(o, top);
         printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
                                                              JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(o);
     } else if (argc > 2) {
         print_text(&total, top);
     }
+    if (!json) {
+        stat_wb_print(top);
+    }
+    stat_wb_free();
     stats_clear(&total);
     g_hash_table_destroy(interned);
     g_string_chunk_free(strings);

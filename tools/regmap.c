@@ -227,6 +227,7 @@ static void format_fields(GString *out, const struct regmap_node *reg, uint64_t 
     }
     uint64_t covered = 0;
     bool first = true;
+    gsize start = out->len;
     g_string_append(out, " {");
     for (guint i = 0; i < reg->fields->len; i++) {
         const struct regmap_field *f = &g_array_index(reg->fields, struct regmap_field, i);
@@ -255,8 +256,13 @@ static void format_fields(GString *out, const struct regmap_node *reg, uint64_t 
     uint64_t rest = value & access & ~covered;
     if (rest) {
         g_string_append_printf(out, "%s+0x%" PRIx64, first ? "" : ", ", rest);
+        first = false;
     }
-    g_string_append_c(out, '}');
+    if (first) {
+        g_string_truncate(out, start); /* nothing to show: no " {}" */
+    } else {
+        g_string_append_c(out, '}');
+    }
 }
 
 static gint field_order(gconstpointer a, gconstpointer b)

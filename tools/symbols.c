@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "regmap.h"
 #include "symbols.h"
@@ -241,12 +242,29 @@ bool symtab_add(struct symtab *t, const char *spec, GError **error)
     } else {
         at = NULL;
     }
-    g_autofree char *data = NULL;
-    gsize len;
-    g_autoptr(GError) e = NULL;
-    if (!g_file_get_contents(path, &data, &len, &e)) {
-        g_set_error_literal(error, regmap_error_quark(), 1, e->message); /* names the file */
-        return false;
+    /* zlib reads plain and gzip'ed files alike (the guest saves kallsyms-modules.txt.gz) */
+    gzFile gz = gzopen(path, "rb");
+    if (!gz) {
+        return sfail(error, path, 0, "%s", g_strerror(errno ? errno : ENOMEM));
+    }
+    GByteArray *buf = g_byte_array_new();
+    char chunk[65536];
+    int n;
+    while ((n = gzread(gz, chunk, sizeof(chunk))) > 0) {
+        g_byte_array_append(buf, (const guint8 *)chunk, (guint)n);
+    }
+    int zerr;
+    const char *zmsg = n < 0 ? gzerror(gz, &zerr) : NULL;
+    g_autofree char *zcopy = g_strdup(zmsg);
+    bool compressed = !gzdirect(gz);
+    gzclose(gz);
+    gsize len = buf->len;
+    g_autofree char *data = (char *)g_byte_array_free(buf, FALSE);
+    if (zcopy) {
+        return sfail(error, path, 0, "%s", zcopy);
+    }
+    if (compressed && len >= 4 && !memcmp(data, "\177ELF", 4)) {
+        return sfail(error, path, 0, "a compressed ELF: decompress it first");
     }
     if (len >= 4 && !memcmp(data, "\177ELF", 4)) {
         return add_elf(t, path, at, error);

@@ -36,4 +36,15 @@ mmiotrace_stop() {
 	echo nop >$T/current_tracer
 	echo 1 >$T/tracing_on
 	echo "guest mmiotrace: $(wc -l <"$MMIOTRACE_FILE") lines, overrun $(cat "$MMIOTRACE_FILE.overrun")"
+	save_symbols
+}
+
+# save_symbols: the loaded modules' text symbols from /proc/kallsyms (gzip'ed) and each
+# module's .text address, for `hvmmio decode/symbolize --symbols` (docs/regmap.md). The
+# kernel's own symbols are left out: /proc/kallsyms whole is ~6 MB for the results channel.
+save_symbols() {
+	grep -E '^[0-9a-f]+ [tTwW] .*\[' /proc/kallsyms | gzip -c >kallsyms-modules.txt.gz
+	for m in /sys/module/*/sections/.text; do
+		[ -r "$m" ] && echo "${m#/sys/module/}" "$(cat "$m")"
+	done | sed 's|/sections/.text||' >module-text.txt
 }

@@ -13,6 +13,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <json-c/json.h>
+#include <zlib.h>
 
 #include "regmap.h"
 #include "symbols.h"
@@ -386,6 +387,24 @@ static void test_symbols(void)
         g_assert_nonnull(strstr(e->message, bad[i].want));
     }
     symtab_free(t);
+
+    /* gzip'ed kallsyms (what the guest saves) reads the same */
+    g_autofree char *text = NULL;
+    g_assert_true(g_file_get_contents(p, &text, NULL, NULL));
+    g_autofree char *dir = g_dir_make_tmp("regmap-XXXXXX", NULL);
+    g_autofree char *gzp = g_build_filename(dir, "kallsyms.txt.gz", NULL);
+    gzFile gz = gzopen(gzp, "wb");
+    g_assert_nonnull(gz);
+    g_assert_cmpint(gzwrite(gz, text, (unsigned)strlen(text)), ==, (int)strlen(text));
+    g_assert_cmpint(gzclose(gz), ==, Z_OK);
+    t = symtab_new();
+    g_clear_error(&e);
+    g_assert_true(symtab_add(t, gzp, &e));
+    GString *g = g_string_new(NULL);
+    g_assert_true(symtab_format(t, g, 0xffffffffc0a0109a));
+    g_assert_cmpstr(g->str, ==, "e1000e_probe+0x1a [e1000e]");
+    g_string_free(g, TRUE);
+    symtab_free(t);
 }
 
 /* ---- the commands, through the hvmmio binary ---- */
@@ -573,6 +592,59 @@ static void test_perfetto_cmd(void)
     g_assert_nonnull(strstr(err, "not stdin"));
 }
 
+static void test_stat_cmd(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("regmap-XXXXXX", NULL);
+    g_autofree char *trace = write_trace(dir);
+    g_autofree char *map = src("regmaps/e1000e.yaml");
+    g_autofree char *syms = src("tests/unit/regmap/kallsyms.txt");
+    g_autofree char *out = NULL, *err = NULL;
+    char *argv[] = {(char *)g_getenv("HVMMIO"),
+                    "stat",
+                    trace,
+                    "--regs",
+                    map,
+                    "--symbols",
+                    syms,
+                    "-n",
+                    "3",
+                    NULL};
+    g_assert_cmpint(run(argv, &out, &err), ==, 0);
+    g_test_message("%s", out);
+    /* STATUS: 2 reads; its row ends with its name */
+    g_autoptr(GRegex) row =
+        g_regex_new("^  nic0 +BAR0 +0x8 +2 +0 .* STATUS$", G_REGEX_MULTILINE, 0, NULL);
+    g_assert_true(g_regex_match(row, out, 0, NULL));
+    /* 4 accesses with a PC: 2 in e1000e_probe, 1 in helper_fn, 1 outside every symbol */
+    g_assert_nonnull(strstr(out, "busiest functions (3 of 3; 4 accesses with a PC, 1 of them "
+                                 "outside every symbol):\n"
+                                 "           2  e1000e_probe [e1000e]\n"));
+    g_assert_nonnull(strstr(out, "           1  helper_fn\n"));
+    g_assert_nonnull(strstr(out, "           1  0xffffffffc0b02004\n"));
+    /* JSON: the register's name and the functions */
+    char *argv2[] = {(char *)g_getenv("HVMMIO"), "stat",   trace, "--regs", map,
+                     "--top-functions",          "--json", NULL};
+    g_free(out);
+    g_free(err);
+    g_assert_cmpint(run(argv2, &out, &err), ==, 0);
+    json_object *root = json_tokener_parse(out), *x, *regs, *funcs;
+    g_assert_nonnull(root);
+    g_assert_true(json_object_object_get_ex(root, "total", &x));
+    g_assert_true(json_object_object_get_ex(x, "registers", &regs));
+    g_assert_true(json_object_object_get_ex(json_object_array_get_idx(regs, 0), "name", &x));
+    g_assert_cmpstr(json_object_get_string(x), ==, "STATUS");
+    g_assert_true(json_object_object_get_ex(root, "functions", &funcs));
+    g_assert_cmpuint(json_object_array_length(funcs), ==, 4); /* PCs: no --symbols */
+    json_object_put(root);
+    /* a bad map stops stat before it reads anything */
+    char *argv3[] = {(char *)g_getenv("HVMMIO"), "stat", trace, "--regs",
+                     "/nonexistent.yaml",        NULL};
+    g_free(out);
+    g_free(err);
+    g_assert_cmpint(run(argv3, &out, &err), ==, 2);
+    g_assert_nonnull(strstr(err, "/nonexistent.yaml"));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -588,5 +660,6 @@ int main(int argc, char **argv)
     g_test_add_func("/regmap/decode-cmd", test_decode_cmd);
     g_test_add_func("/regmap/symbolize-cmd", test_symbolize_cmd);
     g_test_add_func("/regmap/perfetto-cmd", test_perfetto_cmd);
+    g_test_add_func("/regmap/stat-cmd", test_stat_cmd);
     return g_test_run();
 }
