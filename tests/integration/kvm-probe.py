@@ -32,8 +32,8 @@ OUT = os.environ.get('OUT', '/tmp/kvm-probe')
 FIRMWARE = ['-L', '/usr/share/seabios', '-L', '/usr/share/qemu']
 LOOPS = 50
 
-# Slots: test device (vfio-user-pci) at 04.0, edu at 05.0, e1000e at 06.0.
-T, M, E, N = ('testdev', 0), ('testdev', 2), ('edu0', 0), ('nic0', 0)
+# Slots: test device (vfio-user-pci) at 04.0, edu at 05.0, e1000e at 06.0, rtl8139 at 07.0.
+T, M, E, N, R = ('testdev', 0), ('testdev', 2), ('edu0', 0), ('nic0', 0), ('rtl0', 1)
 
 
 def expected():
@@ -99,6 +99,11 @@ def expected():
     acc('e_rdbah_w', 'W', 4, N, 0x2804, 0x9)
     acc('e_rdbal_r', 'R', 4, N, 0x2800, 0x12345670)
     acc('e_rdbah_r', 'R', 4, N, 0x2804, 0x9)
+    # rtl8139's BAR1: 256 bytes in a subpage, an alias of its I/O BAR
+    acc('rtl_w4', 'W', 4, R, 0x08, 0x44332211)
+    acc('rtl_w4b', 'W', 4, R, 0x0c, 0x88776655)
+    acc('rtl_strad', 'R', 4, R, 0x0a, 0x66554433)
+    acc('rtl_r1', 'R', 1, R, 0x0f, 0x88)
     for _ in range(LOOPS):
         acc('loop_r', 'R', 4, E, 0x0, 0x010000ed)
     for i in range(LOOPS, 0, -1):
@@ -207,7 +212,9 @@ def run(accel, name, props):
         '-device', 'isa-debug-exit,iobase=0xf4,iosize=4',
         '-device', json.dumps(tdev),
         '-device', f'edu,id=edu0,addr=05.0{tr}',
-        '-device', f'e1000e,id=nic0,addr=06.0,romfile={tr}']
+        '-device', f'e1000e,id=nic0,addr=06.0,romfile={tr}',
+        # rtl8139's BAR0 is I/O: its ranges name BAR1
+        '-device', f'rtl8139,id=rtl0,addr=07.0,romfile={tr.replace("=0:0x40+0x40", "=1:0x8+0x8")}']
     with open(os.path.join(d, 'qemu.log'), 'w') as qlog:
         try:
             p = subprocess.run(cmd, stdout=qlog, stderr=qlog, timeout=120)
@@ -231,7 +238,9 @@ def values(text):
 def in_ranges(name, e):
     if name != 'ranges':
         return True
-    # mmiotrace-ranges=0:0x40+0x40 on every device: BAR0 0x40-0x7f only
+    # mmiotrace-ranges=0:0x40+0x40 on every device (rtl8139: 1:0x8+0x8)
+    if e['dev'] == 'rtl0':
+        return 0x8 <= e['off'] and e['off'] + e['width'] <= 0x10
     return e['bar'] == 0 and 0x40 <= e['off'] and e['off'] + e['width'] <= 0x80
 
 

@@ -6,7 +6,8 @@
  * checks them, and the test checks the host's records against the p_* labels. Each
  * labelled instruction is the one that touches the device.
  *
- * The test device (T, BAR0) and its memory BAR (M, BAR2), edu (E) and e1000e (N).
+ * The test device (T, BAR0) and its memory BAR (M, BAR2), edu (E), e1000e (N) and, when
+ * present, rtl8139's MMIO BAR (R).
  */
 	.code32
 	.set CTX_T, 0
@@ -15,6 +16,7 @@
 	.set CTX_N, 12
 	.set CTX_RAM, 16
 	.set CTX_LOOPS, 20
+	.set CTX_R, 24
 
 	.macro R slot, reg
 	movl \reg, probe_results + 4 * \slot
@@ -206,6 +208,23 @@ AT e_rdbal_r
 AT e_rdbah_r
 	movl 0x2804(%edx), %eax
 	R 30, %eax
+
+	/* ---- 7b. rtl8139's MMIO BAR1: 256 bytes (a subpage) aliasing its I/O BAR; MAR0-7 ---- */
+	movl CTX_R(%ebp), %edx
+	testl %edx, %edx
+	jz no_rtl
+AT rtl_w4
+	movl $0x44332211, 0x08(%edx)
+AT rtl_w4b
+	movl $0x88776655, 0x0c(%edx)
+AT rtl_strad
+	movl 0x0a(%edx), %eax		/* two 2-byte pieces, one access */
+	R 33, %eax
+	xorl %eax, %eax
+AT rtl_r1
+	movb 0x0f(%edx), %al
+	R 34, %eax
+no_rtl:
 
 	/* ---- 8. timed loops: CTX_LOOPS reads of edu's ID, and writes of its INVERT ---- */
 	movl CTX_E(%ebp), %edi		/* not edx: rdtsc writes edx:eax */

@@ -14,10 +14,10 @@ __attribute__((section(".multiboot"), used, aligned(4))) static const uint32_t m
     MB_MAGIC, MB_FLAGS, -(MB_MAGIC + MB_FLAGS)};
 
 struct probe_ctx {
-    uint32_t t, m, e, n, ram, loops;
+    uint32_t t, m, e, n, ram, loops, r;
 };
 
-#define NSLOTS 33
+#define NSLOTS 35
 uint32_t probe_results[NSLOTS];
 static uint8_t ram_buf[64] __attribute__((aligned(16)));
 uint8_t stack[16384] __attribute__((aligned(16))); /* _start sets esp to its end */
@@ -190,6 +190,7 @@ void probe_main(const uint32_t *mbi)
         .n = find_bar(0x10d38086, 0),
         .ram = (uint32_t)(uintptr_t)ram_buf,
         .loops = loops,
+        .r = find_bar(0x813910ec, 1),
     };
     uint32_t cr0, cr4;
 
@@ -215,6 +216,10 @@ void probe_main(const uint32_t *mbi)
         check_testdev();
     }
     check_edu_e1000e();
+    if (ctx.r) {
+        check("rtl_strad", 33, 0x66554433);
+        check("rtl_r1", 34, 0x88);
+    }
     puts_("loop_r cycles ");
     putdec(probe_results[31]);
     puts_(" loop_w cycles ");
