@@ -72,6 +72,7 @@ enum mmiotrace_irq_kind {
 /* R/W: the device refused the access (a size or alignment it does not accept); a read
  * returned what QEMU returns for unassigned memory, a write was dropped (rejected=1) */
 #define MMIOTRACE_EXT_REJECTED (1u << 7)
+#define MMIOTRACE_EXT_FACTS 0x3fu /* the facts with a value: ns vcpu dev bar/off insn asm */
 #define MMIOTRACE_EXT_ALL 0xffu
 
 #define MMIOTRACE_VCPU_NONE (-1) /* the access was made by QEMU itself, not by a vCPU */
