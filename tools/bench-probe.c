@@ -82,9 +82,10 @@ static gboolean probe_boot(struct probe_bench *B, int rep, double rr[NCFG], doub
         g_ptr_array_add(argv, (char *)*p);
     }
     for (int c = 0; c < NCFG; c++) {
+        /* one file, so one writer thread, as when a user traces one device */
         devs[c] = cfg_props[c] ? g_strdup_printf("edu,addr=%02x.0,mmiotrace=on,"
-                                                 "mmiotrace-file=%s.txt%s",
-                                                 cfg_slot[c], cfg_name[c], cfg_props[c])
+                                                 "mmiotrace-file=paired.txt%s",
+                                                 cfg_slot[c], cfg_props[c])
                                : g_strdup_printf("edu,addr=%02x.0", cfg_slot[c]);
         g_ptr_array_add(argv, "-device");
         g_ptr_array_add(argv, devs[c]);
