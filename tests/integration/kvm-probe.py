@@ -23,7 +23,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qemu_harness import Checker  # noqa: E402
+from qemu_harness import Checker, kvm_usable  # noqa: E402
 
 QEMU = os.environ['HVMMIO_QEMU']
 TESTDEV = os.environ['TESTDEV']
@@ -287,17 +287,6 @@ def check_records(tap, accel, name, recs, lost, pcidev, syms):
     tap.ok(len(recs) == len(exp) and not bad,
            f'{accel} {name}: {len(recs)} records, {len(exp)} expected, exact',
            '\n'.join(bad[:20]))
-
-
-def kvm_usable():
-    if not os.path.exists('/dev/kvm'):
-        return 'no /dev/kvm on this machine'
-    try:
-        fd = os.open('/dev/kvm', os.O_RDWR)
-        os.close(fd)
-    except OSError as e:
-        return f'/dev/kvm cannot be opened: {e.strerror}'
-    return None
 
 
 def main():

@@ -227,6 +227,17 @@ def parse_trace(path):
     return out
 
 
+def kvm_usable():
+    """None if /dev/kvm can be opened here, else why not (for a test's SKIP)."""
+    if not os.path.exists('/dev/kvm'):
+        return 'no /dev/kvm on this machine'
+    try:
+        os.close(os.open('/dev/kvm', os.O_RDWR))
+    except OSError as e:
+        return f'/dev/kvm cannot be opened: {e.strerror}'
+    return None
+
+
 class Checker:
     """Counts checks and prints them as TAP (meson's protocol: 'tap'): one line per check,
     the lines of detail behind '#', the plan at the end; the exit status for the runner."""

@@ -20,7 +20,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qemu_harness import Checker  # noqa: E402
+from qemu_harness import Checker, kvm_usable  # noqa: E402
 
 QEMU = os.environ['HVMMIO_QEMU']
 MBR = os.environ['MBR']
@@ -89,16 +89,6 @@ def ioeventfd(disk, traced):
     with Qemu(['-drive', 'if=none,id=d0,driver=null-co', '-device',
                f'{dev},drive=d0,id=disk0,{props},ioeventfd=on{tr}']) as q:
         return q.qmp('qom-get', path='/machine/peripheral/disk0', property='ioeventfd')
-
-
-def kvm_usable():
-    if not os.path.exists('/dev/kvm'):
-        return 'no /dev/kvm on this machine'
-    try:
-        os.close(os.open('/dev/kvm', os.O_RDWR))
-    except OSError as e:
-        return f'/dev/kvm cannot be opened: {e.strerror}'
-    return None
 
 
 def main():
