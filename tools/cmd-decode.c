@@ -11,6 +11,7 @@
 
 #include <glib.h>
 
+#include "fastfmt.h"
 #include "hvmmio.h"
 #include "mmiotrace.h"
 #include "regmap.h"
@@ -27,11 +28,14 @@ static void warn_line(void *opaque, const char *message)
 static void append_time(GString *out, const struct mmiotrace_record *rec)
 {
     if (rec->ext & MMIOTRACE_EXT_NS) {
-        g_string_append_printf(out, "%" PRIu64 ".%09" PRIu64, rec->ts_ns / 1000000000u,
-                               rec->ts_ns % 1000000000u);
+        ff_dec(out, rec->ts_ns / 1000000000u, 1);
+        g_string_append_c(out, '.');
+        ff_dec(out, rec->ts_ns % 1000000000u, 9);
     } else {
         uint64_t us = (rec->ts_ns + 500) / 1000;
-        g_string_append_printf(out, "%" PRIu64 ".%06" PRIu64, us / 1000000u, us % 1000000u);
+        ff_dec(out, us / 1000000u, 1);
+        g_string_append_c(out, '.');
+        ff_dec(out, us % 1000000u, 6);
     }
 }
 
@@ -49,8 +53,10 @@ void hvmmio_decode_access(GString *out, struct regmap_set *maps, struct symtab *
     if (unknown) {
         g_string_append(out, "UNKNOWN ");
     } else {
-        g_string_append_printf(out, "%c %u ", rec->type == MMIOTRACE_READ ? 'R' : 'W',
-                               rec->rw.width);
+        g_string_append_c(out, rec->type == MMIOTRACE_READ ? 'R' : 'W');
+        g_string_append_c(out, ' ');
+        ff_dec(out, rec->rw.width, 1);
+        g_string_append_c(out, ' ');
     }
     append_time(out, rec);
     g_string_append_c(out, ' ');
@@ -59,7 +65,11 @@ void hvmmio_decode_access(GString *out, struct regmap_set *maps, struct symtab *
         g_string_append_c(out, ' ');
     }
     if (bar >= 0) {
-        g_string_append_printf(out, "BAR%d+0x%" PRIx64 " ", bar, off);
+        g_string_append(out, "BAR");
+        ff_dec(out, (uint64_t)bar, 1);
+        g_string_append_c(out, '+');
+        ff_0x(out, off, 1);
+        g_string_append_c(out, ' ');
     } else {
         g_string_append_printf(out, "0x%" PRIx64 " ", unknown ? rec->unknown.phys : rec->rw.phys);
     }
@@ -74,14 +84,15 @@ void hvmmio_decode_access(GString *out, struct regmap_set *maps, struct symtab *
         regmap_format(out, hit, rec->rw.value, rec->rw.width);
     } else {
         uint64_t mask = rec->rw.width >= 8 ? UINT64_MAX : (1ull << (8 * rec->rw.width)) - 1;
-        g_string_append_printf(out, "%s= 0x%0*" PRIx64, named ? "? " : "", 2 * rec->rw.width,
-                               rec->rw.value & mask);
+        g_string_append(out, named ? "? = " : "= ");
+        ff_0x(out, rec->rw.value & mask, 2 * rec->rw.width);
     }
     uint64_t pc = unknown ? rec->unknown.pc : rec->rw.pc;
     if (pc) {
         g_string_append(out, "  ");
         if (!syms || !symtab_format(syms, out, pc)) {
-            g_string_append_printf(out, "pc=0x%" PRIx64, pc);
+            g_string_append(out, "pc=");
+            ff_0x(out, pc, 1);
         }
     }
     g_string_append_c(out, '\n');
@@ -273,6 +284,7 @@ int hvmmio_cmd_symbolize(int argc, char **argv)
     struct mmiotrace_record rec;
     char *buf = g_malloc(MMIOTRACE_FORMAT_MAX);
     GString *sym = g_string_sized_new(256), *fact = g_string_sized_new(256);
+    uint64_t fact_pc = 0; /* the PC fact was made for */
     int got;
     while ((got = mmiotrace_reader_next(r, &rec)) > 0) {
         int n = mmiotrace_format(buf, MMIOTRACE_FORMAT_MAX, &rec, MMIOTRACE_FMT_EXTENDED);
@@ -282,10 +294,16 @@ int hvmmio_cmd_symbolize(int argc, char **argv)
         uint64_t pc = rec.type == MMIOTRACE_UNKNOWN                               ? rec.unknown.pc
                       : rec.type == MMIOTRACE_READ || rec.type == MMIOTRACE_WRITE ? rec.rw.pc
                                                                                   : 0;
-        g_string_truncate(sym, 0);
-        if (pc && symtab_format(syms, sym, pc)) {
-            g_string_assign(fact, " sym=");
-            fact_quote(fact, sym->str, sym->len);
+        if (pc && pc != fact_pc) {
+            g_string_truncate(sym, 0);
+            g_string_truncate(fact, 0);
+            if (symtab_format(syms, sym, pc)) {
+                g_string_assign(fact, " sym=");
+                fact_quote(fact, sym->str, sym->len);
+            }
+            fact_pc = pc;
+        }
+        if (pc && fact->len) {
             fwrite(buf, 1, (size_t)n - 1, out);
             fwrite(fact->str, 1, fact->len, out);
             fputc('\n', out);

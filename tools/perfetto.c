@@ -16,6 +16,7 @@
 
 #include <glib.h>
 
+#include "fastfmt.h"
 #include "hvmmio.h"
 #include "mmiotrace.h"
 #include "regmap.h"
@@ -51,25 +52,45 @@ struct pf {
     GHashTable *names;   /* interning */
     GHashTable *regs;    /* "dev\nbar\noff" -> struct reg_count * */
     GHashTable *threads; /* pid << 8 | tid seen */
-    GString *s, *key;
+    GString *s, *key, *name, *fields, *sym;
+    const char *last_dev; /* intern's last answer */
+    size_t last_dev_len;
     bool first;
     uint64_t events, instants, counters;
 };
 
 static const char *intern(struct pf *p, const char *s, size_t len)
 {
+    if (p->last_dev && p->last_dev_len == len && !memcmp(p->last_dev, s, len)) {
+        return p->last_dev;
+    }
     g_autofree char *k = g_strndup(s, len);
     char *v = g_hash_table_lookup(p->names, k);
     if (!v) {
         v = g_steal_pointer(&k);
         g_hash_table_add(p->names, v);
     }
+    p->last_dev = v;
+    p->last_dev_len = len;
     return v;
 }
 
 /* JSON string (valid UTF-8 is kept; other bytes are written as \u00XX). */
 static void jstr(GString *o, const char *s, size_t len)
 {
+    size_t i = 0;
+    while (i < len && (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f && s[i] != '"' &&
+           s[i] != '\\') {
+        i++;
+    }
+    if (i == len) { /* plain ASCII: as is */
+        gsize at = o->len;
+        g_string_set_size(o, at + len + 2);
+        o->str[at] = '"';
+        memcpy(o->str + at + 1, s, len);
+        o->str[at + len + 1] = '"';
+        return;
+    }
     bool utf8 = g_utf8_validate(s, (gssize)len, NULL);
     g_string_append_c(o, '"');
     for (size_t i = 0; i < len; i++) {
@@ -88,13 +109,15 @@ static void jstr(GString *o, const char *s, size_t len)
 
 static void jts(GString *o, uint64_t ns)
 {
-    g_string_append_printf(o, "%" PRIu64 ".%03" PRIu64, ns / 1000, ns % 1000);
+    ff_dec(o, ns / 1000, 1);
+    g_string_append_c(o, '.');
+    ff_dec(o, ns % 1000, 3);
 }
 
 static void emit(struct pf *p)
 {
     if (!p->first) {
-        fputs(",\n", p->out);
+        fwrite(",\n", 1, 2, p->out);
     }
     p->first = false;
     fwrite(p->s->str, 1, p->s->len, p->out);
@@ -144,16 +167,27 @@ static const struct regmap_hit *locate(struct pf *p, const struct mmiotrace_reco
     return h && h->reg ? h : NULL;
 }
 
+static guint rc_hash(gconstpointer k)
+{
+    const struct reg_count *c = k;
+    return g_direct_hash(c->dev) ^ (guint)c->bar * 16777619u ^
+           (guint)(c->key_off ^ c->key_off >> 32) * 2654435761u;
+}
+
+static gboolean rc_equal(gconstpointer a, gconstpointer b)
+{
+    const struct reg_count *x = a, *y = b;
+    return x->dev == y->dev && x->bar == y->bar && x->key_off == y->key_off;
+}
+
 static struct reg_count *reg_get(struct pf *p, const char *dev, int bar, uint64_t off)
 {
-    g_string_printf(p->key, "%s\n%d\n%" PRIx64, dev, bar, off);
-    struct reg_count *c = g_hash_table_lookup(p->regs, p->key->str);
+    struct reg_count k = {.key_off = off, .bar = bar, .dev = dev};
+    struct reg_count *c = g_hash_table_lookup(p->regs, &k);
     if (!c) {
         c = g_new0(struct reg_count, 1);
-        c->dev = dev;
-        c->bar = bar;
-        c->key_off = off;
-        g_hash_table_insert(p->regs, g_strdup(p->key->str), c);
+        *c = k;
+        g_hash_table_add(p->regs, c);
     }
     return c;
 }
@@ -172,87 +206,112 @@ static void access_event(struct pf *p, const struct mmiotrace_record *rec)
     const struct regmap_hit *h = locate(p, rec, &dev, &bar, &off);
     int pid = dev_pid(p, dev);
     int tid = bar >= 0 ? bar : 15;
-    char tname[16];
-    snprintf(tname, sizeof(tname), bar >= 0 ? "BAR%d" : "unknown BAR", bar);
-    thread(p, pid, tid, tname);
+    if (bar >= 0) {
+        static const char *const tnames[] = {"BAR0", "BAR1", "BAR2", "BAR3", "BAR4", "BAR5", "ROM"};
+        thread(p, pid, tid, bar < 7 ? tnames[bar] : "BAR?");
+    } else {
+        thread(p, pid, tid, "unknown BAR");
+    }
     bool unknown = rec->type == MMIOTRACE_UNKNOWN;
     unsigned width = unknown ? 0 : rec->rw.width;
     uint64_t mask = width >= 8 ? UINT64_MAX : (1ull << (8 * width)) - 1;
     uint64_t value = unknown ? 0 : rec->rw.value & mask;
-    GString *name = g_string_new(NULL);
+    GString *name = p->name;
+    g_string_truncate(name, 0);
     if (h) {
-        g_string_append(name, h->name);
+        ff_put(name, h->name, strlen(h->name));
         if (h->delta) {
-            g_string_append_printf(name, "+0x%" PRIx64, h->delta);
+            g_string_append_c(name, '+');
+            ff_0x(name, h->delta, 1);
         }
     } else {
-        g_string_append_printf(name, "%s0x%" PRIx64, bar >= 0 ? "+" : "", off);
+        if (bar >= 0) {
+            g_string_append_c(name, '+');
+        }
+        ff_0x(name, off, 1);
     }
     const char *kind = unknown ? "UNKNOWN" : rec->type == MMIOTRACE_READ ? "R" : "W";
     GString *o = p->s;
-    g_string_append_printf(o, "{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"%s\",\"name\":\"%s ", kind,
-                           kind);
-    g_string_append(o, name->str);
-    g_string_append(o, "\",\"ts\":");
+    FF_LIT(o, "{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"");
+    g_string_append(o, kind);
+    FF_LIT(o, "\",\"name\":");
+    g_string_assign(p->key, kind);
+    g_string_append_c(p->key, ' ');
+    g_string_append_len(p->key, name->str, (gssize)name->len);
+    jstr(o, p->key->str, p->key->len);
+    FF_LIT(o, ",\"ts\":");
     jts(o, rec->ts_ns);
-    g_string_append_printf(o, ",\"pid\":%d,\"tid\":%d,\"args\":{\"offset\":\"0x%" PRIx64 "\"", pid,
-                           tid, off);
+    FF_LIT(o, ",\"pid\":");
+    ff_dec(o, (uint64_t)pid, 1);
+    FF_LIT(o, ",\"tid\":");
+    ff_dec(o, (uint64_t)tid, 1);
+    FF_LIT(o, ",\"args\":{\"offset\":\"");
+    ff_0x(o, off, 1);
+    g_string_append_c(o, '"');
     if (!unknown) {
-        g_string_append_printf(o, ",\"width\":%u,\"value\":\"0x%0*" PRIx64 "\"", width, 2 * width,
-                               value);
+        FF_LIT(o, ",\"width\":");
+        ff_dec(o, width, 1);
+        FF_LIT(o, ",\"value\":\"");
+        ff_0x(o, value, (int)(2 * width));
+        g_string_append_c(o, '"');
     }
     if (h) {
-        g_string_append(o, ",\"register\":");
+        FF_LIT(o, ",\"register\":");
         jstr(o, name->str, name->len);
-        GString *f = g_string_new(NULL);
         if (!unknown) {
+            GString *f = p->fields;
+            g_string_truncate(f, 0);
             regmap_format(f, h, value, width);
             const char *brace = strchr(f->str, '{');
             const char *paren = strstr(f->str, " (");
             const char *dec = brace ? brace : paren ? paren + 1 : NULL;
             if (dec) {
-                g_string_append(o, ",\"fields\":");
-                jstr(o, dec, strlen(dec));
+                FF_LIT(o, ",\"fields\":");
+                jstr(o, dec, f->len - (size_t)(dec - f->str));
             }
         }
-        g_string_free(f, TRUE);
     }
     uint64_t pc = unknown ? rec->unknown.pc : rec->rw.pc;
     if (pc) {
-        g_string_append_printf(o, ",\"pc\":\"0x%" PRIx64 "\"", pc);
-        GString *sym = g_string_new(NULL);
-        if (p->syms && symtab_format(p->syms, sym, pc)) {
-            g_string_append(o, ",\"function\":");
-            jstr(o, sym->str, sym->len);
+        FF_LIT(o, ",\"pc\":\"");
+        ff_0x(o, pc, 1);
+        g_string_append_c(o, '"');
+        g_string_truncate(p->sym, 0);
+        if (p->syms && symtab_format(p->syms, p->sym, pc)) {
+            FF_LIT(o, ",\"function\":");
+            jstr(o, p->sym->str, p->sym->len);
         }
-        g_string_free(sym, TRUE);
     }
     if (rec->ext & MMIOTRACE_EXT_VCPU) {
         if (rec->vcpu == MMIOTRACE_VCPU_NONE) {
-            g_string_append(o, ",\"vcpu\":\"none\"");
+            FF_LIT(o, ",\"vcpu\":\"none\"");
         } else {
-            g_string_append_printf(o, ",\"vcpu\":%" PRId32, rec->vcpu);
+            FF_LIT(o, ",\"vcpu\":");
+            ff_dec(o, (uint64_t)rec->vcpu, 1);
         }
     }
     if (rec->ext & MMIOTRACE_EXT_ASM) {
-        g_string_append(o, ",\"asm\":");
+        FF_LIT(o, ",\"asm\":");
         jstr(o, rec->asm_text, rec->asm_len);
     }
-    g_string_append(o, "}}");
+    FF_LIT(o, "}}");
     emit(p);
     p->instants++;
     struct reg_count *c = unknown ? NULL : reg_get(p, dev, bar, off);
     if (c && c->counter) {
-        g_string_append(o, "{\"ph\":\"C\",\"name\":");
+        FF_LIT(o, "{\"ph\":\"C\",\"name\":");
         jstr(o, name->str, name->len);
-        g_string_append(o, ",\"ts\":");
+        FF_LIT(o, ",\"ts\":");
         jts(o, rec->ts_ns);
         /* a JSON number: exact up to 2^53 */
-        g_string_append_printf(o, ",\"pid\":%d,\"args\":{\"value\":%" PRIu64 "}}", pid, value);
+        FF_LIT(o, ",\"pid\":");
+        ff_dec(o, (uint64_t)pid, 1);
+        FF_LIT(o, ",\"args\":{\"value\":");
+        ff_dec(o, value, 1);
+        FF_LIT(o, "}}");
         emit(p);
         p->counters++;
     }
-    g_string_free(name, TRUE);
 }
 
 static void other_event(struct pf *p, const struct mmiotrace_record *rec)
@@ -397,8 +456,11 @@ int hvmmio_perfetto_convert(int argc, char **argv)
                 argv[0]);
         return 2;
     }
-    if (!strcmp(argv[1], "-")) {
-        fprintf(stderr, "%s: --to perfetto reads TRACE twice: give a file, not stdin\n", argv[0]);
+    if (!strcmp(argv[1], "-") && ncounters) {
+        fprintf(stderr,
+                "%s: --to perfetto reads TRACE twice (to choose the counter tracks): give a "
+                "file, not stdin, or --counters 0\n",
+                argv[0]);
         return 2;
     }
     if (ncounters < 0) {
@@ -409,10 +471,13 @@ int hvmmio_perfetto_convert(int argc, char **argv)
         .maps = regmap_set_new(),
         .devs = g_hash_table_new(g_str_hash, g_str_equal),
         .names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
-        .regs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free),
+        .regs = g_hash_table_new_full(rc_hash, rc_equal, g_free, NULL),
         .threads = g_hash_table_new(g_direct_hash, g_direct_equal),
         .s = g_string_sized_new(1024),
         .key = g_string_sized_new(128),
+        .name = g_string_sized_new(128),
+        .fields = g_string_sized_new(256),
+        .sym = g_string_sized_new(256),
         .first = true,
     };
     int ret = 2;
@@ -433,8 +498,8 @@ int hvmmio_perfetto_convert(int argc, char **argv)
         }
     }
     ret = 1;
-    if (pass(&p, argv[0], argv[1], skip_bad, false) < 0) {
-        goto out;
+    if (ncounters && pass(&p, argv[0], argv[1], skip_bad, false) < 0) {
+        goto out; /* --counters 0: no first pass */
     }
     /* the busiest registers get counter tracks */
     GHashTableIter it;
@@ -455,6 +520,10 @@ int hvmmio_perfetto_convert(int argc, char **argv)
         regmap_set_add(p.maps, *r, NULL);
     }
     p.out = strcmp(argv[2], "-") ? fopen(argv[2], "w") : stdout;
+    static char obuf[1 << 16];
+    if (p.out) {
+        setvbuf(p.out, obuf, _IOFBF, sizeof(obuf));
+    }
     if (!p.out) {
         fprintf(stderr, "%s: %s: %s\n", argv[0], argv[2], strerror(errno));
         goto out;
@@ -487,5 +556,8 @@ out:
     g_hash_table_destroy(p.threads);
     g_string_free(p.s, TRUE);
     g_string_free(p.key, TRUE);
+    g_string_free(p.name, TRUE);
+    g_string_free(p.fields, TRUE);
+    g_string_free(p.sym, TRUE);
     return ret;
 }

@@ -11,6 +11,7 @@
 
 #include <yaml.h>
 
+#include "fastfmt.h"
 #include "regmap.h"
 
 #define CACHE_MAX (1u << 20) /* distinct (bar, offset) pairs remembered per map */
@@ -208,9 +209,9 @@ static uint64_t bits_mask(unsigned lo, unsigned hi)
 static void append_num(GString *out, uint64_t v)
 {
     if (v < 10) {
-        g_string_append_printf(out, "%" PRIu64, v);
+        ff_dec(out, v, 1);
     } else {
-        g_string_append_printf(out, "0x%" PRIx64, v);
+        ff_0x(out, v, 1);
     }
 }
 
@@ -220,7 +221,9 @@ static void format_fields(GString *out, const struct regmap_node *reg, uint64_t 
 {
     const char *e = enum_name(reg->values, value);
     if (e) {
-        g_string_append_printf(out, " (%s)", e);
+        g_string_append(out, " (");
+        g_string_append(out, e);
+        g_string_append_c(out, ')');
     }
     if (!reg->fields || !reg->fields->len) {
         return;
@@ -242,12 +245,13 @@ static void format_fields(GString *out, const struct regmap_node *reg, uint64_t 
             continue;
         }
         if (!first) {
-            g_string_append(out, ", ");
+            FF_LIT(out, ", ");
         }
         first = false;
-        g_string_append(out, f->name);
+        ff_put(out, f->name, strlen(f->name));
         if (en) {
-            g_string_append_printf(out, "=%s", en);
+            g_string_append_c(out, '=');
+            ff_put(out, en, strlen(en));
         } else if (f->lo != f->hi || f->values) {
             g_string_append_c(out, '=');
             append_num(out, v);
@@ -255,7 +259,8 @@ static void format_fields(GString *out, const struct regmap_node *reg, uint64_t 
     }
     uint64_t rest = value & access & ~covered;
     if (rest) {
-        g_string_append_printf(out, "%s+0x%" PRIx64, first ? "" : ", ", rest);
+        g_string_append(out, first ? "+" : ", +");
+        ff_0x(out, rest, 1);
         first = false;
     }
     if (first) {
@@ -281,15 +286,38 @@ void regmap_format_fields(GString *out, const struct regmap_node *reg, uint64_t 
     format_fields(out, reg, value, reg->width >= 8 ? UINT64_MAX : (1ull << (8 * reg->width)) - 1);
 }
 
-void regmap_format(GString *out, const struct regmap_hit *hit, uint64_t value, unsigned width)
+static void format_hit(GString *out, const struct regmap_hit *hit, uint64_t value, unsigned width);
+
+void regmap_format(GString *out, const struct regmap_hit *chit, uint64_t value, unsigned width)
 {
+    struct regmap_hit *hit = (struct regmap_hit *)chit; /* only the memo changes */
     uint64_t wmask = width >= 8 ? UINT64_MAX : (1ull << (8 * width)) - 1;
     value &= wmask;
+    if (hit->memo_len && hit->memo_value == value && hit->memo_width == width) {
+        g_string_append_len(out, hit->memo, hit->memo_len);
+        return;
+    }
+    gsize start = out->len;
+    format_hit(out, hit, value, width);
+    gsize len = out->len - start;
+    hit->memo_len = len < sizeof(hit->memo) ? (unsigned)len : 0;
+    if (hit->memo_len) {
+        memcpy(hit->memo, out->str + start, len);
+        hit->memo_value = value;
+        hit->memo_width = width;
+    }
+}
+
+static void format_hit(GString *out, const struct regmap_hit *hit, uint64_t value, unsigned width)
+{
+    uint64_t wmask = width >= 8 ? UINT64_MAX : (1ull << (8 * width)) - 1;
     g_string_append(out, hit->name);
     if (hit->delta) {
-        g_string_append_printf(out, "+0x%" PRIx64, hit->delta);
+        g_string_append_c(out, '+');
+        ff_0x(out, hit->delta, 1);
     }
-    g_string_append_printf(out, " = 0x%0*" PRIx64, (int)(2 * width), value);
+    g_string_append(out, " = ");
+    ff_0x(out, value, (int)(2 * width));
     if (hit->delta >= 8) {
         return;
     }
@@ -830,8 +858,9 @@ struct regmap_set {
     GHashTable *maps; /* map id -> phys base (uint64_t *) */
     /* the last access's device name and the map chosen for it */
     char last_dev[MMIOTRACE_DEV_MAX + 1];
+    size_t last_len;
     struct regmap *last_map;
-    bool have_last;
+    bool have_last; /* cleared when maps or devices are added */
 };
 
 struct regmap_set *regmap_set_new(void)
@@ -961,14 +990,12 @@ const struct regmap_hit *regmap_set_resolve(struct regmap_set *s,
     struct set_dev *d = NULL;
     int b = -1;
     uint64_t off = 0;
+    bool have_d = false;
     if (rec->ext & MMIOTRACE_EXT_BAR) {
         b = rec->bar;
         off = rec->bar_off;
-        int b2;
-        uint64_t o2;
-        d = find_bar(s, phys, &b2, &o2);
     } else if ((d = find_bar(s, phys, &b, &off))) {
-        /* from the header's BARs */
+        have_d = true; /* from the header's BARs */
     } else {
         uint64_t *base = g_hash_table_lookup(s->maps, GINT_TO_POINTER(map_id));
         if (!base || phys < *base) {
@@ -976,20 +1003,29 @@ const struct regmap_hit *regmap_set_resolve(struct regmap_set *s,
         }
         b = 0; /* a kernel trace without a header: the mapping's start is BAR0's */
         off = phys - *base;
+        have_d = true; /* no header device */
     }
     *bar = b;
     *offset = off;
-    char dev[MMIOTRACE_DEV_MAX + 1] = "";
-    if (rec->ext & MMIOTRACE_EXT_DEV) {
-        memcpy(dev, rec->dev, MIN(rec->dev_len, (size_t)MMIOTRACE_DEV_MAX));
-        dev[MIN(rec->dev_len, (size_t)MMIOTRACE_DEV_MAX)] = 0;
-    } else if (d && d->name) {
-        g_strlcpy(dev, d->name, sizeof(dev));
-    }
     struct regmap *m;
-    if (s->have_last && !strcmp(dev, s->last_dev) && !d == !s->last_map) {
+    size_t dlen = rec->ext & MMIOTRACE_EXT_DEV ? MIN(rec->dev_len, (size_t)MMIOTRACE_DEV_MAX) : 0;
+    /* the map chosen for the last device name (an access with a name never needs the header
+     * lookup again until the devices change) */
+    if (dlen && s->have_last && s->last_len == dlen && !memcmp(s->last_dev, rec->dev, dlen)) {
         m = s->last_map;
     } else {
+        char dev[MMIOTRACE_DEV_MAX + 1] = "";
+        if (!have_d) {
+            int b2;
+            uint64_t o2;
+            d = find_bar(s, phys, &b2, &o2);
+        }
+        if (dlen) {
+            memcpy(dev, rec->dev, dlen);
+            dev[dlen] = 0;
+        } else if (d && d->name) {
+            g_strlcpy(dev, d->name, sizeof(dev));
+        }
         if (*dev && !d) {
             for (guint i = 0; i < s->devs->len && !d; i++) {
                 struct set_dev *x = &g_array_index(s->devs, struct set_dev, i);
@@ -997,9 +1033,12 @@ const struct regmap_hit *regmap_set_resolve(struct regmap_set *s,
             }
         }
         m = choose(s, *dev ? dev : NULL, d);
-        memcpy(s->last_dev, dev, sizeof(dev));
-        s->last_map = m;
-        s->have_last = false; /* the device may differ with the same name: no caching */
+        if (dlen) {
+            memcpy(s->last_dev, dev, dlen + 1);
+            s->last_len = dlen;
+            s->last_map = m;
+            s->have_last = true;
+        }
     }
     if (!m) {
         return NULL;

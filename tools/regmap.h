@@ -61,6 +61,12 @@ struct regmap_hit {
     const struct regmap_node *reg; /* NULL: no register there */
     char *name;                    /* "CTRL", "RAL[3]", "PMC.INTR[1]" */
     uint64_t delta;                /* bytes into the register (a partial access) */
+    /* regmap_format's last text for this register (a register polled for one value is
+     * formatted once) */
+    uint64_t memo_value;
+    unsigned memo_width;
+    unsigned memo_len; /* 0: none */
+    char memo[120];
 };
 
 /* Load a map: a rules-ng-ng database if the file is XML (".xml"; "FILE.xml#DOMAIN" picks a

@@ -11,9 +11,11 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "fastfmt.h"
 #include "regmap.h"
 #include "symbols.h"
 
+#define PC_CACHE 4096        /* lookups remembered */
 #define NOSIZE_SPAN 0x100000 /* a symbol without size covers at most 1 MiB up to the next */
 
 struct sym {
@@ -25,10 +27,11 @@ struct symtab {
     GArray *syms; /* struct sym, sorted by addr once lookups start */
     GStringChunk *strings;
     bool sorted;
-    /* the last lookup */
-    uint64_t last_pc;
-    const struct sym *last;
-    bool have_last;
+    struct pc_cache {
+        uint64_t pc;
+        const struct sym *sym; /* NULL: no symbol covers pc */
+        bool valid;
+    } cache[PC_CACHE]; /* recent lookups, direct-mapped (cleared when symbols are added) */
 };
 
 struct symtab *symtab_new(void)
@@ -60,8 +63,10 @@ static void add(struct symtab *t, uint64_t addr, uint64_t size, const char *name
     struct sym s = {addr, size, g_string_chunk_insert_const(t->strings, name),
                     module ? g_string_chunk_insert_const(t->strings, module) : NULL};
     g_array_append_val(t->syms, s);
+    if (t->sorted) {
+        memset(t->cache, 0, sizeof(t->cache));
+    }
     t->sorted = false;
-    t->have_last = false;
 }
 
 static bool sfail(GError **error, const char *file, unsigned line, const char *fmt, ...)
@@ -293,8 +298,9 @@ bool symtab_lookup(struct symtab *t, uint64_t pc, const char **name, uint64_t *o
         t->sorted = true;
     }
     const struct sym *s = NULL;
-    if (t->have_last && t->last_pc == pc) {
-        s = t->last;
+    struct pc_cache *c = &t->cache[(pc ^ pc >> 12) & (PC_CACHE - 1)];
+    if (c->valid && c->pc == pc) {
+        s = c->sym;
     } else {
         guint lo = 0, hi = t->syms->len; /* the last symbol with addr <= pc */
         while (lo < hi) {
@@ -318,9 +324,9 @@ bool symtab_lookup(struct symtab *t, uint64_t pc, const char **name, uint64_t *o
                 s = NULL;
             }
         }
-        t->last_pc = pc;
-        t->last = s;
-        t->have_last = true;
+        c->pc = pc;
+        c->sym = s;
+        c->valid = true;
     }
     if (!s) {
         return false;
@@ -338,9 +344,13 @@ bool symtab_format(struct symtab *t, GString *out, uint64_t pc)
     if (!symtab_lookup(t, pc, &name, &off, &module)) {
         return false;
     }
-    g_string_append_printf(out, "%s+0x%" PRIx64, name, off);
+    g_string_append(out, name);
+    g_string_append_c(out, '+');
+    ff_0x(out, off, 1);
     if (module) {
-        g_string_append_printf(out, " [%s]", module);
+        g_string_append(out, " [");
+        g_string_append(out, module);
+        g_string_append_c(out, ']');
     }
     return true;
 }
