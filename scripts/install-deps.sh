@@ -17,8 +17,8 @@ PACKAGES=(
 	clang libclang-rt-14-dev
 	# guest image: module dependencies, initramfs, firmware
 	kmod cpio gzip seabios qemu-system-data
-	# tests
-	gawk
+	# tests (clang-format: the style suite; binutils' nm/objcopy: the kvm-probe guest)
+	gawk clang-format binutils
 )
 MESON_MIN=1.5
 

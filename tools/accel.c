@@ -62,7 +62,9 @@ static int run_probe(int vm, struct kvm_calibration *cal)
     }
     build_probe(mem + PROBE_CODE_ADDR);
     struct kvm_userspace_memory_region region = {
-        .slot = 0, .guest_phys_addr = 0, .memory_size = PROBE_MEM_SIZE,
+        .slot = 0,
+        .guest_phys_addr = 0,
+        .memory_size = PROBE_MEM_SIZE,
         .userspace_addr = (uintptr_t)mem,
     };
     int ret = -1, vcpu = -1;

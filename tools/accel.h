@@ -6,10 +6,10 @@
 #include <stdbool.h>
 
 struct kvm_calibration {
-    bool usable;          /* /dev/kvm opened and ran the probe guest */
-    double loop_ns;       /* ns per iteration of a two-instruction guest loop */
-    double exit_ns;       /* ns per port-I/O exit round trip to user space */
-    char reason[256];     /* why KVM is or is not chosen, for the user */
+    bool usable;      /* /dev/kvm opened and ran the probe guest */
+    double loop_ns;   /* ns per iteration of a two-instruction guest loop */
+    double exit_ns;   /* ns per port-I/O exit round trip to user space */
+    char reason[256]; /* why KVM is or is not chosen, for the user */
 };
 
 /* Above this per-iteration cost, guest code runs slower under KVM than under TCG. */

@@ -17,7 +17,8 @@ int hvmmio_cmd_qemu(int argc, char **argv)
                "Runs hvmmio's patched qemu-system-x86_64 with the given arguments, adding the\n"
                "firmware search path (-L) for Debian's seabios and qemu-system-data.\n"
                "Use it with your own VM and any guest OS, e.g.\n"
-               "  hvmmio qemu -m 4G -drive file=disk.qcow2 -device vfio-pci,host=01:00.0,mmiotrace=on\n"
+               "  hvmmio qemu -m 4G -drive file=disk.qcow2 -device "
+               "vfio-pci,host=01:00.0,mmiotrace=on\n"
                "QEMU's own help: hvmmio qemu -help; a device's properties: "
                "hvmmio qemu -device e1000e,help\n"
                "The binary used: $HVMMIO_QEMU, else the installed or cached build.\n");

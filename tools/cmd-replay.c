@@ -23,8 +23,8 @@ static int recorded_devfn(const char *trace, const char *device, GError **err)
     int ret, devfn = -1;
 
     if (!r) {
-        g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno), "cannot read %s: %s",
-                    trace, g_strerror(errno));
+        g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno), "cannot read %s: %s", trace,
+                    g_strerror(errno));
         return -2;
     }
     while ((ret = mmiotrace_reader_next(r, &rec)) == 1) {
@@ -59,13 +59,13 @@ int hvmmio_cmd_replay(int argc, char **argv)
          "The recorded device to replay, when the trace holds several (its dev= name)", "NAME"},
         {"mode", 'm', 0, G_OPTION_ARG_STRING, &mode,
          "strict (default: the recording's exact order) or poll-tolerant (extra or missing "
-         "polls of a status register are tolerated)", "MODE"},
+         "polls of a status register are tolerated)",
+         "MODE"},
         {"on-divergence", 0, 0, G_OPTION_ARG_STRING, &on_div,
          "stop (default: end the run at the first divergence), log or continue", "WHAT"},
         {"output", 'o', 0, G_OPTION_ARG_FILENAME, &outdir,
          "Output folder (default hvmmio-out/replay-SCENARIO)", "DIR"},
-        {"accel", 'a', 0, G_OPTION_ARG_STRING, &accel, "auto, kvm or tcg (as hvmmio run)",
-         "ACCEL"},
+        {"accel", 'a', 0, G_OPTION_ARG_STRING, &accel, "auto, kvm or tcg (as hvmmio run)", "ACCEL"},
         {"args", 0, 0, G_OPTION_ARG_STRING, &args, "Arguments for the scenario", "A,B"},
         {"timeout", 't', 0, G_OPTION_ARG_INT, &timeout_s, "Seconds (default 300)", "SECONDS"},
         {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Only the report", NULL},
@@ -156,8 +156,10 @@ int hvmmio_cmd_replay(int argc, char **argv)
 
     g_autofree char *report = NULL;
     if (!g_file_get_contents(report_path, &report, NULL, NULL)) {
-        fprintf(stderr, "hvmmio replay: no replay report (%s): the replay device did not "
-                        "start; see %s/qemu.log\n", report_path, outdir);
+        fprintf(stderr,
+                "hvmmio replay: no replay report (%s): the replay device did not "
+                "start; see %s/qemu.log\n",
+                report_path, outdir);
         return 1;
     }
     /* the first line is for machines; the rest is the report */

@@ -58,8 +58,7 @@ static struct {
     gboolean witness; /* --testdev-witness: the server logs what it serves (hvmmio witness) */
 } testdev_opt;
 
-static gboolean parse_testdev_opt(const char *name, const char *value, gpointer data,
-                                  GError **err)
+static gboolean parse_testdev_opt(const char *name, const char *value, gpointer data, GError **err)
 {
     testdev_opt.on = TRUE;
     g_free(testdev_opt.props);
@@ -185,8 +184,8 @@ static void echo_console(struct run_state *st)
                 st->last_step = g_strdup(line + strlen("hvmmio: step "));
             }
             if (st->verbose || (!st->quiet && g_str_has_prefix(line, "hvmmio: "))) {
-                fprintf(stderr, "[%6.1f s] %s\n",
-                        (g_get_monotonic_time() - st->start_us) / 1e6, line);
+                fprintf(stderr, "[%6.1f s] %s\n", (g_get_monotonic_time() - st->start_us) / 1e6,
+                        line);
             }
             g_string_truncate(st->console_line, 0);
         }
@@ -234,8 +233,7 @@ static gboolean unpack_results(const char *outdir, GError **err)
     const char *nl = hdr ? memchr(hdr, '\n', len - (size_t)(hdr - data)) : NULL;
     guint64 size = 0;
     char sum[65] = "";
-    if (!nl || sscanf(hdr + strlen(RESULTS_MAGIC), "%" G_GUINT64_FORMAT " %64s", &size,
-                      sum) != 2) {
+    if (!nl || sscanf(hdr + strlen(RESULTS_MAGIC), "%" G_GUINT64_FORMAT " %64s", &size, sum) != 2) {
         g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                     "results.bin has no valid '%s' header", RESULTS_MAGIC);
         return FALSE;
@@ -244,13 +242,12 @@ static gboolean unpack_results(const char *outdir, GError **err)
     gsize avail = len - (gsize)(payload - data);
     if (avail < size + strlen(RESULTS_END)) {
         g_set_error(err, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT,
-                    "results truncated: %" G_GSIZE_FORMAT " of %" G_GUINT64_FORMAT
-                    " bytes arrived",
+                    "results truncated: %" G_GSIZE_FORMAT " of %" G_GUINT64_FORMAT " bytes arrived",
                     avail < size ? avail : (gsize)size, size);
         return FALSE;
     }
-    g_autofree char *got = g_compute_checksum_for_data(G_CHECKSUM_SHA256,
-                                                       (const guchar *)payload, size);
+    g_autofree char *got =
+        g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)payload, size);
     if (strcmp(got, sum) || memcmp(payload + size, RESULTS_END, strlen(RESULTS_END))) {
         g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                     "results corrupted in transfer: sha256 %s, the guest sent %s", got, sum);
@@ -328,8 +325,8 @@ static GHashTable *vfio_user_pci_prop_types(const char *qemu, GError **err)
     const char *argv[] = {qemu, "-device", "vfio-user-pci,help", NULL};
     g_autofree char *out = NULL;
     int status;
-    if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out,
-                      NULL, &status, err)) {
+    if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
+                      &status, err)) {
         return NULL;
     }
     GHashTable *types = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -356,8 +353,7 @@ static GHashTable *vfio_user_pci_prop_types(const char *qemu, GError **err)
  * A key=value property as the JSON value QEMU's JSON -device wants: it takes no strings for
  * bool or integer properties (unlike the key=value syntax), so convert by the listed type.
  */
-static json_object *prop_value(const char *key, const char *value, const char *type,
-                               GError **err)
+static json_object *prop_value(const char *key, const char *value, const char *type, GError **err)
 {
     if (!strcmp(type, "bool")) {
         const char *yes[] = {"on", "true", "yes"}, *no[] = {"off", "false", "no"};
@@ -370,8 +366,7 @@ static json_object *prop_value(const char *key, const char *value, const char *t
                     "--testdev: %s takes on or off, not '%s'", key, value);
         return NULL;
     }
-    if (g_str_has_prefix(type, "int") || g_str_has_prefix(type, "uint") ||
-        !strcmp(type, "size")) {
+    if (g_str_has_prefix(type, "int") || g_str_has_prefix(type, "uint") || !strcmp(type, "size")) {
         char *end;
         errno = 0;
         if (type[0] == 'i') {
@@ -468,8 +463,8 @@ static char *testdev_device_json(const char *qemu, const char *sock, const char 
         }
         json_object_put(extra);
     }
-    char *json = g_strdup(json_object_to_json_string_ext(
-        dev, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    char *json = g_strdup(json_object_to_json_string_ext(dev, JSON_C_TO_STRING_PLAIN |
+                                                                  JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(dev);
     return json;
 }
@@ -479,8 +474,8 @@ static void on_testdev_exit(GObject *source, GAsyncResult *res, gpointer data)
     struct testdev_server *ts = data;
     g_subprocess_wait_finish(G_SUBPROCESS(source), res, NULL);
     ts->exited = TRUE;
-    gboolean clean = g_subprocess_get_if_exited(ts->proc) &&
-                     g_subprocess_get_exit_status(ts->proc) == 0;
+    gboolean clean =
+        g_subprocess_get_if_exited(ts->proc) && g_subprocess_get_exit_status(ts->proc) == 0;
     /* the device is gone: the guest cannot go on, stop QEMU instead of waiting for a timeout */
     if (!clean && ts->st && ts->st->qemu && !ts->st->exited) {
         g_subprocess_send_signal(ts->st->qemu, SIGTERM);
@@ -506,8 +501,7 @@ static gboolean testdev_start(struct testdev_server *ts, const char *outdir, GEr
     }
     g_unlink(ts->sock);
     ts->log = g_build_filename(outdir, "testdev.log", NULL);
-    g_autoptr(GSubprocessLauncher) l =
-        g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDERR_MERGE);
+    g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDERR_MERGE);
     g_subprocess_launcher_set_stdout_file_path(l, ts->log);
     g_autofree char *witness = g_build_filename(outdir, "witness.log", NULL);
     g_autofree char *witness_opt = g_strconcat("--witness=", witness, NULL);
@@ -523,8 +517,7 @@ static gboolean testdev_start(struct testdev_server *ts, const char *outdir, GEr
         while (g_main_context_iteration(NULL, FALSE)) {
         }
         if (ts->exited || g_get_monotonic_time() > deadline) {
-            g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
-                        "hvmmio-testdev %s; its log (%s):",
+            g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "hvmmio-testdev %s; its log (%s):",
                         ts->exited ? "exited before it listened" : "did not listen within 5 s",
                         ts->log);
             return FALSE;
@@ -565,8 +558,9 @@ static gboolean testdev_stop(struct testdev_server *ts)
         } else if (!g_subprocess_get_if_exited(ts->proc) ||
                    g_subprocess_get_exit_status(ts->proc)) {
             gboolean sig = !g_subprocess_get_if_exited(ts->proc);
-            fprintf(stderr, "hvmmio run: the test device server hvmmio-testdev failed (%s %d); "
-                            "its log (%s):\n",
+            fprintf(stderr,
+                    "hvmmio run: the test device server hvmmio-testdev failed (%s %d); "
+                    "its log (%s):\n",
                     sig ? "killed by signal" : "exit status",
                     sig ? g_subprocess_get_term_sig(ts->proc)
                         : g_subprocess_get_exit_status(ts->proc),
@@ -588,8 +582,8 @@ static gboolean testdev_stop(struct testdev_server *ts)
     return ok;
 }
 
-static const char *const removable[] = {"console.log", "results.bin", "results.tar",
-                                        "status", "qemu.log", "testdev.log", "witness.log"};
+static const char *const removable[] = {"console.log", "results.bin", "results.tar", "status",
+                                        "qemu.log",    "testdev.log", "witness.log"};
 
 int hvmmio_cmd_run(int argc, char **argv)
 {
@@ -612,7 +606,8 @@ int hvmmio_cmd_run(int argc, char **argv)
          NULL},
         {"output", 'o', 0, G_OPTION_ARG_FILENAME, &outdir,
          "Folder for the console log, the guest's results and the host traces "
-         "(default: hvmmio-out/SCENARIO)", "DIR"},
+         "(default: hvmmio-out/SCENARIO)",
+         "DIR"},
         {"accel", 'a', 0, G_OPTION_ARG_STRING, &accel_opt,
          "auto (default: KVM if a calibration shows it is fast, else TCG), kvm or tcg", "ACCEL"},
         {"timeout", 't', 0, G_OPTION_ARG_INT, &timeout_s,
@@ -745,14 +740,18 @@ int hvmmio_cmd_run(int argc, char **argv)
     g_autoptr(GPtrArray) a = g_ptr_array_new_with_free_func(g_free);
     g_ptr_array_add(a, g_strdup(qemu));
     hvmmio_add_firmware_args(a);
-    g_autofree char *append = g_strdup_printf(
-        "console=ttyS0 panic=-1 edd=off quiet hvmmio.scenario=%s%s%s%s%s", scenario,
-        scenario_args ? " hvmmio.args=" : "", scenario_args ? scenario_args : "",
-        extra_append ? " " : "", extra_append ? extra_append : "");
+    g_autofree char *append =
+        g_strdup_printf("console=ttyS0 panic=-1 edd=off quiet hvmmio.scenario=%s%s%s%s%s", scenario,
+                        scenario_args ? " hvmmio.args=" : "", scenario_args ? scenario_args : "",
+                        extra_append ? " " : "", extra_append ? extra_append : "");
     const char *fixed[] = {
-        "-machine", machine ? machine : "q35", "-accel", accel, "-nodefaults", "-display",
-        "none", "-no-reboot", "-serial", "file:console.log", "-serial", "file:results.bin",
-        "-append", append,
+        "-machine",    machine ? machine : "q35",
+        "-accel",      accel,
+        "-nodefaults", "-display",
+        "none",        "-no-reboot",
+        "-serial",     "file:console.log",
+        "-serial",     "file:results.bin",
+        "-append",     append,
     };
     for (size_t i = 0; i < G_N_ELEMENTS(fixed); i++) {
         g_ptr_array_add(a, g_strdup(fixed[i]));
@@ -773,8 +772,8 @@ int hvmmio_cmd_run(int argc, char **argv)
     if (testdev_opt.on) {
         /* vfio-user needs guest RAM the server can map: shared memfd memory */
         g_ptr_array_add(a, g_strdup("-object"));
-        g_ptr_array_add(a, g_strdup_printf("memory-backend-memfd,id=mem,size=%dM,share=on",
-                                           memory_mb));
+        g_ptr_array_add(
+            a, g_strdup_printf("memory-backend-memfd,id=mem,size=%dM,share=on", memory_mb));
         g_ptr_array_add(a, g_strdup("-machine"));
         g_ptr_array_add(a, g_strdup("memory-backend=mem"));
         if (!testdev_start(&ts, absout, &err)) {
@@ -845,15 +844,14 @@ int hvmmio_cmd_run(int argc, char **argv)
 
     int ret = 0;
     if (st.timed_out) {
-        fprintf(stderr, "hvmmio run: scenario %s timed out after %d s; last step: %s\n",
-                scenario, timeout_s, st.last_step ? st.last_step : "(the guest printed none)");
+        fprintf(stderr, "hvmmio run: scenario %s timed out after %d s; last step: %s\n", scenario,
+                timeout_s, st.last_step ? st.last_step : "(the guest printed none)");
         fprintf(stderr, "  last console lines (%s):\n", st.console_path);
         print_tail(st.console_path, 15);
         ret = 1;
     } else if (!g_subprocess_get_if_exited(st.qemu) || g_subprocess_get_exit_status(st.qemu)) {
         fprintf(stderr, "hvmmio run: QEMU failed (%s); its output (%s):\n",
-                g_subprocess_get_if_exited(st.qemu) ? "non-zero exit" : "killed by a signal",
-                qlog);
+                g_subprocess_get_if_exited(st.qemu) ? "non-zero exit" : "killed by a signal", qlog);
         print_tail(qlog, 15);
         ret = 1;
     } else if (!unpack_results(absout, &err)) {

@@ -43,8 +43,8 @@ char *hvmmio_find_qemu(GError **err)
         return g_steal_pointer(&installed);
     }
     g_autofree char *cache = hvmmio_cache_dir();
-    char *built = g_build_filename(cache, "qemu", "current", "src", "build",
-                                   "qemu-system-x86_64", NULL);
+    char *built =
+        g_build_filename(cache, "qemu", "current", "src", "build", "qemu-system-x86_64", NULL);
     if (g_file_test(built, G_FILE_TEST_IS_EXECUTABLE)) {
         return built;
     }
