@@ -23,17 +23,56 @@ GOptionEntry stat_wb_entries[] = {
 
 static struct regmap_set *maps;
 static struct symtab *syms;
-static GHashTable *names; /* "dev\nregion\noffset" -> name */
-static GHashTable *funcs; /* "func [module]" or "0xPC" -> count (uint64_t *) */
-static GString *key;
+static GHashTable *names; /* struct nkey * -> name */
+/* functions by symbol (name and module pointers) or, outside every symbol, by PC */
+struct fkey {
+    uint64_t pc;
+    const char *name, *module;
+};
+struct fentry {
+    struct fkey k;
+    uint64_t count;
+};
+static GHashTable *funcs; /* struct fkey * -> struct fentry * (its count) */
+
+static guint fkey_hash(gconstpointer p)
+{
+    const struct fkey *k = p;
+    return g_direct_hash(k->name) ^ g_direct_hash(k->module) ^
+           (guint)(k->pc ^ k->pc >> 32) * 2654435761u;
+}
+
+static gboolean fkey_equal(gconstpointer a, gconstpointer b)
+{
+    const struct fkey *x = a, *y = b;
+    return x->pc == y->pc && x->name == y->name && x->module == y->module;
+}
+
+/* register names by stat's key: its interned device and region strings and the offset */
+struct nkey {
+    const char *dev, *region;
+    uint64_t offset;
+};
+
+static guint nkey_hash(gconstpointer p)
+{
+    const struct nkey *k = p;
+    return g_direct_hash(k->dev) ^ g_direct_hash(k->region) * 31 ^
+           (guint)(k->offset ^ k->offset >> 32) * 2654435761u;
+}
+
+static gboolean nkey_equal(gconstpointer a, gconstpointer b)
+{
+    const struct nkey *x = a, *y = b;
+    return x->dev == y->dev && x->region == y->region && x->offset == y->offset;
+}
 static uint64_t with_pc, unnamed_pc;
 
 int stat_wb_init(const char *prog)
 {
     g_autoptr(GError) e = NULL;
-    key = g_string_new(NULL);
-    names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-    funcs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    names = g_hash_table_new_full(nkey_hash, nkey_equal, g_free, g_free);
+    funcs = g_hash_table_new_full(fkey_hash, fkey_equal, NULL, g_free);
     if (opt_regs) {
         maps = regmap_set_new();
         for (char **r = opt_regs; *r; r++) {
@@ -73,26 +112,21 @@ void stat_wb_record(const struct mmiotrace_record *rec)
     with_pc++;
     const char *name, *module;
     uint64_t off;
+    struct fkey k = {0, NULL, NULL};
     if (syms && symtab_lookup(syms, pc, &name, &off, &module)) {
-        g_string_assign(key, name);
-        if (module) {
-            g_string_append_printf(key, " [%s]", module);
-        }
+        k.name = name; /* one pointer per distinct name (the table interns them) */
+        k.module = module;
     } else {
         unnamed_pc += syms != NULL;
-        g_string_printf(key, "0x%" PRIx64, pc);
+        k.pc = pc;
     }
-    uint64_t *c = g_hash_table_lookup(funcs, key->str);
-    if (!c) {
-        c = g_new0(uint64_t, 1);
-        g_hash_table_insert(funcs, g_strdup(key->str), c);
+    struct fentry *e = g_hash_table_lookup(funcs, &k);
+    if (!e) {
+        e = g_new0(struct fentry, 1);
+        e->k = k;
+        g_hash_table_insert(funcs, &e->k, e);
     }
-    (*c)++;
-}
-
-static void make_key(const char *dev, const char *region, uint64_t offset)
-{
-    g_string_printf(key, "%s\n%s\n%" PRIx64, dev, region, offset);
+    e->count++;
 }
 
 void stat_wb_note(const char *dev, const char *region, uint64_t offset,
@@ -101,8 +135,8 @@ void stat_wb_note(const char *dev, const char *region, uint64_t offset,
     if (!maps || rec->type == MMIOTRACE_UNKNOWN) {
         return;
     }
-    make_key(dev, region, offset);
-    if (g_hash_table_contains(names, key->str)) {
+    struct nkey k = {dev, region, offset};
+    if (g_hash_table_contains(names, &k)) {
         return;
     }
     int bar = -1;
@@ -115,23 +149,31 @@ void stat_wb_note(const char *dev, const char *region, uint64_t offset,
             g_string_append_printf(n, "+0x%" PRIx64, h->delta);
         }
     }
-    g_hash_table_insert(names, g_strdup(key->str), g_string_free(n, FALSE));
+    struct nkey *copy = g_new(struct nkey, 1);
+    *copy = k;
+    g_hash_table_insert(names, copy, g_string_free(n, FALSE));
 }
 
+/* stat interns its strings once for all files, so the total's keys find the same names */
 const char *stat_wb_name(const char *dev, const char *region, uint64_t offset)
 {
     if (!maps) {
         return "";
     }
-    make_key(dev, region, offset);
-    const char *n = g_hash_table_lookup(names, key->str);
+    struct nkey k = {dev, region, offset};
+    const char *n = g_hash_table_lookup(names, &k);
     return n ? n : "";
 }
 
 struct fcount {
-    const char *name;
+    char *name;
     uint64_t count;
 };
+
+static void fcount_clear(gpointer p)
+{
+    g_free(((struct fcount *)p)->name);
+}
 
 static gint fbusier(gconstpointer a, gconstpointer b)
 {
@@ -145,11 +187,22 @@ static gint fbusier(gconstpointer a, gconstpointer b)
 static GArray *sorted(void)
 {
     GArray *a = g_array_new(FALSE, FALSE, sizeof(struct fcount));
+    g_array_set_clear_func(a, fcount_clear);
     GHashTableIter it;
     gpointer k, v;
     g_hash_table_iter_init(&it, funcs);
     while (g_hash_table_iter_next(&it, &k, &v)) {
-        struct fcount f = {k, *(uint64_t *)v};
+        struct fentry *e = v;
+        GString *name = g_string_new(NULL);
+        if (e->k.name) {
+            g_string_append(name, e->k.name);
+            if (e->k.module) {
+                g_string_append_printf(name, " [%s]", e->k.module);
+            }
+        } else {
+            g_string_append_printf(name, "0x%" PRIx64, e->k.pc);
+        }
+        struct fcount f = {g_string_free(name, FALSE), e->count};
         g_array_append_val(a, f);
     }
     g_array_sort(a, fbusier);
@@ -200,7 +253,6 @@ void stat_wb_free(void)
     if (names) {
         g_hash_table_destroy(names);
         g_hash_table_destroy(funcs);
-        g_string_free(key, TRUE);
     }
     g_strfreev(opt_regs);
     g_strfreev(opt_symbols);
