@@ -198,6 +198,74 @@ static gint busier(gconstpointer a, gconstpointer b)
     return x->count > y->count ? -1 : x->count < y->count;
 }
 
+/* ---- the per-access event, written with a cursor into a buffer sized beforehand ---- */
+
+#define W_LIT(w, lit) (memcpy((w), (lit), sizeof(lit) - 1), (w) += sizeof(lit) - 1)
+
+static char *w_hex(char *w, uint64_t v, int digits)
+{
+    char buf[16];
+    int n = 0;
+    do {
+        buf[n++] = "0123456789abcdef"[v & 15];
+        v >>= 4;
+    } while (v);
+    while (n < digits && n < 16) {
+        buf[n++] = '0';
+    }
+    while (n) {
+        *w++ = buf[--n];
+    }
+    return w;
+}
+
+static char *w_dec(char *w, uint64_t v, int digits)
+{
+    char buf[20];
+    int n = 0;
+    do {
+        buf[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n < digits && n < 20) {
+        buf[n++] = '0';
+    }
+    while (n) {
+        *w++ = buf[--n];
+    }
+    return w;
+}
+
+/* a JSON string: needs at most 6 * len + 2 bytes */
+static char *w_str(char *w, const char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len && (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f && s[i] != '"' &&
+           s[i] != '\\') {
+        i++;
+    }
+    *w++ = '"';
+    if (i == len) {
+        memcpy(w, s, len);
+        w += len;
+    } else {
+        GString *tmp = g_string_new(NULL);
+        jstr(tmp, s, len); /* the slow path: escapes */
+        memcpy(w - 1, tmp->str, tmp->len);
+        w += tmp->len - 2;
+        g_string_free(tmp, TRUE);
+    }
+    *w++ = '"';
+    return w;
+}
+
+static char *w_ts(char *w, uint64_t ns)
+{
+    w = w_dec(w, ns / 1000, 1);
+    *w++ = '.';
+    return w_dec(w, ns % 1000, 3);
+}
+
 static void access_event(struct pf *p, const struct mmiotrace_record *rec)
 {
     const char *dev;
@@ -216,8 +284,13 @@ static void access_event(struct pf *p, const struct mmiotrace_record *rec)
     unsigned width = unknown ? 0 : rec->rw.width;
     uint64_t mask = width >= 8 ? UINT64_MAX : (1ull << (8 * width)) - 1;
     uint64_t value = unknown ? 0 : rec->rw.value & mask;
-    GString *name = p->name;
-    g_string_truncate(name, 0);
+    const char *kind = unknown ? "UNKNOWN" : rec->type == MMIOTRACE_READ ? "R" : "W";
+
+    /* the variable parts first, to size the buffer */
+    GString *name = p->name, *f = p->fields, *sym = p->sym;
+    g_string_assign(name, kind);
+    g_string_append_c(name, ' ');
+    gsize bare = name->len; /* name->str + bare: the register's name alone */
     if (h) {
         ff_put(name, h->name, strlen(h->name));
         if (h->delta) {
@@ -230,88 +303,95 @@ static void access_event(struct pf *p, const struct mmiotrace_record *rec)
         }
         ff_0x(name, off, 1);
     }
-    const char *kind = unknown ? "UNKNOWN" : rec->type == MMIOTRACE_READ ? "R" : "W";
-    GString *o = p->s;
-    FF_LIT(o, "{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"");
-    g_string_append(o, kind);
-    FF_LIT(o, "\",\"name\":");
-    g_string_assign(p->key, kind);
-    g_string_append_c(p->key, ' ');
-    g_string_append_len(p->key, name->str, (gssize)name->len);
-    jstr(o, p->key->str, p->key->len);
-    FF_LIT(o, ",\"ts\":");
-    jts(o, rec->ts_ns);
-    FF_LIT(o, ",\"pid\":");
-    ff_dec(o, (uint64_t)pid, 1);
-    FF_LIT(o, ",\"tid\":");
-    ff_dec(o, (uint64_t)tid, 1);
-    FF_LIT(o, ",\"args\":{\"offset\":\"");
-    ff_0x(o, off, 1);
-    g_string_append_c(o, '"');
-    if (!unknown) {
-        FF_LIT(o, ",\"width\":");
-        ff_dec(o, width, 1);
-        FF_LIT(o, ",\"value\":\"");
-        ff_0x(o, value, (int)(2 * width));
-        g_string_append_c(o, '"');
-    }
-    if (h) {
-        FF_LIT(o, ",\"register\":");
-        jstr(o, name->str, name->len);
-        if (!unknown) {
-            GString *f = p->fields;
-            g_string_truncate(f, 0);
-            regmap_format(f, h, value, width);
-            const char *brace = strchr(f->str, '{');
-            const char *paren = strstr(f->str, " (");
-            const char *dec = brace ? brace : paren ? paren + 1 : NULL;
-            if (dec) {
-                FF_LIT(o, ",\"fields\":");
-                jstr(o, dec, f->len - (size_t)(dec - f->str));
-            }
-        }
+    const char *dec = NULL;
+    size_t declen = 0;
+    if (h && !unknown) {
+        g_string_truncate(f, 0);
+        regmap_format(f, h, value, width);
+        const char *brace = memchr(f->str, '{', f->len);
+        const char *paren = brace ? NULL : strstr(f->str, " (");
+        dec = brace ? brace : paren ? paren + 1 : NULL;
+        declen = dec ? f->len - (size_t)(dec - f->str) : 0;
     }
     uint64_t pc = unknown ? rec->unknown.pc : rec->rw.pc;
+    g_string_truncate(sym, 0);
+    bool have_sym = pc && p->syms && symtab_format(p->syms, sym, pc);
+    size_t asm_len = rec->ext & MMIOTRACE_EXT_ASM ? rec->asm_len : 0;
+    size_t need = 512 + 12 * name->len + 6 * (declen + sym->len + asm_len);
+
+    GString *o = p->s;
+    gsize at = o->len;
+    g_string_set_size(o, at + need);
+    char *w = o->str + at;
+    W_LIT(w, "{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"");
+    memcpy(w, kind, strlen(kind));
+    w += strlen(kind);
+    W_LIT(w, "\",\"name\":");
+    w = w_str(w, name->str, name->len);
+    W_LIT(w, ",\"ts\":");
+    w = w_ts(w, rec->ts_ns);
+    W_LIT(w, ",\"pid\":");
+    w = w_dec(w, (uint64_t)pid, 1);
+    W_LIT(w, ",\"tid\":");
+    w = w_dec(w, (uint64_t)tid, 1);
+    W_LIT(w, ",\"args\":{\"offset\":\"0x");
+    w = w_hex(w, off, 1);
+    *w++ = '"';
+    if (!unknown) {
+        W_LIT(w, ",\"width\":");
+        w = w_dec(w, width, 1);
+        W_LIT(w, ",\"value\":\"0x");
+        w = w_hex(w, value, (int)(2 * width));
+        *w++ = '"';
+    }
+    if (h) {
+        W_LIT(w, ",\"register\":");
+        w = w_str(w, name->str + bare, name->len - bare);
+        if (dec) {
+            W_LIT(w, ",\"fields\":");
+            w = w_str(w, dec, declen);
+        }
+    }
     if (pc) {
-        FF_LIT(o, ",\"pc\":\"");
-        ff_0x(o, pc, 1);
-        g_string_append_c(o, '"');
-        g_string_truncate(p->sym, 0);
-        if (p->syms && symtab_format(p->syms, p->sym, pc)) {
-            FF_LIT(o, ",\"function\":");
-            jstr(o, p->sym->str, p->sym->len);
+        W_LIT(w, ",\"pc\":\"0x");
+        w = w_hex(w, pc, 1);
+        *w++ = '"';
+        if (have_sym) {
+            W_LIT(w, ",\"function\":");
+            w = w_str(w, sym->str, sym->len);
         }
     }
     if (rec->ext & MMIOTRACE_EXT_VCPU) {
         if (rec->vcpu == MMIOTRACE_VCPU_NONE) {
-            FF_LIT(o, ",\"vcpu\":\"none\"");
+            W_LIT(w, ",\"vcpu\":\"none\"");
         } else {
-            FF_LIT(o, ",\"vcpu\":");
-            ff_dec(o, (uint64_t)rec->vcpu, 1);
+            W_LIT(w, ",\"vcpu\":");
+            w = w_dec(w, (uint64_t)rec->vcpu, 1);
         }
     }
-    if (rec->ext & MMIOTRACE_EXT_ASM) {
-        FF_LIT(o, ",\"asm\":");
-        jstr(o, rec->asm_text, rec->asm_len);
+    if (asm_len) {
+        W_LIT(w, ",\"asm\":");
+        w = w_str(w, rec->asm_text, asm_len);
     }
-    FF_LIT(o, "}}");
-    emit(p);
-    p->instants++;
+    W_LIT(w, "}}");
     struct reg_count *c = unknown ? NULL : reg_get(p, dev, bar, off);
     if (c && c->counter) {
-        FF_LIT(o, "{\"ph\":\"C\",\"name\":");
-        jstr(o, name->str, name->len);
-        FF_LIT(o, ",\"ts\":");
-        jts(o, rec->ts_ns);
+        W_LIT(w, ",\n{\"ph\":\"C\",\"name\":");
+        w = w_str(w, name->str + bare, name->len - bare);
+        W_LIT(w, ",\"ts\":");
+        w = w_ts(w, rec->ts_ns);
+        W_LIT(w, ",\"pid\":");
+        w = w_dec(w, (uint64_t)pid, 1);
         /* a JSON number: exact up to 2^53 */
-        FF_LIT(o, ",\"pid\":");
-        ff_dec(o, (uint64_t)pid, 1);
-        FF_LIT(o, ",\"args\":{\"value\":");
-        ff_dec(o, value, 1);
-        FF_LIT(o, "}}");
-        emit(p);
+        W_LIT(w, ",\"args\":{\"value\":");
+        w = w_dec(w, value, 1);
+        W_LIT(w, "}}");
         p->counters++;
+        p->events++; /* emit counts the instant */
     }
+    g_string_truncate(o, (gsize)(w - o->str));
+    emit(p);
+    p->instants++;
 }
 
 static void other_event(struct pf *p, const struct mmiotrace_record *rec)

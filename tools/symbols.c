@@ -16,6 +16,7 @@
 #include "symbols.h"
 
 #define PC_CACHE 4096        /* lookups remembered */
+#define FMT_MEMO 1024        /* formatted PCs remembered */
 #define NOSIZE_SPAN 0x100000 /* a symbol without size covers at most 1 MiB up to the next */
 
 struct sym {
@@ -32,6 +33,11 @@ struct symtab {
         const struct sym *sym; /* NULL: no symbol covers pc */
         bool valid;
     } cache[PC_CACHE]; /* recent lookups, direct-mapped (cleared when symbols are added) */
+    struct fmt_memo {
+        uint64_t pc;
+        unsigned len; /* 0: empty */
+        char text[116];
+    } memo[FMT_MEMO]; /* symtab_format's recent answers (likewise) */
 };
 
 struct symtab *symtab_new(void)
@@ -65,6 +71,7 @@ static void add(struct symtab *t, uint64_t addr, uint64_t size, const char *name
     g_array_append_val(t->syms, s);
     if (t->sorted) {
         memset(t->cache, 0, sizeof(t->cache));
+        memset(t->memo, 0, sizeof(t->memo));
     }
     t->sorted = false;
 }
@@ -341,9 +348,15 @@ bool symtab_format(struct symtab *t, GString *out, uint64_t pc)
 {
     const char *name, *module;
     uint64_t off;
+    struct fmt_memo *m = &t->memo[(pc ^ pc >> 10) & (FMT_MEMO - 1)];
+    if (m->len && m->pc == pc) {
+        ff_put(out, m->text, m->len);
+        return true;
+    }
     if (!symtab_lookup(t, pc, &name, &off, &module)) {
         return false;
     }
+    gsize start = out->len;
     g_string_append(out, name);
     g_string_append_c(out, '+');
     ff_0x(out, off, 1);
@@ -351,6 +364,12 @@ bool symtab_format(struct symtab *t, GString *out, uint64_t pc)
         g_string_append(out, " [");
         g_string_append(out, module);
         g_string_append_c(out, ']');
+    }
+    gsize len = out->len - start;
+    m->len = len < sizeof(m->text) ? (unsigned)len : 0;
+    if (m->len) {
+        memcpy(m->text, out->str + start, len);
+        m->pc = pc;
     }
     return true;
 }
