@@ -13,6 +13,7 @@ int hvmmio_cmd_stat(int argc, char **argv);
 int hvmmio_cmd_convert(int argc, char **argv);
 int hvmmio_cmd_replay(int argc, char **argv);
 int hvmmio_cmd_compare(int argc, char **argv);
+int hvmmio_cmd_witness(int argc, char **argv);
 int hvmmio_cmd_bench(int argc, char **argv);
 int hvmmio_cmd_decode(int argc, char **argv);
 int hvmmio_cmd_symbolize(int argc, char **argv);
