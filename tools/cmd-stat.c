@@ -53,6 +53,7 @@ struct stats {
     GHashTable *devs;    /* interned name -> struct count_stat * */
     GHashTable *regions; /* interned "dev\nregion" -> struct count_stat * */
     GHashTable *opcodes; /* "0f,b6,42" -> count (UNKNOWN records) */
+    GHashTable *vcpus;   /* per-vCPU counts: see "per-vCPU counts" below */
 };
 
 /* Per-file decoding state: the header's devices and the MAP table. */
@@ -108,6 +109,7 @@ static void stats_init(struct stats *s, const char *name)
     s->devs = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
     s->regions = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
     s->opcodes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    s->vcpus = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
 }
 
 static void stats_clear(struct stats *s)
@@ -116,6 +118,7 @@ static void stats_clear(struct stats *s)
     g_hash_table_destroy(s->devs);
     g_hash_table_destroy(s->regions);
     g_hash_table_destroy(s->opcodes);
+    g_hash_table_destroy(s->vcpus);
 }
 
 static struct count_stat *count_get(GHashTable *t, const char *key)
@@ -170,6 +173,107 @@ static void time_seen(struct stats *s, uint64_t ns)
     s->have_time = true;
 }
 
+/*
+ * ---- per-vCPU counts (the vcpu= fact): R/W records per vCPU, "none" for QEMU's own ----
+ * Kept apart from the rest of stat: one table in struct stats and one call at each of its
+ * stages (account, merge, text, JSON).
+ */
+struct vcpu_count {
+    int32_t vcpu; /* MMIOTRACE_VCPU_NONE: QEMU itself */
+    uint64_t reads, writes;
+};
+
+static struct vcpu_count *vcpu_count_get(GHashTable *t, int32_t vcpu)
+{
+    gpointer key = GINT_TO_POINTER(vcpu + 2); /* MMIOTRACE_VCPU_NONE is -1; 0 is no key */
+    struct vcpu_count *c = g_hash_table_lookup(t, key);
+    if (!c) {
+        c = g_new0(struct vcpu_count, 1);
+        c->vcpu = vcpu;
+        g_hash_table_insert(t, key, c);
+    }
+    return c;
+}
+
+static void vcpu_account(struct stats *s, const struct mmiotrace_record *rec)
+{
+    if ((rec->type == MMIOTRACE_READ || rec->type == MMIOTRACE_WRITE) &&
+        (rec->ext & MMIOTRACE_EXT_VCPU)) {
+        struct vcpu_count *c = vcpu_count_get(s->vcpus, rec->vcpu);
+        *(rec->type == MMIOTRACE_READ ? &c->reads : &c->writes) += 1;
+    }
+}
+
+static void vcpu_merge(struct stats *to, struct stats *from)
+{
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, from->vcpus);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        struct vcpu_count *f = v, *t = vcpu_count_get(to->vcpus, f->vcpu);
+        t->reads += f->reads;
+        t->writes += f->writes;
+    }
+}
+
+static gint vcpu_order(gconstpointer a, gconstpointer b)
+{
+    const struct vcpu_count *x = *(struct vcpu_count *const *)a;
+    const struct vcpu_count *y = *(struct vcpu_count *const *)b;
+    /* vCPUs by index, QEMU's own ("none") last */
+    uint32_t xi = (uint32_t)x->vcpu, yi = (uint32_t)y->vcpu;
+    return xi < yi ? -1 : xi > yi;
+}
+
+static GPtrArray *vcpus_sorted(GHashTable *t)
+{
+    GPtrArray *a = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, t);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        g_ptr_array_add(a, v);
+    }
+    g_ptr_array_sort(a, vcpu_order);
+    return a;
+}
+
+static void vcpu_print(const struct stats *s)
+{
+    g_autoptr(GPtrArray) a = vcpus_sorted(s->vcpus);
+    if (!a->len) {
+        return;
+    }
+    printf("vcpus (R/W records by the vcpu= fact):\n");
+    for (guint i = 0; i < a->len; i++) {
+        struct vcpu_count *c = a->pdata[i];
+        char name[32];
+        if (c->vcpu == MMIOTRACE_VCPU_NONE) {
+            snprintf(name, sizeof(name), "none (QEMU itself)");
+        } else {
+            snprintf(name, sizeof(name), "vcpu %" PRId32, c->vcpu);
+        }
+        printf("  %-28s reads %-10" PRIu64 " writes %" PRIu64 "\n", name, c->reads, c->writes);
+    }
+}
+
+static void vcpu_json(json_object *o, const struct stats *s)
+{
+    g_autoptr(GPtrArray) a = vcpus_sorted(s->vcpus);
+    json_object *arr = json_object_new_array();
+    for (guint i = 0; i < a->len; i++) {
+        struct vcpu_count *c = a->pdata[i];
+        json_object *d = json_object_new_object();
+        json_object_object_add(
+            d, "vcpu", c->vcpu == MMIOTRACE_VCPU_NONE ? NULL : json_object_new_int(c->vcpu));
+        json_object_object_add(d, "reads", json_object_new_uint64(c->reads));
+        json_object_object_add(d, "writes", json_object_new_uint64(c->writes));
+        json_object_array_add(arr, d);
+    }
+    json_object_object_add(o, "vcpus", arr);
+}
+/* ---- end of per-vCPU counts ---- */
+
 /* Merge one file's statistics into the total. */
 static void stats_merge(struct stats *to, struct stats *from)
 {
@@ -181,6 +285,7 @@ static void stats_merge(struct stats *to, struct stats *from)
     }
     to->lost_events += from->lost_events;
     to->malformed += from->malformed;
+    vcpu_merge(to, from);
     if (from->have_time) {
         time_seen(to, from->first_ns);
         time_seen(to, from->last_ns);
@@ -272,6 +377,7 @@ static void account_access(struct file_state *fs, const struct mmiotrace_record 
     const char *dev = NULL;
     char buf[128];
 
+    vcpu_account(s, rec);
     if (rec->type == MMIOTRACE_UNKNOWN) {
         phys = rec->unknown.phys;
         map_id = rec->unknown.map_id;
@@ -595,6 +701,7 @@ static void print_text(const struct stats *s, unsigned top)
             printf("\n");
         }
     }
+    vcpu_print(s);
     g_autoptr(GPtrArray) regions = sorted_values(s->regions, count_busier);
     if (regions->len) {
         printf("regions:\n");
@@ -705,6 +812,7 @@ static json_object *stats_json(const struct stats *s, unsigned top)
         json_object_array_add(regions, d);
     }
     json_object_object_add(o, "regions", regions);
+    vcpu_json(o, s);
     json_object *regs = json_object_new_array();
     g_autoptr(GPtrArray) ga = sorted_values(s->regs, reg_busier);
     for (guint i = 0; i < ga->len && i < top; i++) {
