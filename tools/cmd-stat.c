@@ -724,17 +724,17 @@ static void print_text(const struct stats *s, unsigned top)
     if (regs->len) {
         unsigned n = regs->len < top ? regs->len : top;
         printf("busiest registers (%u of %u):\n", n, regs->len);
-        printf("  %-28s %-12s %10s %10s %10s %7s %-7s %s\n", "device", "region", "offset", "reads",
-               "writes", "values", "widths", "register");
+        printf("  %-28s %-12s %10s %10s %10s %7s %s\n", "device", "region", "offset", "reads",
+               "writes", "values", stat_wb_regs() ? "widths  register" : "widths");
         for (unsigned i = 0; i < n; i++) {
             struct reg_stat *r = regs->pdata[i];
             char w[16], vals[16], off[24];
             widths_text(r->widths, w, sizeof(w));
             snprintf(vals, sizeof(vals), "%u%s", r->ndistinct, r->distinct_capped ? "+" : "");
             snprintf(off, sizeof(off), "0x%" PRIx64, r->key.offset);
-            printf("  %-28s %-12s %10s %10" PRIu64 " %10" PRIu64 " %7s %-7s %s\n", r->key.dev,
-                   r->key.region, off, r->reads, r->writes, vals, w,
-                   stat_wb_name(r->key.dev, r->key.region, r->key.offset));
+            const char *rn = stat_wb_name(r->key.dev, r->key.region, r->key.offset);
+            printf("  %-28s %-12s %10s %10" PRIu64 " %10" PRIu64 " %7s %-*s%s\n", r->key.dev,
+                   r->key.region, off, r->reads, r->writes, vals, *rn ? 8 : 0, w, rn);
         }
     }
     printf("\n");

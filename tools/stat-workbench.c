@@ -155,6 +155,11 @@ void stat_wb_note(const char *dev, const char *region, uint64_t offset,
 }
 
 /* stat interns its strings once for all files, so the total's keys find the same names */
+bool stat_wb_regs(void)
+{
+    return maps != NULL;
+}
+
 const char *stat_wb_name(const char *dev, const char *region, uint64_t offset)
 {
     if (!maps) {

@@ -6,6 +6,7 @@
 #ifndef HVMMIO_TOOLS_STAT_WORKBENCH_H
 #define HVMMIO_TOOLS_STAT_WORKBENCH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <glib.h>
@@ -21,6 +22,8 @@ void stat_wb_record(const struct mmiotrace_record *rec);
 /* An access counted for stat's register (dev, region, offset): remember its name. */
 void stat_wb_note(const char *dev, const char *region, uint64_t offset,
                   const struct mmiotrace_record *rec);
+/* --regs was given. */
+bool stat_wb_regs(void);
 /* The register's name, "" if none (or no --regs). */
 const char *stat_wb_name(const char *dev, const char *region, uint64_t offset);
 /* The busiest functions over every file (--top-functions), as text or into root. */
