@@ -13,6 +13,8 @@ PACKAGES=(
 	libjson-c-dev libcmocka-dev dpkg-dev xz-utils curl ca-certificates
 	# hvmmio decode/symbolize: register maps (YAML, rules-ng-ng XML) and ELF symbols
 	libyaml-dev libxml2-dev libelf-dev
+	# hvmmio report: Chart.js (inlined at build time); its test renders the page in Chromium
+	libjs-chart.js chromium-headless-shell
 	# fuzzing and sanitizers (libFuzzer ships in clang's runtime package)
 	clang libclang-rt-14-dev
 	# guest image: module dependencies, initramfs, firmware

@@ -26,6 +26,7 @@ static const struct command commands[] = {
     {"decode", hvmmio_cmd_decode,
      "print a trace with register names, bitfields and symbolised PCs"},
     {"symbolize", hvmmio_cmd_symbolize, "add sym=function+0xoff facts to a trace's accesses"},
+    {"report", hvmmio_cmd_report, "write a self-contained HTML report with charts of a trace"},
     {"bench", hvmmio_cmd_bench, "measure the cost of a traced access and the tools' throughput"},
 };
 

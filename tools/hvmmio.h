@@ -17,6 +17,7 @@ int hvmmio_cmd_witness(int argc, char **argv);
 int hvmmio_cmd_bench(int argc, char **argv);
 int hvmmio_cmd_decode(int argc, char **argv);
 int hvmmio_cmd_symbolize(int argc, char **argv);
+int hvmmio_cmd_report(int argc, char **argv);
 /* hvmmio convert --to perfetto (perfetto.c): true if argv asks for it */
 int hvmmio_perfetto_requested(int argc, char **argv);
 int hvmmio_perfetto_convert(int argc, char **argv);

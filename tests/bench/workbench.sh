@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# workbench.sh: throughput and peak memory of hvmmio decode, symbolize and convert --to perfetto
+# workbench.sh: throughput and peak memory of hvmmio decode, symbolize, convert --to perfetto,
+# stat --regs and report
 # (docs/regmap.md) on a generated e1000e host trace (extended lines: ns, vcpu, dev, bar/off, PC
 # in module symbols) at two sizes, so that flat memory shows as equal peaks. Prints a table:
 # records/s by wall clock and by CPU time, and the peak resident set (KiB).
@@ -69,4 +70,7 @@ for size in "$n" $((4 * n)); do
 		--regs "$maps/e1000e.yaml" --symbols "$out/kallsyms.txt" -q
 	t "stat --regs --top-functions" $recs "$HVMMIO" stat "$out/trace.txt" --regs "$maps/e1000e.yaml" \
 		--symbols "$out/kallsyms.txt"
+	t "report --regs --symbols" $recs "$HVMMIO" report "$out/trace.txt" --regs "$maps/e1000e.yaml" \
+		--symbols "$out/kallsyms.txt" -o "$out/report.html"
+	echo "  (report.html: $(wc -c <"$out/report.html") bytes)"
 done
