@@ -99,6 +99,11 @@ inscope() {
 		"$1" "$2"
 }
 
+named() { # named OUT TEXT: compare's report OUT has TEXT not followed by a digit
+	awk -v s="$2" '{ i = index($0, s); if (i && substr($0, i + length(s), 1) !~ /[0-9]/) f = 1 }
+		END { exit !f }' "$1"
+}
+
 plant() { # plant FAULT LINE [LINE2] <guest >planted
 	case $1 in
 	alter) awk -v l="$2" 'NR == l { $6 = ($6 == "0xdeadbeef" ? "0xdeadbeee" : "0xdeadbeef") } { print }' ;;
@@ -161,12 +166,14 @@ PY
 		if "$HVMMIO" compare "$OUT/$id-$fault.txt" "$host" >"$OUT/$id-$fault.out" 2>&1; then
 			fail "$driver: compare passed a guest log with a record ${fault}ed at line $la"
 		fi
+		# the discrepancy must name the planted place; its kind depends on the neighbours
+		# (two swapped reads of one register differ in value rather than in order)
 		case $fault in
-		alter) want="value mismatch at guest $OUT/$id-$fault.txt:$la" ;;
-		drop) want="host-only inside a guest-traced mapping at host" ;;
-		swap) want="out of order at guest $OUT/$id-$fault.txt:" ;;
-		esac
-		grep -qF "$want" "$OUT/$id-$fault.out" || fail "$driver: the ${fault}ed record is not named ($want)"
+		alter) named "$OUT/$id-$fault.out" "at guest $OUT/$id-$fault.txt:$la" ;;
+		drop) grep -qF "host-only inside a guest-traced mapping at host" "$OUT/$id-$fault.out" ;;
+		swap) named "$OUT/$id-$fault.out" "at guest $OUT/$id-$fault.txt:$la" ||
+			named "$OUT/$id-$fault.out" "at guest $OUT/$id-$fault.txt:$lb" ;;
+		esac || fail "$driver: the ${fault}ed record is not named (see $OUT/$id-$fault.out)"
 	done
 	pass "$driver: a value altered, a record dropped and two swapped (guest line $la) are caught"
 	rm -f "$OUT/$id"-{alter,drop,swap}.txt
