@@ -103,7 +103,8 @@ bool mmiotrace_x86_translate(const MmioTraceX86State *s, uint64_t la, uint64_t *
         *pa = (e & 0xffc00000ull) | ((e & 0x1fe000ull) << 19) | (la & 0x3fffff);
         return true;
     }
-    if (!read_entry(read, opaque, (e & 0xfffff000ull) + ((la >> 12) & 0x3ff) * 4, 4, &e)) {
+    uint64_t pte = (e & 0xfffff000ull) + ((la >> 12) & 0x3ff) * 4;
+    if (!read_entry(read, opaque, pte, 4, &e)) {
         return false;
     }
     *pa = (e & 0xfffff000ull) | (la & PAGE_MASK_4K);
@@ -138,14 +139,22 @@ static int reg_index(unsigned reg, unsigned *bytes)
     static const struct {
         unsigned r64, r32, r16;
     } map[16] = {
-        {X86_REG_RAX, X86_REG_EAX, X86_REG_AX},   {X86_REG_RCX, X86_REG_ECX, X86_REG_CX},
-        {X86_REG_RDX, X86_REG_EDX, X86_REG_DX},   {X86_REG_RBX, X86_REG_EBX, X86_REG_BX},
-        {X86_REG_RSP, X86_REG_ESP, X86_REG_SP},   {X86_REG_RBP, X86_REG_EBP, X86_REG_BP},
-        {X86_REG_RSI, X86_REG_ESI, X86_REG_SI},   {X86_REG_RDI, X86_REG_EDI, X86_REG_DI},
-        {X86_REG_R8, X86_REG_R8D, X86_REG_R8W},   {X86_REG_R9, X86_REG_R9D, X86_REG_R9W},
-        {X86_REG_R10, X86_REG_R10D, X86_REG_R10W}, {X86_REG_R11, X86_REG_R11D, X86_REG_R11W},
-        {X86_REG_R12, X86_REG_R12D, X86_REG_R12W}, {X86_REG_R13, X86_REG_R13D, X86_REG_R13W},
-        {X86_REG_R14, X86_REG_R14D, X86_REG_R14W}, {X86_REG_R15, X86_REG_R15D, X86_REG_R15W},
+        { X86_REG_RAX, X86_REG_EAX, X86_REG_AX },
+        { X86_REG_RCX, X86_REG_ECX, X86_REG_CX },
+        { X86_REG_RDX, X86_REG_EDX, X86_REG_DX },
+        { X86_REG_RBX, X86_REG_EBX, X86_REG_BX },
+        { X86_REG_RSP, X86_REG_ESP, X86_REG_SP },
+        { X86_REG_RBP, X86_REG_EBP, X86_REG_BP },
+        { X86_REG_RSI, X86_REG_ESI, X86_REG_SI },
+        { X86_REG_RDI, X86_REG_EDI, X86_REG_DI },
+        { X86_REG_R8, X86_REG_R8D, X86_REG_R8W },
+        { X86_REG_R9, X86_REG_R9D, X86_REG_R9W },
+        { X86_REG_R10, X86_REG_R10D, X86_REG_R10W },
+        { X86_REG_R11, X86_REG_R11D, X86_REG_R11W },
+        { X86_REG_R12, X86_REG_R12D, X86_REG_R12W },
+        { X86_REG_R13, X86_REG_R13D, X86_REG_R13W },
+        { X86_REG_R14, X86_REG_R14D, X86_REG_R14W },
+        { X86_REG_R15, X86_REG_R15D, X86_REG_R15W },
     };
 
     if (reg == X86_REG_RIP || reg == X86_REG_EIP) {
@@ -189,21 +198,28 @@ static bool reg_value(const MmioTraceX86State *s, unsigned reg, uint64_t next_ip
     return true;
 }
 
-static uint64_t seg_base(const MmioTraceX86State *s, unsigned seg, unsigned base, int bits)
+static bool is_stack_reg(unsigned reg)
 {
-    int i;
+    return reg == X86_REG_RSP || reg == X86_REG_ESP || reg == X86_REG_SP ||
+           reg == X86_REG_RBP || reg == X86_REG_EBP || reg == X86_REG_BP;
+}
 
-    switch (seg) {
-    case X86_REG_ES: i = X86_ES; break;
-    case X86_REG_CS: i = X86_CS; break;
-    case X86_REG_SS: i = X86_SS; break;
-    case X86_REG_DS: i = X86_DS; break;
-    case X86_REG_FS: i = X86_FS; break;
-    case X86_REG_GS: i = X86_GS; break;
-    default:
-        i = (base == X86_REG_RSP || base == X86_REG_ESP || base == X86_REG_SP ||
-             base == X86_REG_RBP || base == X86_REG_EBP || base == X86_REG_BP) ? X86_SS : X86_DS;
-        break;
+static uint64_t seg_base(const MmioTraceX86State *s, unsigned seg, unsigned base,
+                         int bits)
+{
+    static const struct {
+        unsigned reg;
+        int index;
+    } segs[] = {
+        { X86_REG_ES, X86_ES }, { X86_REG_CS, X86_CS }, { X86_REG_SS, X86_SS },
+        { X86_REG_DS, X86_DS }, { X86_REG_FS, X86_FS }, { X86_REG_GS, X86_GS },
+    };
+    int i = is_stack_reg(base) ? X86_SS : X86_DS;
+
+    for (size_t k = 0; k < sizeof(segs) / sizeof(segs[0]); k++) {
+        if (seg == segs[k].reg) {
+            i = segs[k].index;
+        }
     }
     if (bits == 64 && i != X86_FS && i != X86_GS) {
         return 0;
