@@ -4,8 +4,10 @@
  * Every I/O MemoryRegion under a traced BAR gets mr->mmiotrace, which diverts its
  * accesses through hook.c. RAM under a BAR (a vfio region's mmap, a RAM BAR) is the
  * fast path with no exit; where it is to be traced, an I/O overlay is added as a
- * subregion of it (rendered in front of its content) and forwards each access to it. Untrapped RAM keeps the fast
- * path. Overlays are rebuilt only on command (realize, mmiotrace-trap), never per access.
+ * subregion of it (rendered in front of its content) and forwards each access to it.
+ * Untrapped RAM keeps the fast path. Overlays are rebuilt only on command (realize,
+ * mmiotrace-trap), never per access. A BAR that is an alias of another region has that
+ * region traced, for the accesses made through the BAR.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -99,7 +101,8 @@ void mmiotrace_pci_pre_realize(PCIDevice *pdev)
     for (size_t i = 0; i < ARRAY_SIZE(fast_paths_off); i++) {
         ObjectProperty *p = object_property_find(OBJECT(pdev), fast_paths_off[i]);
         if (p && !strcmp(p->type, "bool")) {
-            object_property_set_bool(OBJECT(pdev), fast_paths_off[i], false, &error_abort);
+            object_property_set_bool(OBJECT(pdev), fast_paths_off[i], false,
+                                     &error_abort);
         }
     }
 }
@@ -499,7 +502,7 @@ void mmiotrace_pci_bar_update(PCIDevice *pdev, int bar, uint64_t old_addr,
         trace_mmiotrace_map(d->name, bar, new_addr, size);
         if (d->file) {
             d->map_id[bar] = mmiotrace_file_next_map_id(d->file);
-            /* PCIDEV again, with the addresses the guest assigned, before the next access */
+            /* PCIDEV again, with the guest's addresses, before the next access */
             d->pcidev_stale = true;
             MmioTraceEvent ev = {
                 .type = MMIOTRACE_MAP, .dev = d, .bar = bar,

@@ -33,18 +33,18 @@
 
 /*
  * How the writer is woken. A futex wake-up from a vCPU costs the vCPU several µs here
- * (nested virtualization: the IPI to the idle core exits to the outer hypervisor), and a
- * writer that keeps up would chase the ring's head a few records at a time, taking the
- * lines of just-filled slots from the vCPU's core while the vCPU still writes next to them.
- * So while records come, the writer polls: it sleeps WRITER_POLL_ACTIVE_MS between
- * batches and takes at least WRITER_MIN_BATCH records at a time unless it has just slept;
- * vCPUs do not wake it unless the ring is more than half full. After WRITER_IDLE_POLLS
- * empty polls it is idle: it sleeps up to WRITER_POLL_MS, and a producer wakes it once a
- * batch has built up (a quarter of the ring, at most WAKE_BATCH_MAX records),
- * WAKE_LATENCY_NS after the last wake-up, or for another event. A ring smaller than
- * WRITER_POLL_MIN_RING fills between polls: its writer does not poll, it is idle at once.
- * A producer waiting for room (lossless), a loss (drop) and mmiotrace_file_sync wake it in
- * either state.
+ * (nested virtualization: the IPI to the idle core exits to the outer hypervisor), and
+ * a writer that keeps up would chase the ring's head a few records at a time, taking
+ * the lines of just-filled slots from the vCPU's core while the vCPU still writes next
+ * to them. So while records come, the writer polls: it sleeps WRITER_POLL_ACTIVE_MS
+ * between batches and takes at least WRITER_MIN_BATCH records at a time unless it has
+ * just slept; vCPUs do not wake it unless the ring is more than half full. After
+ * WRITER_IDLE_POLLS empty polls it is idle: it sleeps up to WRITER_POLL_MS, and a
+ * producer wakes it once a batch has built up (a quarter of the ring, at most
+ * WAKE_BATCH_MAX records), WAKE_LATENCY_NS after the last wake-up, or for another
+ * event. A ring smaller than WRITER_POLL_MIN_RING fills between polls: its writer does
+ * not poll, it is idle at once. A producer waiting for room (lossless), a loss (drop)
+ * and mmiotrace_file_sync wake it in either state.
  */
 #define WRITER_POLL_ACTIVE_MS 1
 #define WRITER_MIN_BATCH 512
@@ -104,10 +104,11 @@ struct MmioTraceFile {
 
     /*
      * The producers' fields (vCPUs, under the lock) and the writer's tail live on cache
-     * lines of their own: the writer updating tail must not take the producers' line away
-     * on every batch. Producers read tail only when the ring looks full or a wake-up is due.
+     * lines of their own: the writer updating tail must not take the producers' line
+     * away on every batch. Producers read tail only when the ring looks full or a wake-
+     * up is due.
      */
-    QemuSpin lock QEMU_ALIGNED(64);
+    QEMU_ALIGNED(64) QemuSpin lock;
     uint64_t commit_head;   /* head once the reserved slot is filled */
     uint64_t tail_seen;     /* tail as the producers last read it (<= the real tail) */
     uint64_t lost_pending;  /* drop mode: lost since the last queued marker */
@@ -115,12 +116,12 @@ struct MmioTraceFile {
 
     /* next slot to fill; apart from the lock, so that the writer reading it does not take
      * the lock's line from the producers */
-    uint64_t head QEMU_ALIGNED(64);
+    QEMU_ALIGNED(64) uint64_t head;
 
-    uint64_t tail QEMU_ALIGNED(64);   /* next slot to write (writer) */
+    QEMU_ALIGNED(64) uint64_t tail;   /* next slot to write (writer) */
 
     /* writer thread */
-    QemuThread thread QEMU_ALIGNED(64);
+    QEMU_ALIGNED(64) QemuThread thread;
     QemuMutex mutex;
     QemuCond wake;          /* writer waits for events */
     QemuCond space;         /* producers wait for room; sync waits for the writer */
@@ -140,7 +141,7 @@ struct MmioTraceFile {
     off_t off;
     bool seekable;          /* a regular file: written with pwrite at off */
     int direct_fd;          /* the same file opened with O_DIRECT, or -1 */
-    /* writer: the record R/W events are formatted from; fields they do not set stay zero */
+    /* writer: the record R/W events are formatted from (fields they do not set stay 0) */
     struct mmiotrace_record rw_rec;
 
     /*
@@ -442,13 +443,13 @@ static bool out_put(MmioTraceFile *f, int fd, const char *p, size_t len, off_t o
  * Write out the buffer: all of it with flush, else at least the whole direct blocks.
  *
  * A regular file is written with O_DIRECT where its file system allows it. A trace is
- * written once and read later, and through the page cache each new page costs the writer a
- * page allocation, a copy and later writeback: measured on these virtual machines, 2.6 s of
- * CPU per GB buffered against 0.17 s direct (dd, 512 KiB blocks). Direct writes take whole
- * blocks from the aligned buffer; what is left (less than a block) stays at the head of the
- * buffer. A flush also writes that rest through the buffered descriptor at the same offset,
- * so the file is complete whenever the writer is idle; the next direct write covers the
- * block again together with what follows.
+ * written once and read later, and through the page cache each new page costs the
+ * writer a page allocation, a copy and later writeback: measured on these virtual
+ * machines, 2.6 s of CPU per GB buffered against 0.17 s direct (dd, 512 KiB blocks).
+ * Direct writes take whole blocks from the aligned buffer; what is left (less than a
+ * block) stays at the head of the buffer. A flush also writes that rest through the
+ * buffered descriptor at the same offset, so the file is complete whenever the writer
+ * is idle; the next direct write covers the block again together with what follows.
  *
  * The buffer always ends with a whole record. On a failure see out_fail.
  */
@@ -762,10 +763,11 @@ static void *writer_thread(void *opaque)
 
 #ifdef __linux__
     /*
-     * The writer must not take the CPU from a vCPU: woken, it would otherwise often preempt
-     * the vCPU on the vCPU's own core (measured: +170 ns per access in half the runs).
-     * SCHED_BATCH is not preempting on wake-up; a lower priority lets vCPUs go first. In
-     * lossless mode a full ring makes the vCPU wait, which lets the writer run.
+     * The writer must not take the CPU from a vCPU: woken, it would otherwise often
+     * preempt the vCPU on the vCPU's own core (measured: +170 ns per access in half the
+     * runs). SCHED_BATCH is not preempting on wake-up; a lower priority lets vCPUs go
+     * first. In lossless mode a full ring makes the vCPU wait, which lets the writer
+     * run.
      */
     struct sched_param sp = { 0 };
     pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
@@ -784,7 +786,8 @@ static void *writer_thread(void *opaque)
         uint64_t dropped = qatomic_read(&f->dropped);
 
         /* with losses going on (drop mode), the writer does not wait for a batch */
-        if (head != tail && (head - tail >= f->min_batch || slept || dropped != seen_dropped ||
+        if (head != tail && (head - tail >= f->min_batch || slept ||
+                             dropped != seen_dropped ||
                              qatomic_read(&f->waiters) || qatomic_read(&f->stopping))) {
             slept = false;
             seen_dropped = dropped;
@@ -830,6 +833,11 @@ static void *writer_thread(void *opaque)
         }
         if (head == tail && (++empty_polls > WRITER_IDLE_POLLS || !f->poll)) {
             qatomic_set(&f->writer_idle, WRITER_IDLE);
+            /*
+             * Pairs with wake_writer's barrier: the idle state is visible before head
+             * is read again, so a producer either sees the writer idle or its record is
+             * seen.
+             */
             smp_mb();
             /* a producer that saw the writer running before this did not wake it */
             if (qatomic_load_acquire(&f->head) == tail) {
@@ -852,6 +860,7 @@ static void *writer_thread(void *opaque)
 /* Wake the writer if it sleeps (urgent) or if it is idle (not polling). */
 static void wake_writer(MmioTraceFile *f, bool urgent)
 {
+    /* pairs with the writer's barrier before it sleeps: head is published first */
     smp_mb();
     if (qatomic_read(&f->writer_idle) >= (urgent ? WRITER_POLLING : WRITER_IDLE)) {
         qemu_mutex_lock(&f->mutex);
@@ -893,8 +902,9 @@ static inline void prefetch_for_write(const void *p)
 }
 
 /*
- * The next slot, with the producers' lock held: fill it and mmiotrace_file_commit it. NULL
- * if the event is lost (drop mode with a full ring, or the file is closed): counted.
+ * The next slot, with the producers' lock held: fill it and mmiotrace_file_commit it.
+ * NULL if the event is lost (drop mode with a full ring, or the file is closed):
+ * counted.
  */
 MmioTraceEvent *mmiotrace_file_reserve(MmioTraceFile *f, uint64_t ts)
 {
@@ -961,7 +971,7 @@ void mmiotrace_file_commit(MmioTraceFile *f, MmioTraceEvent *ev)
     if (head - f->tail_seen >= f->wake_batch) {
         f->tail_seen = qatomic_read(&f->tail);
         wake |= head - f->tail_seen >= f->wake_batch;
-        /* more than half full: even a polling writer (a small ring fills between polls) */
+        /* over half full: even a polling writer (a small ring fills between polls) */
         urgent = head - f->tail_seen > (f->mask + 1) / 2;
     }
     if (wake) {
