@@ -20,9 +20,9 @@ struct rnn {
     GPtrArray *docs;     /* xmlDoc *, kept until the import ends */
     GHashTable *enums;   /* name -> xmlNode * (enum) */
     GHashTable *bitsets; /* name -> xmlNode * (bitset) */
-    GHashTable *domains; /* name -> xmlNode * (domain) */
+    GHashTable *domains; /* name -> GPtrArray of xmlNode * (the domain's parts, in order) */
     GHashTable *files;   /* imported files (real paths) */
-    xmlNode *first_domain;
+    char *first_domain;  /* the first domain's name */
     const char *variant;
     GError **error;
     bool failed;
@@ -83,17 +83,28 @@ static bool collect(struct rnn *r, xmlNode *parent, const char *dir, int depth)
         if (n->type != XML_ELEMENT_NODE) {
             continue;
         }
-        GHashTable *t = is(n, "enum")     ? r->enums
-                        : is(n, "bitset") ? r->bitsets
-                        : is(n, "domain") ? r->domains
-                                          : NULL;
+        GHashTable *t = is(n, "enum") ? r->enums : is(n, "bitset") ? r->bitsets : NULL;
+        if (is(n, "domain")) {
+            /* a domain is spread over files (rnndb's NV_MMIO): every part counts */
+            g_autofree char *name = attr(n, "name");
+            if (!name) {
+                return rfail(r, n, "<domain> has no name");
+            }
+            GPtrArray *parts = g_hash_table_lookup(r->domains, name);
+            if (!parts) {
+                parts = g_ptr_array_new();
+                if (!r->first_domain) {
+                    r->first_domain = g_strdup(name);
+                }
+                g_hash_table_insert(r->domains, g_steal_pointer(&name), parts);
+            }
+            g_ptr_array_add(parts, n);
+            continue;
+        }
         if (t) {
             g_autofree char *name = attr(n, "name");
             if (!name) {
                 return rfail(r, n, "<%s> has no name", n->name);
-            }
-            if (t == r->domains && !r->first_domain) {
-                r->first_domain = n;
             }
             /* a later definition of the same name extends or repeats it: keep the first */
             if (!g_hash_table_contains(t, name)) {
@@ -302,6 +313,12 @@ static bool bitfields(struct rnn *r, xmlNode *parent, xmlNode *varset, struct re
         }
         f.lo = (unsigned)lo;
         f.hi = (unsigned)hi;
+        uint64_t shr = 0;
+        if (!attr_u64(r, b, "shr", &shr, false) || shr > 63) {
+            g_free(f.name);
+            return shr > 63 ? rfail(r, b, "<bitfield> shr must be 0 to 63") : false;
+        }
+        f.shr = (unsigned)shr;
         g_autofree char *type = attr(b, "type");
         bool ok = enum_values(r, b, varset, &f.values) &&
                   (!type || use_type(r, b, type, varset, NULL, &f.values));
@@ -387,7 +404,8 @@ struct regmap *regmap_load_rnn(const char *path, const char *domain, const char 
         .docs = g_ptr_array_new_with_free_func((GDestroyNotify)xmlFreeDoc),
         .enums = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
         .bitsets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
-        .domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
+        .domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                         (GDestroyNotify)g_ptr_array_unref),
         .files = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
         .variant = variant,
         .error = error,
@@ -397,8 +415,10 @@ struct regmap *regmap_load_rnn(const char *path, const char *domain, const char 
     if (!load_file(&r, path, NULL, 0)) {
         goto out;
     }
-    xmlNode *d = domain ? g_hash_table_lookup(r.domains, domain) : r.first_domain;
-    if (!d) {
+    GPtrArray *parts = g_hash_table_lookup(r.domains, domain           ? domain
+                                                      : r.first_domain ? r.first_domain
+                                                                       : "");
+    if (!parts) {
         g_set_error(error, regmap_error_quark(), 1, "%s: %s", path,
                     domain ? "no such domain" : "no <domain> in the database");
         if (domain) {
@@ -406,6 +426,7 @@ struct regmap *regmap_load_rnn(const char *path, const char *domain, const char 
         }
         goto out;
     }
+    xmlNode *d = parts->pdata[0];
     xmlNode *varset = g_hash_table_lookup(r.enums, "chipset");
     vs = attr(d, "varset");
     prefix = attr(d, "prefix");
@@ -422,11 +443,15 @@ struct regmap *regmap_load_rnn(const char *path, const char *domain, const char 
     m = regmap_new(path);
     m->name = attr(d, "name");
     m->bars[0] = regmap_nodes_new();
-    if (!build(&r, d, varset, m->bars[0], 0)) {
-        regmap_free(m);
-        m = NULL;
+    for (guint i = 0; i < parts->len; i++) {
+        if (!build(&r, parts->pdata[i], varset, m->bars[0], 0)) {
+            regmap_free(m);
+            m = NULL;
+            break;
+        }
     }
 out:
+    g_free(r.first_domain);
     g_hash_table_destroy(r.enums);
     g_hash_table_destroy(r.bitsets);
     g_hash_table_destroy(r.domains);

@@ -240,6 +240,7 @@ static void format_fields(GString *out, const struct regmap_node *reg, uint64_t 
         }
         covered |= fm;
         uint64_t v = (value & fm) >> f->lo;
+        v = f->shr < 64 ? v << f->shr : 0;
         const char *en = enum_name(f->values, v);
         if (!en && !v) {
             continue;

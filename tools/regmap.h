@@ -29,6 +29,7 @@ struct regmap_enum {
 struct regmap_field {
     char *name;
     unsigned lo, hi; /* bit positions, lo <= hi < 64 */
+    unsigned shr;    /* rules-ng-ng's shr: the field holds value >> shr (shown shifted back) */
     GArray *values;  /* struct regmap_enum, or NULL */
 };
 

@@ -289,6 +289,13 @@ static void test_rnn(void)
     g_assert_cmpstr(name_at(m, 0, 0x2835), ==, ""); /* a reg8 is one byte */
     g_assert_cmpstr(name_at(m, 0, 0x9404), ==, "PTIMER_TIME");
     g_assert_cmpstr(name_at(m, 0, 0x400310), ==, "PGRAPH_UNIT[3].STATUS");
+    /* NV_MMIO's part in the imported rnn-more.xml */
+    g_assert_cmpstr(name_at(m, 0, 0x9400), ==, "PTIMER.TIME_LOW");
+    g_autofree char *alarm = decoded(m, 0, 0x9100, 1, 4);
+    g_assert_cmpstr(alarm, ==, "PTIMER.INTR = 0x00000001 {ALARM}");
+    /* shr="2": the field holds the address >> 2, shown shifted back */
+    g_autofree char *fault = decoded(m, 0, 0x9084, 0x1000, 4);
+    g_assert_cmpstr(fault, ==, "PTIMER.FAULT = 0x00001000 {ADDRESS=0x1000}");
     /* without a variant the first definition at an offset wins */
     g_assert_cmpstr(name_at(m, 0, 0x300), ==, "PMC.NEWER");
     g_autofree char *id = decoded(m, 0, 0, 0x050000a2, 4);
@@ -308,7 +315,8 @@ static void test_rnn(void)
     m = regmap_load_rnn(p, NULL, "NV10", &e);
     g_assert_no_error(e);
     g_assert_cmpstr(name_at(m, 0, 0x300), ==, "PMC.OLDER");
-    g_assert_cmpstr(name_at(m, 0, 0x400310), ==, ""); /* PGRAPH_UNIT is NVC0- */
+    g_assert_cmpstr(name_at(m, 0, 0x400310), ==, "");              /* PGRAPH_UNIT is NVC0- */
+    g_assert_cmpstr(name_at(m, 0, 0x9400), ==, "PTIMER.TIME_LOW"); /* NV10- */
     regmap_free(m);
     m = regmap_load_rnn(p, NULL, "NV50", &e);
     g_assert_cmpstr(name_at(m, 0, 0x300), ==, "PMC.NEWER"); /* NV04:NV50 excludes NV50 */
