@@ -22,8 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     GString *s = g_string_new(NULL);
-    static const uint64_t offs[] = {0, 1, 2, 4, 6, 8, 0x10, 0x40, 0x100, 0x1000, 0x5400,
-                                    0xffffffffull, UINT64_MAX - 7};
+    static const uint64_t offs[] = {
+        0, 1, 2, 4, 6, 8, 0x10, 0x40, 0x100, 0x1000, 0x5400, 0xffffffffull, UINT64_MAX - 7};
     for (unsigned bar = 0; bar < REGMAP_BARS; bar++) {
         for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
             for (unsigned w = 1; w <= 8; w *= 2) {
