@@ -90,9 +90,9 @@ static void warn_skipped(const struct cmp *c)
     const struct side *sides[2] = {&c->g, &c->h};
 
     for (int i = 0; i < 2; i++) {
-        if (sides[i]->warned > WARN_MAX) {
+        if (sides[i]->warn.count > WARN_MAX) {
             fprintf(stderr, "hvmmio compare: warning: %s: %u more malformed lines skipped\n",
-                    sides[i]->path, sides[i]->warned - WARN_MAX);
+                    sides[i]->path, sides[i]->warn.count - WARN_MAX);
         }
     }
 }

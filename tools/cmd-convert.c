@@ -15,6 +15,7 @@
 
 #include "hvmmio.h"
 #include "mmiotrace.h"
+#include "warn.h"
 
 struct convert_opts {
     gboolean kernel_compat;
@@ -23,15 +24,6 @@ struct convert_opts {
     gboolean quiet;
     char *compress;
 };
-
-static void warn_line(void *opaque, const char *message)
-{
-    unsigned *warned = opaque;
-
-    if (++*warned <= 10) {
-        fprintf(stderr, "hvmmio convert: warning: %s (line skipped)\n", message);
-    }
-}
 
 static bool ends_with(const char *s, const char *suffix)
 {
@@ -209,9 +201,9 @@ int hvmmio_cmd_convert(int argc, char **argv)
         g_free(dest.path);
         return 1;
     }
-    unsigned warned = 0;
+    struct hvmmio_warn warned = {"hvmmio convert", 10, 0};
     mmiotrace_reader_set_policy(r, o.skip_bad ? MMIOTRACE_ON_ERROR_SKIP : MMIOTRACE_ON_ERROR_STOP,
-                                warn_line, &warned);
+                                hvmmio_warn_line, &warned);
 
     /*
      * A regular file is written to TARGET.tmp-XXXXXX and renamed over it on success: a failed
@@ -280,8 +272,9 @@ int hvmmio_cmd_convert(int argc, char **argv)
         fprintf(stderr, "%s: %s\n", argv[0], mmiotrace_reader_error(r));
         goto out;
     }
-    if (warned > 10) {
-        fprintf(stderr, "hvmmio convert: %u more malformed lines skipped\n", warned - 10);
+    if (warned.count > warned.max) {
+        fprintf(stderr, "hvmmio convert: %u more malformed lines skipped\n",
+                warned.count - warned.max);
     }
     int wret = mmiotrace_writer_free(w);
     w = NULL;

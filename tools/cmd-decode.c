@@ -16,14 +16,7 @@
 #include "mmiotrace.h"
 #include "regmap.h"
 #include "symbols.h"
-
-static void warn_line(void *opaque, const char *message)
-{
-    unsigned *warned = opaque;
-    if (++*warned <= 5) {
-        fprintf(stderr, "hvmmio decode: warning: %s (line skipped)\n", message);
-    }
-}
+#include "warn.h"
 
 static void append_time(GString *out, const struct mmiotrace_record *rec)
 {
@@ -168,7 +161,7 @@ int hvmmio_cmd_decode(int argc, char **argv)
     }
     static char obuf[1 << 16];
     setvbuf(out, obuf, _IOFBF, sizeof(obuf));
-    unsigned warned = 0;
+    struct hvmmio_warn warned = {"hvmmio decode", 5, 0};
     struct mmiotrace_reader *r = mmiotrace_reader_open(argv[1]);
     if (!r) {
         fprintf(stderr, "%s: %s: %s\n", argv[0], argv[1], strerror(errno));
@@ -176,7 +169,7 @@ int hvmmio_cmd_decode(int argc, char **argv)
         goto out;
     }
     mmiotrace_reader_set_policy(r, skip_bad ? MMIOTRACE_ON_ERROR_SKIP : MMIOTRACE_ON_ERROR_STOP,
-                                warn_line, &warned);
+                                hvmmio_warn_line, &warned);
     struct mmiotrace_record rec;
     GString *line = g_string_sized_new(512);
     char *buf = g_malloc(MMIOTRACE_FORMAT_MAX);
@@ -268,7 +261,7 @@ int hvmmio_cmd_symbolize(int argc, char **argv)
     }
     static char obuf[1 << 16];
     setvbuf(out, obuf, _IOFBF, sizeof(obuf));
-    unsigned warned = 0;
+    struct hvmmio_warn warned = {"hvmmio decode", 5, 0};
     uint64_t named = 0, unnamed = 0;
     struct mmiotrace_reader *r = mmiotrace_reader_open(argv[1]);
     if (!r) {
@@ -280,7 +273,7 @@ int hvmmio_cmd_symbolize(int argc, char **argv)
         return 1;
     }
     mmiotrace_reader_set_policy(r, skip_bad ? MMIOTRACE_ON_ERROR_SKIP : MMIOTRACE_ON_ERROR_STOP,
-                                warn_line, &warned);
+                                hvmmio_warn_line, &warned);
     struct mmiotrace_record rec;
     char *buf = g_malloc(MMIOTRACE_FORMAT_MAX);
     GString *sym = g_string_sized_new(256), *fact = g_string_sized_new(256);

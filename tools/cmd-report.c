@@ -20,6 +20,7 @@
 #include "regmap.h"
 #include "report-assets.h"
 #include "symbols.h"
+#include "warn.h"
 
 #define HEAT_ROWS 24
 #define HISTORY 6
@@ -218,24 +219,16 @@ static void pass2(struct rep *r, const struct mmiotrace_record *rec)
     }
 }
 
-static void warn_line(void *opaque, const char *message)
-{
-    unsigned *warned = opaque;
-    if (++*warned <= 5) {
-        fprintf(stderr, "hvmmio report: warning: %s (line skipped)\n", message);
-    }
-}
-
 static int read_trace(struct rep *r, const char *prog, const char *path, bool skip_bad, int which)
 {
-    unsigned warned = 0;
+    struct hvmmio_warn warned = {"hvmmio report", 5, 0};
     struct mmiotrace_reader *rd = mmiotrace_reader_open(path);
     if (!rd) {
         fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
         return -1;
     }
     mmiotrace_reader_set_policy(rd, skip_bad ? MMIOTRACE_ON_ERROR_SKIP : MMIOTRACE_ON_ERROR_STOP,
-                                which == 1 ? warn_line : NULL, &warned);
+                                which == 1 ? hvmmio_warn_line : NULL, &warned);
     struct mmiotrace_record rec;
     char *buf = g_malloc(MMIOTRACE_FORMAT_MAX);
     int got;

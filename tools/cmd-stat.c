@@ -16,6 +16,7 @@
 
 #include "hvmmio.h"
 #include "mmiotrace.h"
+#include "warn.h"
 #include "stat-workbench.h" /* --regs, --top-functions, --symbols */
 
 #define DISTINCT_MAX 64 /* distinct values remembered per register; more is reported as "64+" */
@@ -326,7 +327,7 @@ struct file_state {
     struct stats *s;
     GArray *pcidevs;  /* struct pcidev_info */
     GHashTable *maps; /* map id -> struct map_info * */
-    unsigned warned;
+    struct hvmmio_warn warn;
     const char *prog;
 };
 
@@ -526,20 +527,13 @@ static void account(struct file_state *fs, const struct mmiotrace_record *rec)
     }
 }
 
-static void warn_line(void *opaque, const char *message)
-{
-    struct file_state *fs = opaque;
-
-    if (++fs->warned <= WARN_MAX) {
-        fprintf(stderr, "%s: warning: %s (line skipped)\n", fs->prog, message);
-    }
-}
-
 /* Read one file into s. Returns 0, or -1 after printing why. */
 static int stat_file(const char *prog, const char *path, struct stats *s, bool strict)
 {
-    struct file_state fs = {s, g_array_new(FALSE, FALSE, sizeof(struct pcidev_info)),
-                            g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free), 0,
+    struct file_state fs = {s,
+                            g_array_new(FALSE, FALSE, sizeof(struct pcidev_info)),
+                            g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free),
+                            {prog, WARN_MAX, 0},
                             prog};
     struct mmiotrace_record rec;
     uint64_t records = 0;
@@ -552,7 +546,7 @@ static int stat_file(const char *prog, const char *path, struct stats *s, bool s
         goto out;
     }
     mmiotrace_reader_set_policy(r, strict ? MMIOTRACE_ON_ERROR_STOP : MMIOTRACE_ON_ERROR_SKIP,
-                                warn_line, &fs);
+                                hvmmio_warn_line, &fs.warn);
     while ((got = mmiotrace_reader_next(r, &rec)) > 0) {
         account(&fs, &rec);
         records++;
@@ -564,9 +558,9 @@ static int stat_file(const char *prog, const char *path, struct stats *s, bool s
                 prog, path, s->malformed);
         ret = -1;
     }
-    if (fs.warned > WARN_MAX) {
+    if (fs.warn.count > WARN_MAX) {
         fprintf(stderr, "%s: warning: %s: %u more malformed lines skipped\n", prog, path,
-                fs.warned - WARN_MAX);
+                fs.warn.count - WARN_MAX);
     }
     if (got < 0) {
         fprintf(stderr, "%s: %s\n", prog, mmiotrace_reader_error(r));

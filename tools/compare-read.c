@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "compare.h"
+#include "warn.h"
 
 /* ---- Scope: the host-traced devices' memory ---- */
 
@@ -58,15 +59,6 @@ bool cmp_in_scope(const struct cmp *c, uint64_t phys)
 }
 
 /* ---- The rings ---- */
-
-static void warn_line(void *opaque, const char *message)
-{
-    struct side *s = opaque;
-
-    if (++s->warned <= WARN_MAX) {
-        fprintf(stderr, "hvmmio compare: warning: %s (line skipped)\n", message);
-    }
-}
 
 /* Count a record read into the ring; false: it is not kept (header, PCIDEV, PCICFG, IRQ). */
 static bool side_take(struct cmp *c, struct side *s, struct item *it)
@@ -163,7 +155,8 @@ bool cmp_side_open(struct side *s, const char *path, const char *role, size_t wi
         return false;
     }
     if (skip_bad) {
-        mmiotrace_reader_set_policy(s->r, MMIOTRACE_ON_ERROR_SKIP, warn_line, s);
+        s->warn = (struct hvmmio_warn){"hvmmio compare", WARN_MAX, 0};
+        mmiotrace_reader_set_policy(s->r, MMIOTRACE_ON_ERROR_SKIP, hvmmio_warn_line, &s->warn);
     }
     uint64_t cap = 16;
     while (cap < window + HIST + 2) {

@@ -17,6 +17,7 @@
 #include <glib.h>
 
 #include "mmiotrace.h"
+#include "warn.h"
 
 #define HIST 8           /* records kept behind each position (context of reports) */
 #define INIT_MAX_SKIP 16 /* guest accesses the first synchronisation may give up on */
@@ -64,7 +65,7 @@ struct side {
     uint64_t pos;  /* absolute index of the next record to process */
     uint64_t tail; /* absolute index one past the last record read */
     bool eof, header_done;
-    unsigned warned;
+    struct hvmmio_warn warn;
     uint64_t nmarks;     /* MARK records read so far */
     GArray *mark_anchor; /* int32 per MARK ordinal: anchor pair, or -1 (NULL: no anchors) */
     uint64_t n_rw, n_unknown, n_mark, n_map, n_unmap, n_lost, n_other;

@@ -21,6 +21,7 @@
 #include "mmiotrace.h"
 #include "regmap.h"
 #include "symbols.h"
+#include "warn.h"
 
 #define TID_IRQ 16
 #define TID_MAP 17
@@ -458,25 +459,17 @@ static void other_event(struct pf *p, const struct mmiotrace_record *rec)
     p->instants++;
 }
 
-static void warn_line(void *opaque, const char *message)
-{
-    unsigned *warned = opaque;
-    if (++*warned <= 5) {
-        fprintf(stderr, "hvmmio convert: warning: %s (line skipped)\n", message);
-    }
-}
-
 /* One pass over path: count (first) or write events. */
 static int pass(struct pf *p, const char *prog, const char *path, bool skip_bad, bool write)
 {
-    unsigned warned = 0;
+    struct hvmmio_warn warned = {"hvmmio convert", 5, 0};
     struct mmiotrace_reader *r = mmiotrace_reader_open(path);
     if (!r) {
         fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
         return -1;
     }
     mmiotrace_reader_set_policy(r, skip_bad ? MMIOTRACE_ON_ERROR_SKIP : MMIOTRACE_ON_ERROR_STOP,
-                                write ? warn_line : NULL, &warned);
+                                write ? hvmmio_warn_line : NULL, &warned);
     struct mmiotrace_record rec;
     int got;
     while ((got = mmiotrace_reader_next(r, &rec)) > 0) {
