@@ -13,25 +13,7 @@ HVMMIO = os.environ.get('HVMMIO', 'hvmmio')
 
 
 class EvQemu(Qemu):
-    """Qemu that keeps the QMP events it sees."""
-
-    def __init__(self, *a, **kw):
-        super().__init__(*a, **kw)
-        self.events = []
-
-    def qmp(self, cmd, **args):
-        msg = {'execute': cmd}
-        if args:
-            msg['arguments'] = args
-        self.qmp_file.write(json.dumps(msg) + '\n')
-        while True:
-            resp = json.loads(self.qmp_file.readline())
-            if 'event' in resp:
-                self.events.append(resp)
-                continue
-            if 'error' in resp:
-                raise QmpError(cmd, resp['error'])
-            return resp['return']
+    """Qemu (which keeps the QMP events it sees) with helpers of the faults suite."""
 
     def event_names(self):
         return [e['event'] for e in self.events]

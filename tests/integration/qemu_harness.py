@@ -40,6 +40,7 @@ class Qemu:
         self.timeout = timeout
         self.proc = None
         self.irqs = []
+        self.events = []
 
     def start(self):
         qt_path = os.path.join(self.dir, 'qtest.sock')
@@ -119,6 +120,7 @@ class Qemu:
         while True:
             resp = json.loads(self.qmp_file.readline())
             if 'event' in resp:
+                self.events.append(resp)    # kept for tests that check QMP events
                 continue
             if 'error' in resp:
                 raise QmpError(cmd, resp['error'])
