@@ -585,13 +585,37 @@ static gboolean testdev_stop(struct testdev_server *ts)
 static const char *const removable[] = {"console.log", "results.bin", "results.tar", "status",
                                         "qemu.log",    "testdev.log", "witness.log"};
 
+/* hvmmio run --list-scenarios (also what shell completion offers) */
+static int list_image_scenarios(const char *image)
+{
+    g_autoptr(GError) err = NULL;
+
+    if (image) {
+        g_setenv("HVMMIO_IMAGE", image, TRUE);
+    }
+    g_autofree char *imgdir = hvmmio_find_image(&err);
+    if (!imgdir) {
+        fprintf(stderr, "hvmmio run: %s\n", err->message);
+        return 1;
+    }
+    g_autoptr(GPtrArray) known = image_scenarios(imgdir);
+    if (!known) {
+        fprintf(stderr, "hvmmio run: cannot read the scenarios of the guest image %s\n", imgdir);
+        return 1;
+    }
+    for (guint i = 0; i < known->len; i++) {
+        printf("%s\n", (char *)known->pdata[i]);
+    }
+    return 0;
+}
+
 int hvmmio_cmd_run(int argc, char **argv)
 {
     g_autofree char *outdir = NULL, *accel_opt = NULL, *scenario_args = NULL, *image = NULL;
     g_autofree char *machine = NULL, *extra_append = NULL;
     g_auto(GStrv) devices = NULL;
     int timeout_s = 300, memory_mb = 512, smp = 1;
-    gboolean verbose = FALSE, quiet = FALSE;
+    gboolean verbose = FALSE, quiet = FALSE, list_scenarios = FALSE;
     GOptionEntry entries[] = {
         {"device", 'd', 0, G_OPTION_ARG_STRING_ARRAY, &devices,
          "Add a device, in QEMU's -device syntax (repeatable), e.g. e1000e,mmiotrace=on", "SPEC"},
@@ -600,6 +624,8 @@ int hvmmio_cmd_run(int argc, char **argv)
          "optional PROPS after '=': more vfio-user-pci properties, as key=value,... or JSON "
          "members",
          "PROPS"},
+        {"list-scenarios", 0, 0, G_OPTION_ARG_NONE, &list_scenarios,
+         "Print the guest image's scenarios, one a line, and exit", NULL},
         {"testdev-witness", 0, 0, G_OPTION_ARG_NONE, &testdev_opt.witness,
          "With --testdev: the server logs every BAR0 access it serves to witness.log in the "
          "output folder, for 'hvmmio witness'",
@@ -666,6 +692,9 @@ int hvmmio_cmd_run(int argc, char **argv)
     if (!g_option_context_parse(ctx, &pargc, &pargv, &err)) {
         fprintf(stderr, "hvmmio run: %s (see --help)\n", err->message);
         return 2;
+    }
+    if (list_scenarios) {
+        return list_image_scenarios(image);
     }
     if (pargc != 2) {
         fprintf(stderr, "hvmmio run: %s (see --help)\n",
