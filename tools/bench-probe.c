@@ -240,10 +240,11 @@ int hvmmio_bench_probe(int argc, char **argv)
     }
     const char *env_probe = g_getenv("HVMMIO_PROBE");
     g_autofree char *built = beside_self("../tests/kvm-probe/kvm-probe.elf");
-    g_autofree char *installed = g_build_filename(HVMMIO_DATADIR, "kvm-probe.elf", NULL);
+    g_autofree char *installed = hvmmio_installed_file(HVMMIO_DATADIR, "kvm-probe.elf");
     B.probe = g_strdup(env_probe && *env_probe                  ? env_probe
                        : g_file_test(built, G_FILE_TEST_EXISTS) ? built
-                                                                : installed);
+                       : installed                              ? installed
+                                                                : built);
     if (!g_file_test(B.probe, G_FILE_TEST_EXISTS)) {
         g_printerr("hvmmio bench: the probe guest is not built (looked for %s); set "
                    "$HVMMIO_PROBE\n",

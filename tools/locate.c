@@ -17,14 +17,29 @@ char *hvmmio_cache_dir(void)
     return g_build_filename(g_get_user_cache_dir(), "hvmmio", NULL);
 }
 
-/* True when this executable is <prefix>/bin/hvmmio of the configured install prefix. */
-static gboolean running_installed(void)
+/*
+ * A file of the installed tree, found relative to this executable (ROOT/bin/hvmmio), so that
+ * an install works wherever it was put (DESTDIR staging, a moved prefix): dir is
+ * HVMMIO_LIBEXECDIR or HVMMIO_DATADIR, taken relative to HVMMIO_PREFIX. NULL when this
+ * hvmmio does not run from an installed tree (a build folder).
+ */
+char *hvmmio_installed_file(const char *dir, const char *name)
 {
     g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
-    g_autofree char *dir = self ? g_path_get_dirname(self) : NULL;
-    g_autofree char *prefix_bin = g_build_filename(HVMMIO_LIBEXECDIR, "..", "..", "bin", NULL);
-    g_autofree char *canon = g_canonicalize_filename(prefix_bin, "/");
-    return dir && !strcmp(dir, canon);
+    g_autofree char *bin = self ? g_path_get_dirname(self) : NULL;
+    g_autofree char *bin_name = bin ? g_path_get_basename(bin) : NULL;
+    size_t plen = strlen(HVMMIO_PREFIX);
+
+    if (!bin || strcmp(bin_name, "bin") || strncmp(dir, HVMMIO_PREFIX, plen)) {
+        return NULL;
+    }
+    g_autofree char *root = g_path_get_dirname(bin);
+    char *path = g_build_filename(root, dir + plen, name, NULL);
+    if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+        g_free(path);
+        return NULL;
+    }
+    return path;
 }
 
 char *hvmmio_find_qemu(GError **err)
@@ -38,8 +53,8 @@ char *hvmmio_find_qemu(GError **err)
         }
         return g_strdup(env);
     }
-    g_autofree char *installed = g_build_filename(HVMMIO_LIBEXECDIR, "qemu-system-x86_64", NULL);
-    if (running_installed() && g_file_test(installed, G_FILE_TEST_IS_EXECUTABLE)) {
+    g_autofree char *installed = hvmmio_installed_file(HVMMIO_LIBEXECDIR, "qemu-system-x86_64");
+    if (installed && g_file_test(installed, G_FILE_TEST_IS_EXECUTABLE)) {
         return g_steal_pointer(&installed);
     }
     g_autofree char *cache = hvmmio_cache_dir();
@@ -60,10 +75,10 @@ char *hvmmio_find_image(GError **err)
 {
     const char *env = g_getenv("HVMMIO_IMAGE");
     g_autofree char *cache = hvmmio_cache_dir();
-    g_autofree char *installed = g_build_filename(HVMMIO_DATADIR, "guest", NULL);
+    g_autofree char *installed = hvmmio_installed_file(HVMMIO_DATADIR, "guest");
     const char *candidates[] = {
         env && *env ? env : NULL,
-        running_installed() ? installed : NULL,
+        installed,
         NULL,
     };
     g_autofree char *cached = g_build_filename(cache, "guest", "current", NULL);

@@ -17,6 +17,10 @@ char *hvmmio_find_qemu(GError **err);
 /* The guest image folder (vmlinuz, initrd.img): $HVMMIO_IMAGE, installed, or the cache. */
 char *hvmmio_find_image(GError **err);
 
+/* A file of the installed tree (dir: HVMMIO_LIBEXECDIR or HVMMIO_DATADIR), found relative to
+ * this executable; NULL if hvmmio does not run from an installed tree or it is not there. */
+char *hvmmio_installed_file(const char *dir, const char *name);
+
 /* Append the firmware search path (-L ...) QEMU needs to argv. */
 void hvmmio_add_firmware_args(GPtrArray *argv);
 
