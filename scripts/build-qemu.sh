@@ -57,9 +57,13 @@ for p in "${series[@]}"; do
 	[ -f "$patches_dir/$p" ] || die "patch $p named in ${patches_dir#"$HVMMIO_TOP"/}/series does not exist"
 done
 mapfile -t old < "$applied/series"
+# a patch whose diff is unchanged (only its message or header changed) needs no re-apply
+same_diff() { cmp -s <(sed -n '/^diff --git/,$p' "$1") <(sed -n '/^diff --git/,$p' "$2"); }
 keep=0
 while [ $keep -lt ${#old[@]} ] && [ $keep -lt ${#series[@]} ] &&
-	[ "${old[$keep]}" = "${series[$keep]}" ] && cmp -s "$applied/${old[$keep]}" "$patches_dir/${series[$keep]}"; do
+	[ "${old[$keep]}" = "${series[$keep]}" ] && same_diff "$applied/${old[$keep]}" "$patches_dir/${series[$keep]}"; do
+	cmp -s "$applied/${old[$keep]}" "$patches_dir/${series[$keep]}" ||
+		cp "$patches_dir/${series[$keep]}" "$applied/${old[$keep]}"
 	keep=$((keep + 1))
 done
 for ((i = ${#old[@]} - 1; i >= keep; i--)); do
@@ -115,7 +119,10 @@ if [ ! -f "$build/build.ninja" ]; then
 		{ tail -20 "$root/configure.log" >&2; die "configure failed, see $root/configure.log"; }
 fi
 
-overlay_key=$( (cat "$applied/series"; cd "$src/hw/mmiotrace" && find . -type f -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-16)
+# what the binary is built from: the applied patches' diffs (not just their names) and the overlay
+overlay_key=$( (cat "$applied/series"
+	while read -r p; do [ -n "$p" ] && sed -n '/^diff --git/,$p' "$applied/$p"; done <"$applied/series"
+	cd "$src/hw/mmiotrace" && find . -type f -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-16)
 if [ -f "$root/.built" ] && [ "$(cat "$root/.built")" = "$overlay_key" ] &&
 	[ -x "$build/qemu-system-x86_64" ]; then
 	log "QEMU is up to date ($build)"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# style: hvmmio's QEMU-side code (hw/mmiotrace/) passes QEMU's own scripts/checkpatch.pl
+# style: hvmmio's QEMU-side code (hw/mmiotrace/) and its patch series (qemu-patches/) pass
+# QEMU's own scripts/checkpatch.pl
 # (from the QEMU source the build uses) without errors. Warnings (lines of 81-90 columns)
 # are allowed, as QEMU allows them. One exception, stated here: the property-list macro
 # DEFINE_MMIOTRACE_PCI_PROPERTIES cannot be parenthesized (it expands to initializers, as
@@ -25,5 +26,20 @@ for f in hw/mmiotrace/*.c hw/mmiotrace/*.h; do
 		printf '%s\n' "$errors" | head -10 | sed "s|$top/||; s/^/#   /"
 	fi
 done
+# the patch series: QEMU's own rules for patches (Signed-off-by, SPDX of new files, style of
+# the lines they add)
+while read -r p; do
+	case $p in '' | '#'*) continue ;; esac
+	n=$((n + 1))
+	errors=$(cd "$QEMU_SRC" && perl scripts/checkpatch.pl --no-tree --terse "$top/qemu-patches/$p" 2>&1 |
+		grep 'ERROR' || true)
+	if [ -z "$errors" ]; then
+		echo "ok $n - qemu-patches/$p"
+	else
+		bad=$((bad + 1))
+		echo "not ok $n - qemu-patches/$p"
+		printf '%s\n' "$errors" | head -10 | sed "s|$top/||; s/^/#   /"
+	fi
+done <"$top/qemu-patches/series"
 echo "1..$n"
 [ $bad = 0 ]
