@@ -41,9 +41,11 @@ for f in compare-e1000e-host-2.txt.gz kernel-e1000e-probe.mmiotrace.gz; do
 	[ -n "$got" ] && [ "$got" = "$want" ] && ok "$f: $got reads and writes, as hvmmio stat counts" ||
 		nok "$f: the example counts '$got', hvmmio stat '$want'"
 done
-# linked against the installed library, not a build tree's
-env -u LD_LIBRARY_PATH ldd "$d/count" 2>/dev/null | grep -q "libmmiotrace.so.0 => not found" &&
+# linked against the installed library, not a build tree's (ldd's output taken whole: a
+# grep -q that stops reading early would make ldd die of SIGPIPE under pipefail)
+deps=$(env -u LD_LIBRARY_PATH ldd "$d/count" 2>&1)
+grep -q "libmmiotrace.so.0 => not found" <<<"$deps" &&
 	ok "the example needs the installed libmmiotrace.so.0 (not found without LD_LIBRARY_PATH)" ||
-	nok "the example's libmmiotrace" "$(ldd "$d/count" 2>&1 | grep mmiotrace)"
+	nok "the example's libmmiotrace" "$(grep mmiotrace <<<"$deps")"
 echo "1..$n"
 [ $bad = 0 ]
