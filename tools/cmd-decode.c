@@ -132,25 +132,11 @@ int hvmmio_cmd_decode(int argc, char **argv)
     struct regmap_set *maps = regmap_set_new(); /* empty: BARs and offsets only */
     struct symtab *syms = NULL;
     int ret = 0;
-    if (regs) {
-        for (char **r = regs; *r; r++) {
-            if (!regmap_set_add(maps, *r, &error)) {
-                fprintf(stderr, "%s: %s\n", argv[0], error->message);
-                regmap_set_free(maps);
-                return 2;
-            }
-        }
-    }
-    if (symbols) {
-        syms = symtab_new();
-        for (char **s = symbols; *s; s++) {
-            if (!symtab_add(syms, *s, &error)) {
-                fprintf(stderr, "%s: %s\n", argv[0], error->message);
-                regmap_set_free(maps);
-                symtab_free(syms);
-                return 2;
-            }
-        }
+    if (!regmap_set_add_all(maps, regs, &error) ||
+        (symbols && !(syms = symtab_load(symbols, &error)))) {
+        fprintf(stderr, "%s: %s\n", argv[0], error->message);
+        regmap_set_free(maps);
+        return 2;
     }
     FILE *out = stdout;
     if (output && !(out = fopen(output, "w"))) {
@@ -244,13 +230,10 @@ int hvmmio_cmd_symbolize(int argc, char **argv)
         fprintf(stderr, "%s: give one TRACE and --symbols FILE (see --help)\n", argv[0]);
         return 2;
     }
-    struct symtab *syms = symtab_new();
-    for (char **s = symbols; *s; s++) {
-        if (!symtab_add(syms, *s, &error)) {
-            fprintf(stderr, "%s: %s\n", argv[0], error->message);
-            symtab_free(syms);
-            return 2;
-        }
+    struct symtab *syms = symtab_load(symbols, &error);
+    if (!syms) {
+        fprintf(stderr, "%s: %s\n", argv[0], error->message);
+        return 2;
     }
     int ret = 0;
     FILE *out = stdout;

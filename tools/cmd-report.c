@@ -497,20 +497,10 @@ int hvmmio_cmd_report(int argc, char **argv)
     };
     int ret = 2;
     GPtrArray *sorted = NULL;
-    for (char **x = regs; x && *x; x++) {
-        if (!regmap_set_add(r.maps, *x, &error)) {
-            fprintf(stderr, "%s: %s\n", argv[0], error->message);
-            goto out;
-        }
-    }
-    if (symbols) {
-        r.syms = symtab_new();
-        for (char **x = symbols; *x; x++) {
-            if (!symtab_add(r.syms, *x, &error)) {
-                fprintf(stderr, "%s: %s\n", argv[0], error->message);
-                goto out;
-            }
-        }
+    if (!regmap_set_add_all(r.maps, regs, &error) ||
+        (symbols && !(r.syms = symtab_load(symbols, &error)))) {
+        fprintf(stderr, "%s: %s\n", argv[0], error->message);
+        goto out;
     }
     ret = 1;
     if (read_trace(&r, argv[0], argv[1], skip_bad, 1) < 0) {
@@ -545,11 +535,7 @@ int hvmmio_cmd_report(int argc, char **argv)
         r.hist[i] = NAN;
     }
     /* the second pass starts afresh: the same devices and mappings again */
-    regmap_set_free(r.maps);
-    r.maps = regmap_set_new();
-    for (char **x = regs; x && *x; x++) {
-        regmap_set_add(r.maps, *x, NULL);
-    }
+    regmap_set_reset(r.maps);
     if (read_trace(&r, argv[0], argv[1], skip_bad, 2) < 0) {
         goto out;
     }

@@ -555,20 +555,10 @@ int hvmmio_perfetto_convert(int argc, char **argv)
     };
     int ret = 2;
     g_autoptr(GPtrArray) all = g_ptr_array_new();
-    for (char **r = regs; r && *r; r++) {
-        if (!regmap_set_add(p.maps, *r, &error)) {
-            fprintf(stderr, "%s: %s\n", argv[0], error->message);
-            goto out;
-        }
-    }
-    if (symbols) {
-        p.syms = symtab_new();
-        for (char **s = symbols; *s; s++) {
-            if (!symtab_add(p.syms, *s, &error)) {
-                fprintf(stderr, "%s: %s\n", argv[0], error->message);
-                goto out;
-            }
-        }
+    if (!regmap_set_add_all(p.maps, regs, &error) ||
+        (symbols && !(p.syms = symtab_load(symbols, &error)))) {
+        fprintf(stderr, "%s: %s\n", argv[0], error->message);
+        goto out;
     }
     ret = 1;
     if (ncounters && pass(&p, argv[0], argv[1], skip_bad, false) < 0) {
@@ -587,11 +577,7 @@ int hvmmio_perfetto_convert(int argc, char **argv)
         ((struct reg_count *)all->pdata[i])->counter = true;
     }
     /* the second pass starts afresh: the same devices and mappings again */
-    regmap_set_free(p.maps);
-    p.maps = regmap_set_new();
-    for (char **r = regs; r && *r; r++) {
-        regmap_set_add(p.maps, *r, NULL);
-    }
+    regmap_set_reset(p.maps);
     p.out = strcmp(argv[2], "-") ? fopen(argv[2], "w") : stdout;
     static char obuf[1 << 16];
     if (p.out) {

@@ -897,6 +897,26 @@ unsigned regmap_set_size(const struct regmap_set *s)
     return s->entries->len;
 }
 
+bool regmap_set_add_all(struct regmap_set *s, char **args, GError **error)
+{
+    for (char **a = args; a && *a; a++) {
+        if (!regmap_set_add(s, *a, error)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void regmap_set_reset(struct regmap_set *s)
+{
+    for (guint i = 0; i < s->devs->len; i++) {
+        g_free(g_array_index(s->devs, struct set_dev, i).name);
+    }
+    g_array_set_size(s->devs, 0);
+    g_hash_table_remove_all(s->maps);
+    s->have_last = false;
+}
+
 void regmap_set_track(struct regmap_set *s, const struct mmiotrace_record *rec)
 {
     if (rec->type == MMIOTRACE_PCIDEV) {

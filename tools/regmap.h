@@ -100,6 +100,10 @@ struct regmap_set;
 struct regmap_set *regmap_set_new(void);
 /* Add "FILE" or "DEV=FILE". false + error on a bad map. */
 bool regmap_set_add(struct regmap_set *s, const char *arg, GError **error);
+/* Add every "FILE" or "DEV=FILE" of a NULL-terminated list (NULL: none). */
+bool regmap_set_add_all(struct regmap_set *s, char **args, GError **error);
+/* Forget the devices and mappings seen so far (a second pass over a trace); keep the maps. */
+void regmap_set_reset(struct regmap_set *s);
 unsigned regmap_set_size(const struct regmap_set *s);
 void regmap_set_track(struct regmap_set *s, const struct mmiotrace_record *rec);
 /* The register an access hits (NULL: no map for its device, or no BAR/offset known).

@@ -75,20 +75,15 @@ int stat_wb_init(const char *prog)
     funcs = g_hash_table_new_full(fkey_hash, fkey_equal, NULL, g_free);
     if (opt_regs) {
         maps = regmap_set_new();
-        for (char **r = opt_regs; *r; r++) {
-            if (!regmap_set_add(maps, *r, &e)) {
-                fprintf(stderr, "%s: %s\n", prog, e->message);
-                return 2;
-            }
+        if (!regmap_set_add_all(maps, opt_regs, &e)) {
+            fprintf(stderr, "%s: %s\n", prog, e->message);
+            return 2;
         }
     }
     if (opt_symbols) {
-        syms = symtab_new();
-        for (char **s = opt_symbols; *s; s++) {
-            if (!symtab_add(syms, *s, &e)) {
-                fprintf(stderr, "%s: %s\n", prog, e->message);
-                return 2;
-            }
+        if (!(syms = symtab_load(opt_symbols, &e))) {
+            fprintf(stderr, "%s: %s\n", prog, e->message);
+            return 2;
         }
         opt_functions = TRUE;
     }

@@ -287,6 +287,19 @@ bool symtab_add(struct symtab *t, const char *spec, GError **error)
     return add_text(t, path, data, len, error);
 }
 
+struct symtab *symtab_load(char **specs, GError **error)
+{
+    struct symtab *t = symtab_new();
+
+    for (char **sp = specs; sp && *sp; sp++) {
+        if (!symtab_add(t, *sp, error)) {
+            symtab_free(t);
+            return NULL;
+        }
+    }
+    return t;
+}
+
 static gint sym_order(gconstpointer a, gconstpointer b)
 {
     const struct sym *x = a, *y = b;

@@ -17,6 +17,8 @@ struct symtab;
 struct symtab *symtab_new(void);
 /* Add a file's text symbols; false + "FILE:LINE: what is wrong" on bad input. */
 bool symtab_add(struct symtab *t, const char *spec, GError **error);
+/* A table of every spec of a NULL-terminated list; NULL + error on the first bad one. */
+struct symtab *symtab_load(char **specs, GError **error);
 /* Number of symbols loaded. */
 unsigned symtab_size(const struct symtab *t);
 /*
