@@ -113,12 +113,16 @@ const struct regmap_hit *regmap_set_resolve(struct regmap_set *s,
                                             uint64_t *offset);
 void regmap_set_free(struct regmap_set *s);
 
-/* ---- for the loaders (regmap.c, regmap-rnn.c) ---- */
+/* ---- for the loaders (regmap-yaml.c, regmap-rnn.c) ---- */
 struct regmap *regmap_new(const char *file);
 struct regmap_node *regmap_node_new(enum regmap_node_kind kind, unsigned line);
 GPtrArray *regmap_nodes_new(void);
 /* Fields in bit order (what regmap_format prints). */
 void regmap_sort_fields(struct regmap_node *reg);
+/* The name of value v in values (NULL: none, or no values). */
+const char *regmap_enum_name(const GArray *values, uint64_t v);
+/* Bits lo..hi set. */
+uint64_t regmap_bits_mask(unsigned lo, unsigned hi);
 GQuark regmap_error_quark(void);
 
 #endif
