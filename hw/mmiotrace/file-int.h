@@ -1,0 +1,185 @@
+/*
+ * hvmmio: the trace file's internals, shared by the files that implement it:
+ *
+ *   file.c         opening, rotating and closing a file; its counters
+ *   file-ring.c    the producers' side: the bounded ring of events, waiting, waking
+ *   file-writer.c  the writer thread: events to records to text
+ *   file-out.c     the output: buffered and O_DIRECT writes, write errors, Lost markers
+ *   file-clock.c   time stamps (TSC or CLOCK_MONOTONIC) and their conversion to ns
+ *
+ * Who owns which field is in the struct's comments and in docs/architecture.md.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef HW_MMIOTRACE_FILE_INT_H
+#define HW_MMIOTRACE_FILE_INT_H
+
+#include "qemu/timer.h"
+#include "mmiotrace-int.h"
+
+#define OUT_BUF_SIZE (512 * 1024)
+#define OUT_DIRECT_ALIGN 4096   /* offsets, lengths and the buffer of direct writes */
+
+/*
+ * How the writer is woken. A futex wake-up from a vCPU costs the vCPU several µs here
+ * (nested virtualization: the IPI to the idle core exits to the outer hypervisor), and
+ * a writer that keeps up would chase the ring's head a few records at a time, taking
+ * the lines of just-filled slots from the vCPU's core while the vCPU still writes next
+ * to them. So while records come, the writer polls: it sleeps WRITER_POLL_ACTIVE_MS
+ * between batches and takes at least WRITER_MIN_BATCH records at a time unless it has
+ * just slept; vCPUs do not wake it unless the ring is more than half full. After
+ * WRITER_IDLE_POLLS empty polls it is idle: it sleeps up to WRITER_POLL_MS, and a
+ * producer wakes it once a batch has built up (a quarter of the ring, at most
+ * WAKE_BATCH_MAX records), WAKE_LATENCY_NS after the last wake-up, or for another
+ * event. A ring smaller than WRITER_POLL_MIN_RING fills between polls: its writer does
+ * not poll, it is idle at once. A producer waiting for room (lossless), a loss (drop)
+ * and mmiotrace_file_sync wake it in either state.
+ */
+#define WRITER_POLL_ACTIVE_MS 1
+#define WRITER_MIN_BATCH 512
+#define WRITER_POLL_MIN_RING 4096
+#define WRITER_IDLE_POLLS 50
+
+/*
+ * The output buffer goes out when it is full, on mmiotrace_file_sync and at the end; and
+ * once the ring has stayed empty for WRITER_FLUSH_POLLS polls or WRITER_FLUSH_NS have
+ * passed since the last write. Not each time the writer catches up: a direct write is a
+ * disk request, and with a small ring the writer catches up every few records.
+ */
+#define WRITER_FLUSH_POLLS 10
+#define WRITER_FLUSH_NS 100000000
+#define WRITER_POLL_MS 100
+#define WAKE_BATCH_MAX 4096
+#define WAKE_LATENCY_NS 1000000
+
+enum { WRITER_RUNNING, WRITER_POLLING, WRITER_IDLE };
+
+/*
+ * Time stamps. Taking the time is on every traced access: with an invariant TSC the vCPU
+ * reads it (rdtsc, ~10 ns here against ~26 ns for clock_gettime) and the writer converts
+ * to nanoseconds since the file was opened. The rate is calibrated once over
+ * STAMP_CALIBRATE_NS, then refined by the writer against CLOCK_MONOTONIC every
+ * STAMP_REFINE_NS; the mapping stays continuous (and monotonic) across refinements.
+ * Without an invariant TSC, stamps are CLOCK_MONOTONIC nanoseconds.
+ */
+#define STAMP_CALIBRATE_NS 10000000
+#define STAMP_REFINE_NS 500000000
+
+
+struct MmioTraceFile {
+    char *path;
+    int fd;
+    int refcnt;
+    bool compat, drop;
+    int32_t map_ids;
+
+    /* time: stamps (TSC ticks or ns) -> ns since the file was opened (writer only) */
+    uint64_t stamp0, ns0;       /* at open */
+    uint64_t seg_stamp;         /* the current piece of the mapping starts here... */
+    double seg_ns;              /* ...at this many ns */
+    double ns_per_stamp;
+    uint64_t refined_ns;        /* CLOCK_MONOTONIC of the last refinement */
+
+    /* ring (set at open) */
+    MmioTraceEvent *ring;
+    uint8_t *insn_ring;     /* MMIOTRACE_INSN_MAX bytes per ring slot */
+    uint64_t mask;
+    uint64_t wake_batch;    /* records that make a producer wake an idle writer */
+    uint64_t min_batch;     /* records a polling writer takes at a time */
+    bool poll;              /* the writer polls while records come */
+
+    /*
+     * The producers' fields (vCPUs, under the lock) and the writer's tail live on cache
+     * lines of their own: the writer updating tail must not take the producers' line
+     * away on every batch. Producers read tail only when the ring looks full or a wake-
+     * up is due.
+     */
+    QEMU_ALIGNED(64) QemuSpin lock;
+    uint64_t commit_head;   /* head once the reserved slot is filled */
+    uint64_t tail_seen;     /* tail as the producers last read it (<= the real tail) */
+    uint64_t lost_pending;  /* drop mode: lost since the last queued marker */
+    uint64_t last_wake_ts;  /* ts of the last wake-up asked for */
+
+    /* next slot to fill; apart from the lock, so that the writer reading it does not take
+     * the lock's line from the producers */
+    QEMU_ALIGNED(64) uint64_t head;
+
+    QEMU_ALIGNED(64) uint64_t tail;   /* next slot to write (writer) */
+
+    /* writer thread */
+    QEMU_ALIGNED(64) QemuThread thread;
+    QemuMutex mutex;
+    QemuCond wake;          /* writer waits for events */
+    QemuCond space;         /* producers wait for room; sync waits for the writer */
+    int writer_idle;        /* WRITER_RUNNING, _POLLING or _IDLE */
+    int waiters;
+    int flush_req;          /* mmiotrace_file_sync callers waiting for the file */
+    uint64_t flushes;       /* flushes asked by flush_req done (or failed) so far */
+    bool stopping;
+    bool closed;            /* QEMU is exiting: the writer is gone */
+    void *insn_cache;
+
+    /* statistics */
+    uint64_t bytes, dropped;
+    char *buf;
+    size_t buf_len;         /* formatted bytes in buf; buf[0] goes to file offset off */
+    size_t buf_synced;      /* of those, already written (buffered) by a flush */
+    off_t off;
+    bool seekable;          /* a regular file: written with pwrite at off */
+    int direct_fd;          /* the same file opened with O_DIRECT, or -1 */
+    /* writer: the record R/W events are formatted from (fields they do not set stay 0) */
+    struct mmiotrace_record rw_rec;
+
+    /*
+     * Write errors (writer; see out_fail). The file always ends with a whole record: a
+     * failed write is cut back to good_off, its records are counted as lost, and a Lost
+     * marker for them goes first into the buffer, so it lands where writing resumes.
+     */
+    off_t good_off;         /* the file holds whole records up to here */
+    off_t marker_end;       /* the pending Lost marker ends here in the file, 0: none */
+    uint64_t lost_unmarked; /* records lost since the last marker that reached the file */
+    uint64_t write_lost;    /* records lost to write errors (read by the monitor) */
+    uint64_t episode_lost;  /* of those, since writing last failed */
+    int failing;            /* errno of the failure in progress, 0 while writing works */
+    GHashTable *lost_by_dev;    /* dev= name -> accesses lost to write errors (mutex) */
+    GHashTable *map_dev;        /* writer: MAP id -> device name (lines without dev=) */
+    bool want_direct;       /* mmiotrace-direct, for the files of mmiotrace-rotate */
+    bool rotating;          /* a rotation's records wait for room even in drop mode */
+
+    QLIST_ENTRY(MmioTraceFile) next;
+};
+
+/* The new file of mmiotrace-rotate, for the writer in an MMIOTRACE_EV_ROTATE event. */
+typedef struct MmioTraceRotate {
+    int fd, direct_fd;
+    bool seekable;
+} MmioTraceRotate;
+
+/* file-clock.c */
+extern bool mmiotrace_stamp_tsc;
+extern double mmiotrace_stamp_ns_per_tick;
+extern uint64_t mmiotrace_wake_latency_stamps;
+
+static inline uint64_t mmiotrace_stamp_now(void)
+{
+    return mmiotrace_stamp_tsc ? (uint64_t)cpu_get_host_ticks() : (uint64_t)get_clock();
+}
+
+void mmiotrace_stamp_init(void);
+uint64_t mmiotrace_stamp_to_ns(MmioTraceFile *f, uint64_t stamp);
+void mmiotrace_stamp_refine(MmioTraceFile *f);
+
+/* file-out.c (the writer thread, and file.c once the writer is gone) */
+char *mmiotrace_file_path_copy(MmioTraceFile *f);
+void mmiotrace_out_marker(MmioTraceFile *f);
+void mmiotrace_out_write(MmioTraceFile *f, bool flush);
+size_t mmiotrace_out_pending(MmioTraceFile *f);
+void mmiotrace_out_switch(MmioTraceFile *f, MmioTraceRotate *r);
+int mmiotrace_out_open(const char *canon, const char *path, bool direct, int *direct_fd,
+                       bool *seekable, Error **errp);
+
+/* file-writer.c */
+void mmiotrace_writer_format(MmioTraceFile *f, MmioTraceEvent *ev, const uint8_t *insn);
+void *mmiotrace_writer_thread(void *opaque);
+
+#endif
