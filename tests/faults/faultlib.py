@@ -1,46 +1,21 @@
-"""Helpers of the faults suite: QEMU under qtest with QMP events kept, a small tmpfs, and
-pipelined BAR accesses (tests/integration/qemu_harness.py does the rest)."""
-import json
+"""Helpers of the faults suite: a small tmpfs, the hvmmio command, QMP event names (QEMU
+itself: tests/lib/qemu_harness.py)."""
 import os
 import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'integration'))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from qemu_harness import Checker, Qemu, QemuError, QmpError  # noqa: E402,F401
 
 HVMMIO = os.environ.get('HVMMIO', 'hvmmio')
 
 
 class EvQemu(Qemu):
-    """Qemu (which keeps the QMP events it sees) with helpers of the faults suite."""
+    """Qemu (which keeps the QMP events it sees) with their names at hand."""
 
     def event_names(self):
         return [e['event'] for e in self.events]
-
-    def burst(self, lines):
-        """Send qtest lines and read their answers in one go (much faster than one by one)."""
-        self.qt_file.write(''.join(l + '\n' for l in lines))
-        self.qt_file.flush()
-        for _ in lines:
-            while True:
-                resp = self.qt_file.readline()
-                if not resp:
-                    raise QemuError('QEMU went away: ' + self.read_stderr())
-                if resp.startswith('IRQ '):
-                    continue
-                if not resp.startswith('OK'):
-                    raise QemuError(f'qtest answered "{resp.strip()}"')
-                break
-
-    def writes(self, addr, n, base=0, chunk=2000):
-        """n 32-bit writes to addr, of the values base, base + 1, ..."""
-        done = 0
-        while done < n:
-            k = min(chunk, n - done)
-            self.burst([f'writel 0x{addr:x} 0x{(base + done + i) & 0xffffffff:x}'
-                        for i in range(k)])
-            done += k
 
 
 class Tmpfs:

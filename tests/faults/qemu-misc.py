@@ -11,7 +11,6 @@
 - invalid mmiotrace-* values are refused with mmiotrace=off too; a BAR of 2^32 in
   mmiotrace-ranges is not BAR 0; mmiotrace-bars=0:1 and ';' between ranges work.
 """
-import json
 import os
 import subprocess
 import sys
@@ -168,17 +167,11 @@ def test_copytruncate():
 
 def test_trap_repeated():
     q = edu(os.path.join(OUT, 'trap.txt'), ',mmiotrace-ranges=0:0x0+0x100')
-    cmd = json.dumps({'execute': 'mmiotrace-trap', 'arguments': {
-        'device': 'edu0', 'bar': 0, 'offset': 0, 'length': 0x100, 'enable': True}}) + '\n'
     q.qmp('query-mmiotrace')
     before = vm_rss_kb(q.proc.pid)
     for _ in range(5):
-        q.qmp_file.write(cmd * 1000)
-        q.qmp_file.flush()
-        for _ in range(1000):
-            resp = json.loads(q.qmp_file.readline())
-            while 'event' in resp:
-                resp = json.loads(q.qmp_file.readline())
+        q.qmp_repeat(1000, 'mmiotrace-trap', device='edu0', bar=0, offset=0, length=0x100,
+                     enable=True)
     info = q.qmp('query-mmiotrace')[0]
     after = vm_rss_kb(q.proc.pid)
     q.quit()

@@ -12,17 +12,15 @@ count); every file is a whole trace starting with its header. Figures on stdout.
 Environment: HVMMIO_QEMU, HVMMIO_GUEST_IMAGE (kernel-guest image folder), OUT;
 SOAK_N (default 50000000 reads and as many writes), SOAK_ROTATE_S (default 5).
 """
-import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from faultlib import Checker, Tmpfs, can_mount_tmpfs  # noqa: E402
-from qemu_harness import FIRMWARE, QEMU  # noqa: E402
+from qemu_harness import Qemu, QemuError, QmpError  # noqa: E402
 
 OUT = os.environ.get('OUT') or '/tmp/hvmmio-soak'
 N = int(os.environ.get('SOAK_N', '50000000'))
@@ -31,32 +29,6 @@ IMAGE = os.environ.get('HVMMIO_GUEST_IMAGE') or os.path.expanduser(
     os.path.join(os.environ.get('HVMMIO_CACHE_DIR') or '~/.cache/hvmmio', 'guest', 'current'))
 c = Checker()
 LOST_RE = re.compile(rb'^(?:LOST \S+ (\d+)|MARK 0\.000000 Lost (\d+) events\.)', re.M)
-
-
-class Qmp:
-    def __init__(self, path):
-        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.listener.bind(path)
-        self.listener.listen(1)
-        self.listener.settimeout(60)
-        self.events = []
-
-    def accept(self):
-        self.sock = self.listener.accept()[0]
-        self.f = self.sock.makefile('rw', buffering=1)
-        json.loads(self.f.readline())
-        self.cmd('qmp_capabilities')
-
-    def cmd(self, name, **args):
-        self.f.write(json.dumps({'execute': name, 'arguments': args}) + '\n')
-        while True:
-            r = json.loads(self.f.readline())
-            if 'event' in r:
-                self.events.append(r['event'])
-                continue
-            if 'error' in r:
-                raise RuntimeError(f"{name}: {r['error']['desc']}")
-            return r['return']
 
 
 def vm_rss_mb(pid):
@@ -91,24 +63,18 @@ def main():
     for f in os.listdir(OUT):
         if f.startswith('soak-'):
             os.unlink(os.path.join(OUT, f))
-    qmp_path = os.path.join(OUT, 'qmp.sock')
-    if os.path.exists(qmp_path):
-        os.unlink(qmp_path)
-    qmp = Qmp(qmp_path)
     files = [os.path.join(OUT, 'soak-000.txt')]
-    cmd = [QEMU] + FIRMWARE + [
-        '-machine', 'q35', '-accel', 'tcg', '-nodefaults', '-display', 'none', '-no-reboot',
-        '-m', '256', '-kernel', os.path.join(IMAGE, 'vmlinuz'),
+    q = Qemu([
+        '-no-reboot', '-kernel', os.path.join(IMAGE, 'vmlinuz'),
         '-initrd', os.path.join(IMAGE, 'initrd.img'),
         '-append', f'console=ttyS0 panic=-1 edd=off quiet hvmmio.scenario=bench '
                    f'hvmmio.args=emu:{N}',
         '-serial', f'file:{OUT}/console.log', '-serial', f'file:{OUT}/results.bin',
-        '-qmp', f'unix:{qmp_path}',
-        '-device', f'e1000e,id=nic0,romfile=,mmiotrace=on,mmiotrace-file={files[0]}']
+        '-device', f'e1000e,id=nic0,romfile=,mmiotrace=on,mmiotrace-file={files[0]}'],
+        accel='tcg', memory='256', cwd=OUT, log=f'{OUT}/qemu.log', timeout=120)
     t0 = time.time()
-    proc = subprocess.Popen(cmd, cwd=OUT, stdout=open(f'{OUT}/qemu.log', 'w'),
-                            stderr=subprocess.STDOUT)
-    qmp.accept()
+    q.start()
+    proc = q.proc
     rss, counted = [], []
     total = 2 * N + 1
     kept = marked = 0
@@ -119,17 +85,17 @@ def main():
             # (the full stretch is short: its losses are marked in the next file, on the disk)
             time.sleep(1 if files[-1].startswith(small.dir) else ROTATE_S)
             try:
-                info = qmp.cmd('query-mmiotrace')[0]
+                info = q.qmp('query-mmiotrace')[0]
                 if info['records']:
                     rss.append(vm_rss_mb(proc.pid))     # (the guest boots before)
                 k += 1
                 on_small = info['records'] > total // 4 and not episode_done and \
                     not files[-1].startswith(small.dir)
                 nxt = os.path.join(small.dir if on_small else OUT, f'soak-{k:03d}.txt')
-                qmp.cmd('mmiotrace-rotate', device='nic0', file=nxt)
+                q.qmp('mmiotrace-rotate', device='nic0', file=nxt)
                 if files[-1].startswith(small.dir):
                     episode_done = True
-            except (OSError, RuntimeError, ValueError):
+            except (OSError, QemuError, QmpError, ValueError):
                 break       # the guest is done and QEMU is leaving
             files.append(nxt)
             done = files[-2]
@@ -143,7 +109,7 @@ def main():
                   f'lost {l}; query: records {info["records"]} dropped {info["dropped"]} '
                   f'write-error {info.get("write-error")}; RSS {vm_rss_mb(proc.pid)} MiB',
                   flush=True)
-        proc.wait(timeout=120)
+        q.wait(timeout=120)
         elapsed = time.time() - t0
         last = files[-1]
         a, l, head = count_file(last)

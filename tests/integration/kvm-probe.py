@@ -22,14 +22,11 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qemu_harness import Checker, kvm_usable  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
+from qemu_harness import FIRMWARE, QEMU, Checker, Testdev, kvm_usable  # noqa: E402
 
-QEMU = os.environ['HVMMIO_QEMU']
-TESTDEV = os.environ['TESTDEV']
 PROBE = os.environ['PROBE']
 OUT = os.environ.get('OUT', '/tmp/kvm-probe')
-FIRMWARE = ['-L', '/usr/share/seabios', '-L', '/usr/share/qemu']
 LOOPS = 50
 
 # Slots: test device (vfio-user-pci) at 04.0, edu at 05.0, e1000e at 06.0, rtl8139 at 07.0.
@@ -172,18 +169,6 @@ def parse_trace(path):
     return recs, lost, pcidev
 
 
-def testdev_start(sock, log):
-    if os.path.exists(sock):
-        os.unlink(sock)
-    proc = subprocess.Popen([TESTDEV, sock], stdout=log, stderr=log)
-    for _ in range(250):
-        if os.path.exists(sock):
-            return proc
-        time.sleep(0.02)
-    proc.kill()
-    raise RuntimeError('hvmmio-testdev did not create its socket')
-
-
 def run(accel, name, props):
     """Boot the probe; return (exit status, debug console text, trace path or None)."""
     d = os.path.join(OUT, f'{accel}-{name}')
@@ -192,8 +177,7 @@ def run(accel, name, props):
         os.unlink(os.path.join(d, f))
     sock = os.path.join(d, 'testdev.sock')
     trace = os.path.join(d, 'trace.txt')
-    log = open(os.path.join(d, 'testdev.log'), 'w')
-    server = testdev_start(sock, log)
+    server = Testdev(sock, os.path.join(d, 'testdev.log'), verbose=False).start()
     tr = '' if props is None else f',mmiotrace=on,mmiotrace-file={trace}{props}'
     tdev = {'driver': 'vfio-user-pci', 'id': 'testdev', 'addr': '04.0',
             'socket': {'type': 'unix', 'path': sock}}
@@ -221,10 +205,7 @@ def run(accel, name, props):
             rc = p.returncode
         except subprocess.TimeoutExpired:
             rc = 'timeout'
-    try:
-        server.wait(timeout=10)     # it exits when QEMU disconnects
-    except subprocess.TimeoutExpired:
-        server.kill()
+    server.wait(timeout=10)     # it exits when QEMU disconnects (else it is killed)
     text = open(os.path.join(d, 'debug.txt'), errors='replace').read() \
         if os.path.exists(os.path.join(d, 'debug.txt')) else ''
     return rc, text, (trace if props is not None else None), d

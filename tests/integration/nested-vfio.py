@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from qemu_harness import Checker, FIRMWARE, QEMU, parse_trace  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -11,7 +11,7 @@ import os
 import re
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from qemu_harness import Checker, Qemu, QemuError, QmpError, parse_trace  # noqa: E402
 
 OUT = os.environ.get('OUT') or '/tmp/hvmmio-qtest-emulated'

@@ -8,36 +8,21 @@ pages of BAR2 as the mmap (ram device) and the trapped page as the trap overlay.
 import json
 import os
 import re
-import subprocess
 import sys
-import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qemu_harness import Checker, Qemu, parse_trace  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
+from qemu_harness import Checker, Qemu, Testdev, parse_trace  # noqa: E402
 
 OUT = os.environ.get('OUT') or '/tmp/hvmmio-qtest-vfio-user'
-TESTDEV = os.environ['TESTDEV']
 os.makedirs(OUT, exist_ok=True)
 c = Checker()
 SLOT, BAR0, BAR2 = 4, 0xe0000000, 0xe0100000
 
 
-def start_server(sock):
-    if os.path.exists(sock):
-        os.unlink(sock)
-    log = open(os.path.join(OUT, 'testdev.log'), 'w')
-    proc = subprocess.Popen([TESTDEV, sock], stderr=log, stdout=log)
-    for _ in range(200):
-        if os.path.exists(sock):
-            return proc
-        time.sleep(0.02)
-    raise RuntimeError('hvmmio-testdev did not create its socket')
-
-
 def main():
     sock = os.path.join(OUT, 'testdev.sock')
     trace = os.path.join(OUT, 'testdev.txt')
-    server = start_server(sock)
+    server = Testdev(sock, os.path.join(OUT, 'testdev.log'), verbose=False).start()
     dev = {'driver': 'vfio-user-pci', 'id': 'testdev', 'addr': f'{SLOT:02x}.0',
            'socket': {'type': 'unix', 'path': sock},
            'mmiotrace': True, 'mmiotrace-file': trace,

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from qemu_harness import Checker, kvm_usable  # noqa: E402
 
 QEMU = os.environ['HVMMIO_QEMU']
