@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * hvmmio convert --to perfetto: the output state (interned device names, one process per
+ * device and one thread per BAR, each announced by a metadata event the first time, the
+ * registers' access counts) and the events other than accesses: interrupts, MAP/UNMAP,
+ * markers and losses.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "fastfmt.h"
+#include "mmiotrace.h"
+#include "perfetto.h"
+#include "regmap.h"
+
+const char *pf_intern(struct pf *p, const char *s, size_t len)
+{
+    if (p->last_dev && p->last_dev_len == len && !memcmp(p->last_dev, s, len)) {
+        return p->last_dev;
+    }
+    g_autofree char *k = g_strndup(s, len);
+    char *v = g_hash_table_lookup(p->names, k);
+    if (!v) {
+        v = g_steal_pointer(&k);
+        g_hash_table_add(p->names, v);
+    }
+    p->last_dev = v;
+    p->last_dev_len = len;
+    return v;
+}
+
+void pf_jstr(GString *o, const char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len && (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f && s[i] != '"' &&
+           s[i] != '\\') {
+        i++;
+    }
+    if (i == len) { /* plain ASCII: as is */
+        gsize at = o->len;
+        g_string_set_size(o, at + len + 2);
+        o->str[at] = '"';
+        memcpy(o->str + at + 1, s, len);
+        o->str[at + len + 1] = '"';
+        return;
+    }
+    bool utf8 = g_utf8_validate(s, (gssize)len, NULL);
+    g_string_append_c(o, '"');
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            g_string_append_c(o, '\\');
+            g_string_append_c(o, (char)c);
+        } else if (c < 0x20 || c == 0x7f || (c >= 0x80 && !utf8)) {
+            g_string_append_printf(o, "\\u%04x", c);
+        } else {
+            g_string_append_c(o, (char)c);
+        }
+    }
+    g_string_append_c(o, '"');
+}
+
+static void jts(GString *o, uint64_t ns)
+{
+    ff_dec(o, ns / 1000, 1);
+    g_string_append_c(o, '.');
+    ff_dec(o, ns % 1000, 3);
+}
+
+void pf_emit(struct pf *p)
+{
+    if (!p->first) {
+        fwrite(",\n", 1, 2, p->out);
+    }
+    p->first = false;
+    fwrite(p->s->str, 1, p->s->len, p->out);
+    g_string_truncate(p->s, 0);
+    p->events++;
+}
+
+int pf_dev_pid(struct pf *p, const char *dev)
+{
+    gpointer v = g_hash_table_lookup(p->devs, dev);
+    if (v) {
+        return GPOINTER_TO_INT(v);
+    }
+    int pid = (int)g_hash_table_size(p->devs) + 1;
+    g_hash_table_insert(p->devs, (gpointer)dev, GINT_TO_POINTER(pid));
+    g_string_append_printf(
+        p->s, "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%d,\"args\":{\"name\":", pid);
+    pf_jstr(p->s, dev, strlen(dev));
+    g_string_append(p->s, "}}");
+    pf_emit(p);
+    return pid;
+}
+
+void pf_thread(struct pf *p, int pid, int tid, const char *name)
+{
+    gpointer k = GINT_TO_POINTER(pid << 8 | tid);
+    if (g_hash_table_contains(p->threads, k)) {
+        return;
+    }
+    g_hash_table_add(p->threads, k);
+    g_string_append_printf(p->s,
+                           "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%d,\"tid\":%d,"
+                           "\"args\":{\"name\":\"%s\"}}",
+                           pid, tid, name);
+    pf_emit(p);
+}
+
+const struct regmap_hit *pf_locate(struct pf *p, const struct mmiotrace_record *rec,
+                                   const char **dev, int *bar, uint64_t *off)
+{
+    *bar = -1;
+    *off = rec->type == MMIOTRACE_UNKNOWN ? rec->unknown.phys : rec->rw.phys;
+    const struct regmap_hit *h = regmap_set_resolve(p->maps, rec, bar, off);
+    *dev = rec->ext & MMIOTRACE_EXT_DEV ? pf_intern(p, rec->dev, rec->dev_len)
+                                        : pf_intern(p, "device", 6);
+    return h && h->reg ? h : NULL;
+}
+
+static guint rc_hash(gconstpointer k)
+{
+    const struct reg_count *c = k;
+    return g_direct_hash(c->dev) ^ (guint)c->bar * 16777619u ^
+           (guint)(c->key_off ^ c->key_off >> 32) * 2654435761u;
+}
+
+static gboolean rc_equal(gconstpointer a, gconstpointer b)
+{
+    const struct reg_count *x = a, *y = b;
+    return x->dev == y->dev && x->bar == y->bar && x->key_off == y->key_off;
+}
+
+struct reg_count *pf_reg_get(struct pf *p, const char *dev, int bar, uint64_t off)
+{
+    struct reg_count k = {.key_off = off, .bar = bar, .dev = dev};
+    struct reg_count *c = g_hash_table_lookup(p->regs, &k);
+    if (!c) {
+        c = g_new0(struct reg_count, 1);
+        *c = k;
+        g_hash_table_add(p->regs, c);
+    }
+    return c;
+}
+
+void pf_init(struct pf *p)
+{
+    *p = (struct pf){
+        .maps = regmap_set_new(),
+        .devs = g_hash_table_new(g_str_hash, g_str_equal),
+        .names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
+        .regs = g_hash_table_new_full(rc_hash, rc_equal, g_free, NULL),
+        .threads = g_hash_table_new(g_direct_hash, g_direct_equal),
+        .s = g_string_sized_new(1024),
+        .key = g_string_sized_new(128),
+        .name = g_string_sized_new(128),
+        .fields = g_string_sized_new(256),
+        .sym = g_string_sized_new(256),
+        .first = true,
+    };
+}
+
+void pf_free(struct pf *p)
+{
+    regmap_set_free(p->maps);
+    symtab_free(p->syms);
+    g_hash_table_destroy(p->devs);
+    g_hash_table_destroy(p->names);
+    g_hash_table_destroy(p->regs);
+    g_hash_table_destroy(p->threads);
+    g_string_free(p->s, TRUE);
+    g_string_free(p->key, TRUE);
+    g_string_free(p->name, TRUE);
+    g_string_free(p->fields, TRUE);
+    g_string_free(p->sym, TRUE);
+}
+
+void pf_other_event(struct pf *p, const struct mmiotrace_record *rec)
+{
+    GString *o = p->s;
+    const char *dev = rec->ext & MMIOTRACE_EXT_DEV ? pf_intern(p, rec->dev, rec->dev_len)
+                                                   : pf_intern(p, "device", 6);
+    switch (rec->type) {
+    case MMIOTRACE_IRQ: {
+        static const char *const kinds[] = {"INTx", "MSI", "MSI-X"};
+        int pid = pf_dev_pid(p, dev);
+        pf_thread(p, pid, TID_IRQ, "interrupts");
+        const char *k = rec->irq.kind <= MMIOTRACE_IRQ_MSIX ? kinds[rec->irq.kind] : "?";
+        g_string_append_printf(
+            o,
+            "{\"ph\":\"i\",\"s\":\"p\",\"cat\":\"IRQ\",\"name\":\"IRQ %s %" PRIu32 "\",\"ts\":", k,
+            rec->irq.vector);
+        jts(o, rec->ts_ns);
+        g_string_append_printf(
+            o,
+            ",\"pid\":%d,\"tid\":%d,\"args\":{\"kind\":\"%s\",\"vector\":%" PRIu32
+            ",\"data\":\"0x%" PRIx32 "\",\"addr\":\"0x%" PRIx64 "\"}}",
+            pid, TID_IRQ, k, rec->irq.vector, rec->irq.data, rec->irq.addr);
+        break;
+    }
+    case MMIOTRACE_MAP:
+    case MMIOTRACE_UNMAP: {
+        int pid = pf_dev_pid(p, dev);
+        pf_thread(p, pid, TID_MAP, "mappings");
+        bool map = rec->type == MMIOTRACE_MAP;
+        g_string_append_printf(
+            o, "{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"%s\",\"name\":\"%s %" PRId32 "\",\"ts\":",
+            map ? "MAP" : "UNMAP", map ? "MAP" : "UNMAP",
+            map ? rec->map.map_id : rec->unmap.map_id);
+        jts(o, rec->ts_ns);
+        g_string_append_printf(o, ",\"pid\":%d,\"tid\":%d,\"args\":{", pid, TID_MAP);
+        if (map) {
+            g_string_append_printf(o, "\"phys\":\"0x%" PRIx64 "\",\"len\":\"0x%" PRIx64 "\"",
+                                   rec->map.phys, rec->map.len);
+        }
+        g_string_append(o, "}}");
+        break;
+    }
+    case MMIOTRACE_MARK:
+        g_string_append(o, "{\"ph\":\"i\",\"s\":\"g\",\"cat\":\"MARK\",\"name\":");
+        pf_jstr(o, rec->mark.text, rec->mark.len);
+        g_string_append(o, ",\"ts\":");
+        jts(o, rec->ts_ns);
+        g_string_append(o, ",\"pid\":0,\"tid\":0}");
+        break;
+    case MMIOTRACE_LOST:
+        g_string_append_printf(o,
+                               "{\"ph\":\"i\",\"s\":\"g\",\"cat\":\"LOST\",\"name\":\"lost %" PRIu64
+                               " events\",\"ts\":",
+                               rec->lost.count);
+        jts(o, rec->ts_ns);
+        g_string_append_printf(o, ",\"pid\":0,\"tid\":0,\"args\":{\"count\":%" PRIu64 "}}",
+                               rec->lost.count);
+        break;
+    default:
+        return;
+    }
+    pf_emit(p);
+    p->instants++;
+}
