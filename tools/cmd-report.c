@@ -6,6 +6,7 @@
  * registers, the top functions, the device context (PCIDEV, MAP) and losses. Everything is
  * aggregated into --bins time bins, so the page's size does not grow with the trace.
  * The trace is read twice (time span and busiest registers, then the bins): TRACE is a file.
+ * This file: the command line and the two passes; report-page.c writes the page.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -18,45 +19,9 @@
 #include "hvmmio.h"
 #include "mmiotrace.h"
 #include "regmap.h"
-#include "report-assets.h"
+#include "report.h"
 #include "symbols.h"
 #include "warn.h"
-
-#define HEAT_ROWS 24
-#define HISTORY 6
-#define LIST_MAX 64 /* PCIDEV, MAP lines and markers kept for the page */
-
-struct rkey {
-    const char *dev;
-    int bar;
-    uint64_t off;
-};
-
-struct rstat {
-    struct rkey k;
-    char *name;
-    uint64_t reads, writes;
-    int heat_row, hist; /* -1: none */
-};
-
-struct rep {
-    struct regmap_set *maps;
-    struct symtab *syms;
-    GHashTable *names;                     /* interned device names */
-    GHashTable *regs;                      /* struct rkey * -> struct rstat * */
-    GHashTable *funcs;                     /* "func [module]" or "0xPC" -> count */
-    GPtrArray *pcidevs, *maplines, *marks; /* char * (marks: "T_NS\tTEXT") */
-    uint64_t t0, t1, reads, writes, unknown, irqs, lost, records;
-    bool have_t;
-    /* pass 2 */
-    unsigned bins;
-    uint64_t bin_ns;
-    uint64_t *breads, *bwrites, *birqs;
-    uint64_t *heat; /* HEAT_ROWS x bins */
-    double *hist;   /* HISTORY x bins, NAN: no access */
-    struct rstat *heat_regs[HEAT_ROWS], *hist_regs[HISTORY];
-    unsigned nheat, nhist;
-};
 
 static guint rkey_hash(gconstpointer p)
 {
@@ -248,56 +213,6 @@ static int read_trace(struct rep *r, const char *prog, const char *path, bool sk
     return got < 0 ? -1 : 0;
 }
 
-/* ---- output ---- */
-
-static void jstr(GString *o, const char *s, size_t len)
-{
-    g_string_append_c(o, '"');
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') {
-            g_string_append_c(o, '\\');
-            g_string_append_c(o, (char)c);
-        } else if (c < 0x20 || c >= 0x7f || c == '<' || c == '>' || c == '&') {
-            g_string_append_printf(o, "\\u%04x", c); /* also keeps </script> out */
-        } else {
-            g_string_append_c(o, (char)c);
-        }
-    }
-    g_string_append_c(o, '"');
-}
-
-static void html(GString *o, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<':
-            g_string_append(o, "&lt;");
-            break;
-        case '>':
-            g_string_append(o, "&gt;");
-            break;
-        case '&':
-            g_string_append(o, "&amp;");
-            break;
-        case '"':
-            g_string_append(o, "&quot;");
-            break;
-        default:
-            g_string_append_c(o, *s);
-        }
-    }
-}
-
-static void u64_array(GString *o, const uint64_t *v, unsigned n)
-{
-    g_string_append_c(o, '[');
-    for (unsigned i = 0; i < n; i++) {
-        g_string_append_printf(o, "%s%" PRIu64, i ? "," : "", v[i]);
-    }
-    g_string_append_c(o, ']');
-}
-
 static gint busier(gconstpointer a, gconstpointer b)
 {
     const struct rstat *x = *(struct rstat *const *)a, *y = *(struct rstat *const *)b;
@@ -305,187 +220,74 @@ static gint busier(gconstpointer a, gconstpointer b)
     return nx > ny ? -1 : nx < ny;
 }
 
-struct fc {
-    const char *name;
-    uint64_t n;
-};
+static struct {
+    char **regs, **symbols;
+    char *output;
+    gboolean skip_bad;
+    gint bins;
+} cli;
 
-static gint fbusier(gconstpointer a, gconstpointer b)
+static const GOptionEntry entries[] = {
+    {"output", 'o', 0, G_OPTION_ARG_FILENAME, &cli.output, "The HTML file to write (required)",
+     "FILE"},
+    {"regs", 'r', 0, G_OPTION_ARG_FILENAME_ARRAY, &cli.regs,
+     "Name registers with a register map (docs/regmap.md; repeatable)", "[DEV=]MAP"},
+    {"symbols", 's', 0, G_OPTION_ARG_FILENAME_ARRAY, &cli.symbols,
+     "Name PCs: kallsyms, System.map or ELF (repeatable)", "FILE"},
+    {"bins", 'b', 0, G_OPTION_ARG_INT, &cli.bins, "Time bins (default 400)", "N"},
+    {"skip-bad", 0, 0, G_OPTION_ARG_NONE, &cli.skip_bad,
+     "Skip malformed lines with a warning instead of stopping", NULL},
+    {NULL}};
+
+static void cli_free(void)
 {
-    const struct fc *x = a, *y = b;
-    return x->n > y->n ? -1 : x->n < y->n ? 1 : strcmp(x->name, y->name);
+    g_strfreev(cli.regs);
+    g_strfreev(cli.symbols);
+    g_free(cli.output);
+    memset(&cli, 0, sizeof(cli));
 }
 
-static void write_page(struct rep *r, GString *o, const char *trace, GPtrArray *regs)
+/* The command line into cli: 0, or 2 after printing why. */
+static int parse_args(int *argc, char ***argv)
 {
-    g_string_append(o,
-                    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>hvmmio report: ");
-    html(o, trace);
-    g_string_append(
-        o, "</title>\n<style>body{font:14px sans-serif;margin:1em 2em}h2{margin-top:1.5em}"
-           ".chart{position:relative;height:320px}.small{height:160px}"
-           "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;"
-           "text-align:right}td.l,th.l{text-align:left}pre{white-space:pre-wrap;font-size:12px}"
-           "#errors{color:#c00}</style>\n<script>\n");
-    g_string_append(o, report_chartjs);
-    g_string_append(o, "\n</script>\n</head><body>\n<h1>hvmmio report</h1>\n<p>");
-    html(o, trace);
-    g_string_append_printf(o,
-                           ": <span id=\"total-records\">%" PRIu64 "</span> records, "
-                           "<span id=\"total-accesses\">%" PRIu64 "</span> accesses "
-                           "(<span id=\"total-reads\">%" PRIu64 "</span> reads, "
-                           "<span id=\"total-writes\">%" PRIu64 "</span> writes, "
-                           "<span id=\"total-unknown\">%" PRIu64 "</span> UNKNOWN), "
-                           "<span id=\"total-irqs\">%" PRIu64 "</span> interrupts, "
-                           "<span id=\"total-lost\">%" PRIu64 "</span> lost events; "
-                           "%.6f s in %u bins of %.3f ms.</p>\n",
-                           r->records, r->reads + r->writes + r->unknown, r->reads, r->writes,
-                           r->unknown, r->irqs, r->lost, (double)(r->t1 - r->t0) / 1e9, r->bins,
-                           (double)r->bin_ns / 1e6);
-    g_string_append(
-        o, "<pre id=\"errors\"></pre><span id=\"ready\"></span>\n"
-           "<h2>Accesses over time</h2>\n<p>zoom: <input type=\"range\" id=\"zoom-from\" min=\"0\" "
-           "value=\"0\"> <input type=\"range\" id=\"zoom-to\" min=\"0\"> <span "
-           "id=\"zoom-range\"></span></p>\n<div class=\"chart\"><canvas "
-           "id=\"timeline\"></canvas></div>\n<h2>Register heatmap</h2>\n<div class=\"chart\" "
-           "style=\"height:480px\"><canvas id=\"heatmap\"></canvas></div>\n"
-           "<h2>Values of the busiest registers</h2>\n<div id=\"history\"></div>\n"
-           "<h2>Top functions</h2>\n<div class=\"chart\"><canvas "
-           "id=\"functions\"></canvas></div>\n<h2>Busiest registers</h2>\n<table "
-           "id=\"registers\"><tr><th class=\"l\">device</th><th>BAR</th><th>offset</th>"
-           "<th class=\"l\">register</th><th>reads</th><th>writes</th></tr>\n");
-    for (guint i = 0; i < regs->len && i < 50; i++) {
-        struct rstat *s = regs->pdata[i];
-        g_string_append(o, "<tr><td class=\"l\">");
-        html(o, s->k.dev);
-        g_string_append_printf(o, "</td><td>%d</td><td>0x%" PRIx64 "</td><td class=\"l reg\">",
-                               s->k.bar, s->k.off);
-        html(o, s->name);
-        g_string_append_printf(o, "</td><td>%" PRIu64 "</td><td>%" PRIu64 "</td></tr>\n", s->reads,
-                               s->writes);
-    }
-    g_string_append(o, "</table>\n<h2>Device context</h2>\n<pre id=\"pcidev\">");
-    for (guint i = 0; i < r->pcidevs->len; i++) {
-        html(o, r->pcidevs->pdata[i]);
-        g_string_append_c(o, '\n');
-    }
-    g_string_append(o, "</pre>\n<pre id=\"maps\">");
-    for (guint i = 0; i < r->maplines->len; i++) {
-        html(o, r->maplines->pdata[i]);
-        g_string_append_c(o, '\n');
-    }
-    g_string_append(o, "</pre>\n<script>\nconst DATA = {");
-    g_string_append_printf(o, "\"t0_ns\":%" PRIu64 ",\"bin_ns\":%" PRIu64 ",\"reads\":", r->t0,
-                           r->bin_ns);
-    u64_array(o, r->breads, r->bins);
-    g_string_append(o, ",\"writes\":");
-    u64_array(o, r->bwrites, r->bins);
-    g_string_append(o, ",\"irqs\":");
-    u64_array(o, r->birqs, r->bins);
-    g_string_append(o, ",\"heat_names\":[");
-    for (unsigned i = 0; i < r->nheat; i++) {
-        g_string_append(o, i ? "," : "");
-        g_autofree char *n =
-            g_strdup_printf("%s %s", r->heat_regs[i]->k.dev, r->heat_regs[i]->name);
-        jstr(o, n, strlen(n));
-    }
-    g_string_append(o, "],\"heat\":[");
-    for (unsigned i = 0; i < r->nheat; i++) {
-        g_string_append(o, i ? "," : "");
-        u64_array(o, r->heat + (size_t)i * r->bins, r->bins);
-    }
-    g_string_append(o, "],\"history\":[");
-    for (unsigned i = 0; i < r->nhist; i++) {
-        g_string_append(o, i ? ",{\"name\":" : "{\"name\":");
-        jstr(o, r->hist_regs[i]->name, strlen(r->hist_regs[i]->name));
-        g_string_append(o, ",\"values\":[");
-        for (unsigned b = 0; b < r->bins; b++) {
-            double v = r->hist[(size_t)i * r->bins + b];
-            if (isnan(v)) {
-                g_string_append(o, b ? ",null" : "null");
-            } else {
-                g_string_append_printf(o, "%s%.0f", b ? "," : "", v);
-            }
-        }
-        g_string_append(o, "]}");
-    }
-    g_string_append(o, "],\"functions\":[");
-    GArray *fa = g_array_new(FALSE, FALSE, sizeof(struct fc));
-    GHashTableIter it;
-    gpointer k, v;
-    g_hash_table_iter_init(&it, r->funcs);
-    while (g_hash_table_iter_next(&it, &k, &v)) {
-        struct fc f = {k, GPOINTER_TO_SIZE(v)};
-        g_array_append_val(fa, f);
-    }
-    g_array_sort(fa, fbusier);
-    for (guint i = 0; i < fa->len && i < 20; i++) {
-        struct fc *f = &g_array_index(fa, struct fc, i);
-        g_string_append(o, i ? ",{\"name\":" : "{\"name\":");
-        jstr(o, f->name, strlen(f->name));
-        g_string_append_printf(o, ",\"count\":%" PRIu64 "}", f->n);
-    }
-    g_array_free(fa, TRUE);
-    g_string_append(o, "],\"marks\":[");
-    for (guint i = 0; i < r->marks->len; i++) {
-        const char *m = r->marks->pdata[i];
-        const char *tab = strchr(m, '\t');
-        g_string_append_printf(o, "%s{\"t_ns\":%.*s,\"text\":", i ? "," : "", (int)(tab - m), m);
-        jstr(o, tab + 1, strlen(tab + 1));
-        g_string_append_c(o, '}');
-    }
-    g_string_append(o, "]};\n");
-    g_string_append(o, report_page_js);
-    g_string_append(o, "\n</script>\n</body></html>\n");
-}
-
-int hvmmio_cmd_report(int argc, char **argv)
-{
-    g_auto(GStrv) regs = NULL, symbols = NULL;
-    g_autofree char *output = NULL;
-    gboolean skip_bad = FALSE;
-    gint bins = 400;
-    GOptionEntry entries[] = {
-        {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "The HTML file to write (required)",
-         "FILE"},
-        {"regs", 'r', 0, G_OPTION_ARG_FILENAME_ARRAY, &regs,
-         "Name registers with a register map (docs/regmap.md; repeatable)", "[DEV=]MAP"},
-        {"symbols", 's', 0, G_OPTION_ARG_FILENAME_ARRAY, &symbols,
-         "Name PCs: kallsyms, System.map or ELF (repeatable)", "FILE"},
-        {"bins", 'b', 0, G_OPTION_ARG_INT, &bins, "Time bins (default 400)", "N"},
-        {"skip-bad", 0, 0, G_OPTION_ARG_NONE, &skip_bad,
-         "Skip malformed lines with a warning instead of stopping", NULL},
-        {NULL}};
     g_autoptr(GOptionContext) ctx = g_option_context_new("TRACE");
     g_autoptr(GError) error = NULL;
+    cli_free();
+    cli.bins = 400;
     g_option_context_set_summary(ctx, "Write one self-contained HTML page (works offline) "
                                       "showing TRACE: accesses over time, a register heatmap, "
                                       "register values, top functions, device context, losses.");
     g_option_context_add_main_entries(ctx, entries, NULL);
-    if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
-        fprintf(stderr, "%s: %s\n", argv[0], error->message);
+    if (!g_option_context_parse(ctx, argc, argv, &error)) {
+        fprintf(stderr, "%s: %s\n", (*argv)[0], error->message);
         return 2;
     }
-    if (argc != 2 || !output) {
-        fprintf(stderr, "%s: give one TRACE and -o FILE (see --help)\n", argv[0]);
+    const char *prog = (*argv)[0];
+    if (*argc != 2 || !cli.output) {
+        fprintf(stderr, "%s: give one TRACE and -o FILE (see --help)\n", prog);
         return 2;
     }
-    if (bins < 1 || bins > 100000) {
-        fprintf(stderr, "%s: --bins must be 1 to 100000\n", argv[0]);
+    if (cli.bins < 1 || cli.bins > 100000) {
+        fprintf(stderr, "%s: --bins must be 1 to 100000\n", prog);
         return 2;
     }
-    if (!strcmp(argv[1], "-")) {
-        fprintf(stderr, "%s: the trace is read twice: give a file, not stdin\n", argv[0]);
+    if (!strcmp((*argv)[1], "-")) {
+        fprintf(stderr, "%s: the trace is read twice: give a file, not stdin\n", prog);
         return 2;
     }
-    if (!report_chartjs[0]) {
+    if (!report_have_chartjs()) {
         fprintf(stderr,
                 "%s: this hvmmio was built without Chart.js (install libjs-chart.js and "
                 "rebuild)\n",
-                argv[0]);
+                prog);
         return 2;
     }
-    struct rep r = {
+    return 0;
+}
+
+static void rep_init(struct rep *r)
+{
+    *r = (struct rep){
         .maps = regmap_set_new(),
         .names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
         .regs = g_hash_table_new_full(rkey_hash, rkey_equal, NULL, rstat_free),
@@ -493,79 +295,113 @@ int hvmmio_cmd_report(int argc, char **argv)
         .pcidevs = g_ptr_array_new_with_free_func(g_free),
         .maplines = g_ptr_array_new_with_free_func(g_free),
         .marks = g_ptr_array_new_with_free_func(g_free),
-        .bins = (unsigned)bins,
+        .bins = (unsigned)cli.bins,
     };
-    int ret = 2;
-    GPtrArray *sorted = NULL;
-    if (!regmap_set_add_all(r.maps, regs, &error) ||
-        (symbols && !(r.syms = symtab_load(symbols, &error)))) {
-        fprintf(stderr, "%s: %s\n", argv[0], error->message);
-        goto out;
-    }
-    ret = 1;
-    if (read_trace(&r, argv[0], argv[1], skip_bad, 1) < 0) {
-        goto out;
-    }
-    r.bin_ns = (r.t1 - r.t0) / r.bins + 1;
-    sorted = g_ptr_array_new();
+}
+
+static void rep_free(struct rep *r)
+{
+    regmap_set_free(r->maps);
+    symtab_free(r->syms);
+    g_hash_table_destroy(r->regs);
+    g_hash_table_destroy(r->names);
+    g_hash_table_destroy(r->funcs);
+    g_ptr_array_free(r->pcidevs, TRUE);
+    g_ptr_array_free(r->maplines, TRUE);
+    g_ptr_array_free(r->marks, TRUE);
+    g_free(r->breads);
+    g_free(r->bwrites);
+    g_free(r->birqs);
+    g_free(r->heat);
+    g_free(r->hist);
+}
+
+/* After the first pass: every register, busiest first; the busiest get the heatmap's rows and
+ * the value histories; the bins are made. */
+static GPtrArray *prepare_bins(struct rep *r)
+{
+    r->bin_ns = (r->t1 - r->t0) / r->bins + 1;
+    GPtrArray *sorted = g_ptr_array_new();
     GHashTableIter it;
     gpointer v;
-    g_hash_table_iter_init(&it, r.regs);
+    g_hash_table_iter_init(&it, r->regs);
     while (g_hash_table_iter_next(&it, NULL, &v)) {
         g_ptr_array_add(sorted, v);
     }
     g_ptr_array_sort(sorted, busier);
     for (guint i = 0; i < sorted->len; i++) {
         struct rstat *s = sorted->pdata[i];
-        if (r.nheat < HEAT_ROWS) {
-            s->heat_row = (int)r.nheat;
-            r.heat_regs[r.nheat++] = s;
+        if (r->nheat < HEAT_ROWS) {
+            s->heat_row = (int)r->nheat;
+            r->heat_regs[r->nheat++] = s;
         }
-        if (r.nhist < HISTORY) {
-            s->hist = (int)r.nhist;
-            r.hist_regs[r.nhist++] = s;
+        if (r->nhist < HISTORY) {
+            s->hist = (int)r->nhist;
+            r->hist_regs[r->nhist++] = s;
         }
     }
-    r.breads = g_new0(uint64_t, r.bins);
-    r.bwrites = g_new0(uint64_t, r.bins);
-    r.birqs = g_new0(uint64_t, r.bins);
-    r.heat = g_new0(uint64_t, (size_t)HEAT_ROWS * r.bins);
-    r.hist = g_new(double, (size_t)HISTORY *r.bins);
-    for (size_t i = 0; i < (size_t)HISTORY * r.bins; i++) {
-        r.hist[i] = NAN;
+    r->breads = g_new0(uint64_t, r->bins);
+    r->bwrites = g_new0(uint64_t, r->bins);
+    r->birqs = g_new0(uint64_t, r->bins);
+    r->heat = g_new0(uint64_t, (size_t)HEAT_ROWS * r->bins);
+    r->hist = g_new(double, (size_t)HISTORY * r->bins);
+    for (size_t i = 0; i < (size_t)HISTORY * r->bins; i++) {
+        r->hist[i] = NAN;
     }
+    return sorted;
+}
+
+/* The page into cli.output: 0, or -1 after printing why. */
+static int write_report(const struct rep *r, const char *prog, const char *trace,
+                        const GPtrArray *sorted)
+{
+    g_autoptr(GError) error = NULL;
+    GString *page = g_string_sized_new(1 << 20);
+    report_write_page(r, page, trace, sorted);
+    if (!g_file_set_contents(cli.output, page->str, (gssize)page->len, &error)) {
+        fprintf(stderr, "%s: %s\n", prog, error->message);
+        g_string_free(page, TRUE);
+        return -1;
+    }
+    fprintf(stderr, "%s: %s: %zu bytes (%u bins, %u registers in the heatmap)\n", prog, cli.output,
+            page->len, r->bins, r->nheat);
+    g_string_free(page, TRUE);
+    return 0;
+}
+
+int hvmmio_cmd_report(int argc, char **argv)
+{
+    g_autoptr(GError) error = NULL;
+    if (parse_args(&argc, &argv)) {
+        cli_free();
+        return 2;
+    }
+    struct rep r;
+    rep_init(&r);
+    int ret = 2;
+    GPtrArray *sorted = NULL;
+    if (!regmap_set_add_all(r.maps, cli.regs, &error) ||
+        (cli.symbols && !(r.syms = symtab_load(cli.symbols, &error)))) {
+        fprintf(stderr, "%s: %s\n", argv[0], error->message);
+        goto out;
+    }
+    ret = 1;
+    if (read_trace(&r, argv[0], argv[1], cli.skip_bad, 1) < 0) {
+        goto out;
+    }
+    sorted = prepare_bins(&r);
     /* the second pass starts afresh: the same devices and mappings again */
     regmap_set_reset(r.maps);
-    if (read_trace(&r, argv[0], argv[1], skip_bad, 2) < 0) {
+    if (read_trace(&r, argv[0], argv[1], cli.skip_bad, 2) < 0 ||
+        write_report(&r, argv[0], argv[1], sorted) < 0) {
         goto out;
     }
-    GString *page = g_string_sized_new(1 << 20);
-    write_page(&r, page, argv[1], sorted);
-    if (!g_file_set_contents(output, page->str, (gssize)page->len, &error)) {
-        fprintf(stderr, "%s: %s\n", argv[0], error->message);
-        g_string_free(page, TRUE);
-        goto out;
-    }
-    fprintf(stderr, "%s: %s: %zu bytes (%u bins, %u registers in the heatmap)\n", argv[0], output,
-            page->len, r.bins, r.nheat);
-    g_string_free(page, TRUE);
     ret = 0;
 out:
     if (sorted) {
         g_ptr_array_free(sorted, TRUE);
     }
-    regmap_set_free(r.maps);
-    symtab_free(r.syms);
-    g_hash_table_destroy(r.regs);
-    g_hash_table_destroy(r.names);
-    g_hash_table_destroy(r.funcs);
-    g_ptr_array_free(r.pcidevs, TRUE);
-    g_ptr_array_free(r.maplines, TRUE);
-    g_ptr_array_free(r.marks, TRUE);
-    g_free(r.breads);
-    g_free(r.bwrites);
-    g_free(r.birqs);
-    g_free(r.heat);
-    g_free(r.hist);
+    rep_free(&r);
+    cli_free();
     return ret;
 }
