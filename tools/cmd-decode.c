@@ -91,75 +91,69 @@ void hvmmio_decode_access(GString *out, struct regmap_set *maps, struct symtab *
     g_string_append_c(out, '\n');
 }
 
-int hvmmio_cmd_decode(int argc, char **argv)
+static struct {
+    char **regs, **symbols;
+    char *output;
+    gboolean skip_bad, accesses_only;
+} cli;
+
+static const GOptionEntry entries[] = {
+    {"regs", 'r', 0, G_OPTION_ARG_FILENAME_ARRAY, &cli.regs,
+     "A register map (docs/regmap.md: YAML, or rules-ng-ng XML as "
+     "FILE.xml[#DOMAIN][@VARIANT]); "
+     "DEV=MAP binds it to the device named DEV; repeat for several",
+     "[DEV=]MAP"},
+    {"symbols", 's', 0, G_OPTION_ARG_FILENAME_ARRAY, &cli.symbols,
+     "Name PCs by function: kallsyms, System.map, or an ELF (a module as FILE.ko@TEXTADDR); "
+     "repeat for several",
+     "FILE"},
+    {"output", 'o', 0, G_OPTION_ARG_FILENAME, &cli.output, "Write to FILE (default: stdout)",
+     "FILE"},
+    {"accesses", 'a', 0, G_OPTION_ARG_NONE, &cli.accesses_only,
+     "Only the accesses (R, W, UNKNOWN), not MAP, IRQ, MARK, ... lines", NULL},
+    {"skip-bad", 0, 0, G_OPTION_ARG_NONE, &cli.skip_bad,
+     "Skip malformed lines with a warning instead of stopping", NULL},
+    {NULL}};
+
+static void cli_free(void)
 {
-    g_auto(GStrv) regs = NULL, symbols = NULL;
-    g_autofree char *output = NULL;
-    gboolean skip_bad = FALSE, accesses_only = FALSE;
-    GOptionEntry entries[] = {
-        {"regs", 'r', 0, G_OPTION_ARG_FILENAME_ARRAY, &regs,
-         "A register map (docs/regmap.md: YAML, or rules-ng-ng XML as "
-         "FILE.xml[#DOMAIN][@VARIANT]); "
-         "DEV=MAP binds it to the device named DEV; repeat for several",
-         "[DEV=]MAP"},
-        {"symbols", 's', 0, G_OPTION_ARG_FILENAME_ARRAY, &symbols,
-         "Name PCs by function: kallsyms, System.map, or an ELF (a module as FILE.ko@TEXTADDR); "
-         "repeat for several",
-         "FILE"},
-        {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Write to FILE (default: stdout)",
-         "FILE"},
-        {"accesses", 'a', 0, G_OPTION_ARG_NONE, &accesses_only,
-         "Only the accesses (R, W, UNKNOWN), not MAP, IRQ, MARK, ... lines", NULL},
-        {"skip-bad", 0, 0, G_OPTION_ARG_NONE, &skip_bad,
-         "Skip malformed lines with a warning instead of stopping", NULL},
-        {NULL}};
+    g_strfreev(cli.regs);
+    g_strfreev(cli.symbols);
+    g_free(cli.output);
+    memset(&cli, 0, sizeof(cli));
+}
+
+/* The command line into cli: 0, or 2 after printing why. */
+static int parse_args(int *argc, char ***argv)
+{
     g_autoptr(GOptionContext) ctx = g_option_context_new("TRACE");
     g_autoptr(GError) error = NULL;
+    cli_free();
     g_option_context_set_summary(
         ctx, "Print a trace with register names, bitfields and enum values (--regs) and the "
              "functions that made the accesses (--symbols):\n"
              "  W 4 6.199318 nic0 BAR0+0x0 CTRL = 0x0c000040 {RST, RFCE, SLU}  e1000_probe+0x9a "
              "[e1000e]");
     g_option_context_add_main_entries(ctx, entries, NULL);
-    if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
-        fprintf(stderr, "%s: %s\n", argv[0], error->message);
+    if (!g_option_context_parse(ctx, argc, argv, &error)) {
+        fprintf(stderr, "%s: %s\n", (*argv)[0], error->message);
         return 2;
     }
-    if (argc != 2) {
-        fprintf(stderr, "%s: give one TRACE (see --help)\n", argv[0]);
+    if (*argc != 2) {
+        fprintf(stderr, "%s: give one TRACE (see --help)\n", (*argv)[0]);
         return 2;
     }
-    struct regmap_set *maps = regmap_set_new(); /* empty: BARs and offsets only */
-    struct symtab *syms = NULL;
-    int ret = 0;
-    if (!regmap_set_add_all(maps, regs, &error) ||
-        (symbols && !(syms = symtab_load(symbols, &error)))) {
-        fprintf(stderr, "%s: %s\n", argv[0], error->message);
-        regmap_set_free(maps);
-        return 2;
-    }
-    FILE *out = stdout;
-    if (output && !(out = fopen(output, "w"))) {
-        fprintf(stderr, "%s: %s: %s\n", argv[0], output, strerror(errno));
-        regmap_set_free(maps);
-        symtab_free(syms);
-        return 1;
-    }
-    static char obuf[1 << 16];
-    setvbuf(out, obuf, _IOFBF, sizeof(obuf));
-    struct hvmmio_warn warned = {"hvmmio decode", 5, 0};
-    struct mmiotrace_reader *r = mmiotrace_reader_open(argv[1]);
-    if (!r) {
-        fprintf(stderr, "%s: %s: %s\n", argv[0], argv[1], strerror(errno));
-        ret = 1;
-        goto out;
-    }
-    mmiotrace_reader_set_policy(r, skip_bad ? MMIOTRACE_ON_ERROR_SKIP : MMIOTRACE_ON_ERROR_STOP,
-                                hvmmio_warn_line, &warned);
+    return 0;
+}
+
+/* Every record of r to out: 0, or 1 after printing why. */
+static int decode(const char *prog, struct mmiotrace_reader *r, struct regmap_set *maps,
+                  struct symtab *syms, FILE *out)
+{
     struct mmiotrace_record rec;
     GString *line = g_string_sized_new(512);
     char *buf = g_malloc(MMIOTRACE_FORMAT_MAX);
-    int got;
+    int got, ret = 0;
     while ((got = mmiotrace_reader_next(r, &rec)) > 0) {
         regmap_set_track(maps, &rec);
         g_string_truncate(line, 0);
@@ -174,7 +168,7 @@ int hvmmio_cmd_decode(int argc, char **argv)
         case MMIOTRACE_CONFIG:
             break;
         default:
-            if (!accesses_only) {
+            if (!cli.accesses_only) {
                 int n = mmiotrace_format(buf, MMIOTRACE_FORMAT_MAX, &rec, MMIOTRACE_FMT_EXTENDED);
                 if (n > 0) {
                     fwrite(buf, 1, (size_t)n, out);
@@ -183,126 +177,58 @@ int hvmmio_cmd_decode(int argc, char **argv)
         }
     }
     if (got < 0) {
-        fprintf(stderr, "%s: %s\n", argv[0], mmiotrace_reader_error(r));
+        fprintf(stderr, "%s: %s\n", prog, mmiotrace_reader_error(r));
         ret = 1;
     }
     g_free(buf);
     g_string_free(line, TRUE);
-    mmiotrace_reader_free(r);
-out:
-    if (fflush(out) || (out != stdout && fclose(out))) {
-        fprintf(stderr, "%s: %s: %s\n", argv[0], output ? output : "stdout", strerror(errno));
-        ret = 1;
-    }
-    regmap_set_free(maps);
-    symtab_free(syms);
     return ret;
 }
 
-/* ---- hvmmio symbolize: the same trace with sym= facts ---- */
-
-int hvmmio_cmd_symbolize(int argc, char **argv)
+int hvmmio_cmd_decode(int argc, char **argv)
 {
-    g_auto(GStrv) symbols = NULL;
-    g_autofree char *output = NULL;
-    gboolean skip_bad = FALSE;
-    GOptionEntry entries[] = {
-        {"symbols", 's', 0, G_OPTION_ARG_FILENAME_ARRAY, &symbols,
-         "kallsyms, System.map, or an ELF (a module as FILE.ko@TEXTADDR); repeat for several",
-         "FILE"},
-        {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Write to FILE (default: stdout)",
-         "FILE"},
-        {"skip-bad", 0, 0, G_OPTION_ARG_NONE, &skip_bad,
-         "Skip malformed lines with a warning instead of stopping", NULL},
-        {NULL}};
-    g_autoptr(GOptionContext) ctx = g_option_context_new("TRACE");
     g_autoptr(GError) error = NULL;
-    g_option_context_set_summary(
-        ctx, "Write TRACE in extended format with a sym=\"func+0xoff [module]\" fact on every "
-             "access whose PC a symbol covers (docs/trace-format.md). An older sym= is "
-             "replaced.");
-    g_option_context_add_main_entries(ctx, entries, NULL);
-    if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
-        fprintf(stderr, "%s: %s\n", argv[0], error->message);
+    if (parse_args(&argc, &argv)) {
+        cli_free();
         return 2;
     }
-    if (argc != 2 || !symbols) {
-        fprintf(stderr, "%s: give one TRACE and --symbols FILE (see --help)\n", argv[0]);
-        return 2;
-    }
-    struct symtab *syms = symtab_load(symbols, &error);
-    if (!syms) {
-        fprintf(stderr, "%s: %s\n", argv[0], error->message);
-        return 2;
-    }
+    struct regmap_set *maps = regmap_set_new(); /* empty: BARs and offsets only */
+    struct symtab *syms = NULL;
     int ret = 0;
     FILE *out = stdout;
-    if (output && !(out = fopen(output, "w"))) {
-        fprintf(stderr, "%s: %s: %s\n", argv[0], output, strerror(errno));
-        symtab_free(syms);
-        return 1;
+    if (!regmap_set_add_all(maps, cli.regs, &error) ||
+        (cli.symbols && !(syms = symtab_load(cli.symbols, &error)))) {
+        fprintf(stderr, "%s: %s\n", argv[0], error->message);
+        ret = 2;
+        goto out_maps;
+    }
+    if (cli.output && !(out = fopen(cli.output, "w"))) {
+        fprintf(stderr, "%s: %s: %s\n", argv[0], cli.output, strerror(errno));
+        ret = 1;
+        goto out_maps;
     }
     static char obuf[1 << 16];
     setvbuf(out, obuf, _IOFBF, sizeof(obuf));
     struct hvmmio_warn warned = {"hvmmio decode", 5, 0};
-    uint64_t named = 0, unnamed = 0;
     struct mmiotrace_reader *r = mmiotrace_reader_open(argv[1]);
     if (!r) {
         fprintf(stderr, "%s: %s: %s\n", argv[0], argv[1], strerror(errno));
-        symtab_free(syms);
-        if (out != stdout) {
-            fclose(out);
-        }
-        return 1;
-    }
-    mmiotrace_reader_set_policy(r, skip_bad ? MMIOTRACE_ON_ERROR_SKIP : MMIOTRACE_ON_ERROR_STOP,
-                                hvmmio_warn_line, &warned);
-    struct mmiotrace_record rec;
-    char *buf = g_malloc(MMIOTRACE_FORMAT_MAX);
-    GString *sym = g_string_sized_new(256), *fact = g_string_sized_new(256);
-    uint64_t fact_pc = 0; /* the PC fact was made for */
-    int got;
-    while ((got = mmiotrace_reader_next(r, &rec)) > 0) {
-        int n = mmiotrace_format(buf, MMIOTRACE_FORMAT_MAX, &rec, MMIOTRACE_FMT_EXTENDED);
-        if (n <= 0) {
-            continue;
-        }
-        uint64_t pc = rec.type == MMIOTRACE_UNKNOWN                               ? rec.unknown.pc
-                      : rec.type == MMIOTRACE_READ || rec.type == MMIOTRACE_WRITE ? rec.rw.pc
-                                                                                  : 0;
-        if (pc && pc != fact_pc) {
-            g_string_truncate(sym, 0);
-            g_string_truncate(fact, 0);
-            if (symtab_format(syms, sym, pc)) {
-                g_string_assign(fact, " sym=");
-                fact_quote(fact, sym->str, sym->len);
-            }
-            fact_pc = pc;
-        }
-        if (pc && fact->len) {
-            fwrite(buf, 1, (size_t)n - 1, out);
-            fwrite(fact->str, 1, fact->len, out);
-            fputc('\n', out);
-            named++;
-            continue;
-        }
-        unnamed += pc != 0;
-        fwrite(buf, 1, (size_t)n, out);
-    }
-    if (got < 0) {
-        fprintf(stderr, "%s: %s\n", argv[0], mmiotrace_reader_error(r));
         ret = 1;
+    } else {
+        mmiotrace_reader_set_policy(
+            r, cli.skip_bad ? MMIOTRACE_ON_ERROR_SKIP : MMIOTRACE_ON_ERROR_STOP, hvmmio_warn_line,
+            &warned);
+        ret = decode(argv[0], r, maps, syms, out);
+        mmiotrace_reader_free(r);
     }
-    fprintf(stderr, "%s: %" PRIu64 " accesses named, %" PRIu64 " with a PC no symbol covers\n",
-            argv[0], named, unnamed);
-    g_free(buf);
-    g_string_free(sym, TRUE);
-    g_string_free(fact, TRUE);
-    mmiotrace_reader_free(r);
     if (fflush(out) || (out != stdout && fclose(out))) {
-        fprintf(stderr, "%s: %s: %s\n", argv[0], output ? output : "stdout", strerror(errno));
+        fprintf(stderr, "%s: %s: %s\n", argv[0], cli.output ? cli.output : "stdout",
+                strerror(errno));
         ret = 1;
     }
+out_maps:
+    regmap_set_free(maps);
     symtab_free(syms);
+    cli_free();
     return ret;
 }
