@@ -143,6 +143,57 @@ static bool add_text(struct symtab *t, const char *path, const char *data, size_
     return true;
 }
 
+/* The function symbols of the ELF's symbol tables (in executable sections; of a relocatable
+ * object, in .text, at base): how many. */
+static unsigned add_elf_symbols(struct symtab *t, Elf *elf, size_t shstrndx, bool rel,
+                                uint64_t base, const char *module)
+{
+    unsigned added = 0;
+    for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn));) {
+        GElf_Shdr sh;
+        if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) ||
+            !sh.sh_entsize) {
+            continue;
+        }
+        Elf_Data *data = elf_getdata(scn, NULL);
+        size_t n = data ? sh.sh_size / sh.sh_entsize : 0;
+        for (size_t i = 0; i < n; i++) {
+            GElf_Sym s;
+            if (!gelf_getsym(data, (int)i, &s)) {
+                break;
+            }
+            int type = GELF_ST_TYPE(s.st_info);
+            if ((type != STT_FUNC && type != STT_NOTYPE) || s.st_shndx == SHN_UNDEF ||
+                s.st_shndx >= SHN_LORESERVE) {
+                continue;
+            }
+            const char *name = elf_strptr(elf, sh.sh_link, s.st_name);
+            if (!name || !*name || name[0] == '$' || !strncmp(name, ".L", 2)) {
+                continue;
+            }
+            /* executable code only */
+            Elf_Scn *in = elf_getscn(elf, s.st_shndx);
+            GElf_Shdr ish;
+            if (!in || !gelf_getshdr(in, &ish) || !(ish.sh_flags & SHF_EXECINSTR)) {
+                continue;
+            }
+            uint64_t addr = s.st_value;
+            if (rel) {
+                const char *sname = elf_strptr(elf, shstrndx, ish.sh_name);
+                if (!sname || strcmp(sname, ".text")) {
+                    continue; /* only .text's address is given */
+                }
+                addr += base;
+            } else {
+                addr += base; /* FILE@ADDR on an executable: a load bias */
+            }
+            add(t, addr, s.st_size, name, module);
+            added++;
+        }
+    }
+    return added;
+}
+
 static bool add_elf(struct symtab *t, const char *path, const char *at, GError **error)
 {
     bool ok = false;
@@ -189,50 +240,7 @@ static bool add_elf(struct symtab *t, const char *path, const char *at, GError *
         }
         module = g_strdup(b);
     }
-    unsigned added = 0;
-    for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn));) {
-        GElf_Shdr sh;
-        if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) ||
-            !sh.sh_entsize) {
-            continue;
-        }
-        Elf_Data *data = elf_getdata(scn, NULL);
-        size_t n = data ? sh.sh_size / sh.sh_entsize : 0;
-        for (size_t i = 0; i < n; i++) {
-            GElf_Sym s;
-            if (!gelf_getsym(data, (int)i, &s)) {
-                break;
-            }
-            int type = GELF_ST_TYPE(s.st_info);
-            if ((type != STT_FUNC && type != STT_NOTYPE) || s.st_shndx == SHN_UNDEF ||
-                s.st_shndx >= SHN_LORESERVE) {
-                continue;
-            }
-            const char *name = elf_strptr(elf, sh.sh_link, s.st_name);
-            if (!name || !*name || name[0] == '$' || !strncmp(name, ".L", 2)) {
-                continue;
-            }
-            /* executable code only */
-            Elf_Scn *in = elf_getscn(elf, s.st_shndx);
-            GElf_Shdr ish;
-            if (!in || !gelf_getshdr(in, &ish) || !(ish.sh_flags & SHF_EXECINSTR)) {
-                continue;
-            }
-            uint64_t addr = s.st_value;
-            if (rel) {
-                const char *sname = elf_strptr(elf, shstrndx, ish.sh_name);
-                if (!sname || strcmp(sname, ".text")) {
-                    continue; /* only .text's address is given */
-                }
-                addr += base;
-            } else {
-                addr += base; /* FILE@ADDR on an executable: a load bias */
-            }
-            add(t, addr, s.st_size, name, module);
-            added++;
-        }
-    }
-    if (!added) {
+    if (!add_elf_symbols(t, elf, shstrndx, rel, base, module)) {
         sfail(error, path, 0, "no function symbols (stripped?)");
         goto out;
     }
