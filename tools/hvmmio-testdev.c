@@ -9,7 +9,8 @@
  *
  * The server is single-threaded: a GLib main loop watches the vfio-user socket (the library
  * runs non-blocking) and SIGINT/SIGTERM. It exits 0 when QEMU disconnects or on a signal,
- * and removes its socket either way.
+ * and removes its socket either way. This file is the server; the device's registers are in
+ * testdev-device.c (testdev.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,38 +34,10 @@
 
 #include <libvfio-user.h>
 
-#include "testdev-regs.h"
-
-struct testdev {
-    vfu_ctx_t *vfu;
-    GMainLoop *loop;
-    const char *socket_path;
-    gboolean verbose;
-    FILE *witness; /* --witness: every BAR0 access served, in order */
-    uint64_t witness_seq;
-    guint fd_watch;
-    int exit_code;
-
-    /* BAR0 state: everything testdev_reset() sets */
-    uint32_t invert_written;
-    uint32_t scratch32;
-    uint64_t reg64;
-    uint32_t counter;
-    bool done;
-    unsigned polls_since_doorbell;
-    bool irq_pending;
-    uint8_t scratch[SCRATCH_SIZE];
-    uint8_t tail[TAIL_SIZE];
-
-    /* BAR2: a shared memfd mapping, also mapped by QEMU */
-    int bar2_fd;
-    uint8_t *bar2;
-};
-
-static void note(struct testdev *dev, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+#include "testdev.h"
 
 /* A --verbose message on stderr. */
-static void note(struct testdev *dev, const char *fmt, ...)
+void testdev_note(struct testdev *dev, const char *fmt, ...)
 {
     if (!dev->verbose) {
         return;
@@ -77,245 +50,6 @@ static void note(struct testdev *dev, const char *fmt, ...)
     va_end(ap);
 }
 
-/*
- * --witness: one line per BAR0 access served, in the order served (the server is
- * single-threaded, so this is the device's order): "SEQ BAR DIR WIDTH OFFSET VALUE", VALUE
- * being what was written or what the read returned, plus " ignored" for an access no
- * register decoded. Device resets are "SEQ reset". The format is in docs/testdev.md.
- */
-static void witness_access(struct testdev *dev, bool is_write, size_t count, uint64_t off,
-                           uint64_t val, bool handled)
-{
-    if (!dev->witness) {
-        return;
-    }
-    fprintf(dev->witness, "%" PRIu64 " 0 %c %zu 0x%03" PRIx64 " 0x%" PRIx64 "%s\n",
-            ++dev->witness_seq, is_write ? 'W' : 'R', count, off, val, handled ? "" : " ignored");
-}
-
-static void witness_reset(struct testdev *dev)
-{
-    if (dev->witness) {
-        fprintf(dev->witness, "%" PRIu64 " reset\n", ++dev->witness_seq);
-    }
-}
-
-static void testdev_reset(struct testdev *dev)
-{
-    dev->invert_written = 0;
-    dev->scratch32 = 0;
-    dev->reg64 = REG64_RESET;
-    dev->counter = 0;
-    dev->done = true;
-    dev->polls_since_doorbell = 0;
-    dev->irq_pending = false;
-    memset(dev->scratch, 0, sizeof(dev->scratch));
-    memset(dev->tail, 0, sizeof(dev->tail));
-    for (uint32_t o = 0; o < BAR2_SIZE; o += 4) {
-        uint32_t v = GUINT32_TO_LE(BAR2_PATTERN | o);
-        memcpy(dev->bar2 + o, &v, 4);
-    }
-}
-
-static uint64_t load_le(const uint8_t *p, size_t n)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        v |= (uint64_t)p[i] << (8 * i);
-    }
-    return v;
-}
-
-static void store_le(uint8_t *p, size_t n, uint64_t v)
-{
-    for (size_t i = 0; i < n; i++) {
-        p[i] = (uint8_t)(v >> (8 * i));
-    }
-}
-
-/*
- * A 32-bit register read. Returns false for offsets with no 32-bit register (they read 0).
- * Reads of COUNTER and STATUS have side effects, as documented.
- */
-static bool reg32_read(struct testdev *dev, uint32_t off, uint32_t *val)
-{
-    switch (off) {
-    case REG_ID:
-        *val = ID_VALUE;
-        return true;
-    case REG_INVERT:
-        *val = ~dev->invert_written;
-        return true;
-    case REG_SCRATCH32:
-        *val = dev->scratch32;
-        return true;
-    case REG_REG64:
-        *val = (uint32_t)dev->reg64;
-        return true;
-    case REG_REG64 + 4:
-        *val = (uint32_t)(dev->reg64 >> 32);
-        return true;
-    case REG_COUNTER:
-        *val = dev->counter++;
-        return true;
-    case REG_STATUS:
-        if (!dev->done && ++dev->polls_since_doorbell >= DOORBELL_POLLS) {
-            dev->done = true;
-        }
-        *val = (dev->done ? STATUS_DONE : STATUS_BUSY) | (dev->irq_pending ? STATUS_IRQ : 0);
-        return true;
-    case REG_DOORBELL:
-    case REG_IRQ_RAISE:
-    case REG_IRQ_ACK:
-    case REG_MARKER:
-    case REG_RESET:
-        *val = 0; /* write-only */
-        return true;
-    }
-    return false;
-}
-
-static bool reg32_write(struct testdev *dev, uint32_t off, uint32_t val)
-{
-    switch (off) {
-    case REG_INVERT:
-        dev->invert_written = val;
-        return true;
-    case REG_SCRATCH32:
-        dev->scratch32 = val;
-        return true;
-    case REG_REG64:
-        dev->reg64 = (dev->reg64 & 0xffffffff00000000ull) | val;
-        return true;
-    case REG_REG64 + 4:
-        dev->reg64 = (dev->reg64 & 0xffffffffull) | ((uint64_t)val << 32);
-        return true;
-    case REG_COUNTER:
-        dev->counter = val;
-        return true;
-    case REG_DOORBELL:
-        dev->done = false;
-        dev->polls_since_doorbell = 0;
-        return true;
-    case REG_IRQ_RAISE:
-        if (val & 1) {
-            dev->irq_pending = true;
-            /* Under qtest, or before the guest enables INTx, QEMU gave no eventfd. */
-            if (vfu_irq_trigger(dev->vfu, 0) < 0) {
-                note(dev, "INTx not delivered: %s", g_strerror(errno));
-            }
-        }
-        return true;
-    case REG_IRQ_ACK:
-        dev->irq_pending = false;
-        return true;
-    case REG_MARKER:
-        return true; /* no effect: a tag in the witness log and the host trace */
-    case REG_RESET:
-        if (val == RESET_MAGIC) {
-            testdev_reset(dev);
-        }
-        return true;
-    case REG_ID:
-    case REG_STATUS:
-        return true; /* read-only: writes ignored */
-    }
-    return false;
-}
-
-/* Memory-like areas of BAR0: SCRATCH and TAIL. NULL if [off, off+n) is in neither. */
-static uint8_t *bar0_memory(struct testdev *dev, uint32_t off, size_t n)
-{
-    if (off >= SCRATCH_START && off + n <= SCRATCH_START + SCRATCH_SIZE) {
-        return dev->scratch + (off - SCRATCH_START);
-    }
-    if (off >= TAIL_START && off + n <= TAIL_START + TAIL_SIZE) {
-        return dev->tail + (off - TAIL_START);
-    }
-    return NULL;
-}
-
-/*
- * One BAR0 access. Accesses of 1, 2, 4 or 8 bytes at a multiple of their size are decoded;
- * anything else reads 0 and is ignored. QEMU only sends such accesses (vfio_region_ops: 1-8
- * bytes, aligned), so the rest is for other clients.
- */
-static ssize_t bar0_access(vfu_ctx_t *vfu, char *buf, size_t count, loff_t offset, bool is_write)
-{
-    struct testdev *dev = vfu_get_private(vfu);
-    uint8_t *p = (uint8_t *)buf;
-    bool natural = (count == 1 || count == 2 || count == 4 || count == 8) && offset >= 0 &&
-                   offset + (loff_t)count <= BAR0_SIZE && (offset & (loff_t)(count - 1)) == 0;
-    uint32_t off = (uint32_t)offset;
-    bool handled = false;
-    uint64_t val = is_write && count <= 8 ? load_le(p, count) : 0;
-
-    if (natural) {
-        uint8_t *mem = bar0_memory(dev, off, count);
-        if (mem) {
-            if (is_write) {
-                memcpy(mem, p, count);
-            } else {
-                memcpy(p, mem, count);
-                val = load_le(p, count);
-            }
-            handled = true;
-        } else if (count == 8 && off == REG_REG64) {
-            if (is_write) {
-                dev->reg64 = val;
-            } else {
-                val = dev->reg64;
-            }
-            handled = true;
-        } else if (count == 4) {
-            uint32_t v32 = (uint32_t)val;
-            handled = is_write ? reg32_write(dev, off, v32) : reg32_read(dev, off, &v32);
-            val = v32;
-        }
-    }
-    if (!is_write) {
-        if (!handled) {
-            val = 0;
-            memset(p, 0, count);
-        } else {
-            store_le(p, count, val);
-        }
-    }
-    witness_access(dev, is_write, count, (uint64_t)offset, val, handled);
-    if (handled) {
-        note(dev, "bar0 %c %zu 0x%03x 0x%0*" PRIx64, is_write ? 'W' : 'R', count, off,
-             (int)(2 * count), val);
-    } else {
-        note(dev, "bar0 %c %zu 0x%03" PRIx64 " ignored (no register of that width there)%s",
-             is_write ? 'W' : 'R', count, (uint64_t)offset, is_write ? "" : ", reads 0");
-    }
-    return (ssize_t)count;
-}
-
-/* BAR2 is mapped by QEMU; this serves clients (or QEMU paths) that use messages instead. */
-static ssize_t bar2_access(vfu_ctx_t *vfu, char *buf, size_t count, loff_t offset, bool is_write)
-{
-    struct testdev *dev = vfu_get_private(vfu);
-    /* libvfio-user has checked offset + count against the region size */
-    if (is_write) {
-        memcpy(dev->bar2 + offset, buf, count);
-    } else {
-        memcpy(buf, dev->bar2 + offset, count);
-    }
-    note(dev, "bar2 %c %zu 0x%04" PRIx64 " (message)", is_write ? 'W' : 'R', count,
-         (uint64_t)offset);
-    return (ssize_t)count;
-}
-
-static int device_reset(vfu_ctx_t *vfu, vfu_reset_type_t type)
-{
-    struct testdev *dev = vfu_get_private(vfu);
-    note(dev, "device reset (type %d)", (int)type);
-    witness_reset(dev);
-    testdev_reset(dev);
-    return 0;
-}
-
 static void vfu_log_hook(vfu_ctx_t *vfu, int level, const char *msg)
 {
     fprintf(stderr, "hvmmio-testdev: libvfio-user: %s\n", msg);
@@ -324,7 +58,7 @@ static void vfu_log_hook(vfu_ctx_t *vfu, int level, const char *msg)
 static gboolean on_signal(gpointer data)
 {
     struct testdev *dev = data;
-    note(dev, "signal received, shutting down");
+    testdev_note(dev, "signal received, shutting down");
     g_main_loop_quit(dev->loop);
     return G_SOURCE_CONTINUE;
 }
@@ -353,7 +87,7 @@ static gboolean on_listen_ready(gint fd, GIOCondition cond, gpointer data)
                 g_strerror(errno));
         return G_SOURCE_CONTINUE;
     }
-    note(dev, "client connected");
+    testdev_note(dev, "client connected");
     dev->fd_watch = 0;
     watch_fd(dev); /* the poll fd is now the connection */
     return G_SOURCE_REMOVE;
@@ -372,7 +106,7 @@ static gboolean on_client_ready(gint fd, GIOCondition cond, gpointer data)
             return G_SOURCE_CONTINUE;
         }
         if (errno == ENOTCONN) {
-            note(dev, "client disconnected");
+            testdev_note(dev, "client disconnected");
         } else {
             fprintf(stderr, "hvmmio-testdev: serving the client failed: %s\n", g_strerror(errno));
             dev->exit_code = 1;
@@ -476,16 +210,16 @@ static bool create_device(struct testdev *dev)
                        TESTDEV_SUBDEVICE);
         vfu_pci_set_class(dev->vfu, TESTDEV_CLASS, 0, 0);
         vfu_pci_get_config_space(dev->vfu)->hdr.rid = TESTDEV_REVISION;
-        if (vfu_setup_region(dev->vfu, VFU_PCI_DEV_BAR0_REGION_IDX, BAR0_SIZE, bar0_access,
+        if (vfu_setup_region(dev->vfu, VFU_PCI_DEV_BAR0_REGION_IDX, BAR0_SIZE, testdev_bar0_access,
                              VFU_REGION_FLAG_RW | VFU_REGION_FLAG_MEM, NULL, 0, -1, 0) < 0) {
             what = "vfu_setup_region(BAR0)";
-        } else if (vfu_setup_region(dev->vfu, VFU_PCI_DEV_BAR2_REGION_IDX, BAR2_SIZE, bar2_access,
-                                    VFU_REGION_FLAG_RW | VFU_REGION_FLAG_MEM, &bar2_area, 1,
-                                    dev->bar2_fd, 0) < 0) {
+        } else if (vfu_setup_region(dev->vfu, VFU_PCI_DEV_BAR2_REGION_IDX, BAR2_SIZE,
+                                    testdev_bar2_access, VFU_REGION_FLAG_RW | VFU_REGION_FLAG_MEM,
+                                    &bar2_area, 1, dev->bar2_fd, 0) < 0) {
             what = "vfu_setup_region(BAR2)";
         } else if (vfu_setup_device_nr_irqs(dev->vfu, VFU_DEV_INTX_IRQ, 1) < 0) {
             what = "vfu_setup_device_nr_irqs";
-        } else if (vfu_setup_device_reset_cb(dev->vfu, device_reset) < 0) {
+        } else if (vfu_setup_device_reset_cb(dev->vfu, testdev_device_reset) < 0) {
             what = "vfu_setup_device_reset_cb";
         } else if (vfu_realize_ctx(dev->vfu) < 0) {
             what = "vfu_realize_ctx";
@@ -498,19 +232,24 @@ static bool create_device(struct testdev *dev)
     return true;
 }
 
-int main(int argc, char **argv)
+static struct {
+    gboolean verbose;
+    char *witness_path;
+} cli;
+
+static const GOptionEntry entries[] = {
+    {"verbose", 'v', 0, G_OPTION_ARG_NONE, &cli.verbose,
+     "Log every BAR access, connections and libvfio-user's messages on stderr", NULL},
+    {"witness", 'w', 0, G_OPTION_ARG_FILENAME, &cli.witness_path,
+     "Log every BAR0 access served (sequence number, offset, width, value written or "
+     "returned) to FILE, for 'hvmmio witness'",
+     "FILE"},
+    {NULL},
+};
+
+/* The command line into cli; the socket path. NULL after printing why (exit 2). */
+static const char *parse_args(int *argc, char ***argv)
 {
-    struct testdev dev = {.bar2_fd = -1};
-    g_autofree char *witness_path = NULL;
-    GOptionEntry entries[] = {
-        {"verbose", 'v', 0, G_OPTION_ARG_NONE, &dev.verbose,
-         "Log every BAR access, connections and libvfio-user's messages on stderr", NULL},
-        {"witness", 'w', 0, G_OPTION_ARG_FILENAME, &witness_path,
-         "Log every BAR0 access served (sequence number, offset, width, value written or "
-         "returned) to FILE, for 'hvmmio witness'",
-         "FILE"},
-        {NULL},
-    };
     g_autoptr(GOptionContext) ctx = g_option_context_new("SOCKET_PATH");
     g_option_context_set_summary(
         ctx, "Serve hvmmio's deterministic PCI test device (1234:4d4d) over vfio-user on the\n"
@@ -531,63 +270,87 @@ int main(int argc, char **argv)
              "              \"path\":\"/tmp/testdev.sock\"}}'");
     g_option_context_add_main_entries(ctx, entries, NULL);
     g_autoptr(GError) err = NULL;
-    if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+    if (!g_option_context_parse(ctx, argc, argv, &err)) {
         fprintf(stderr, "hvmmio-testdev: %s (see --help)\n", err->message);
-        return 2;
+        return NULL;
     }
-    if (argc != 2) {
+    if (*argc != 2) {
         fprintf(stderr, "hvmmio-testdev: %s (see --help)\n",
-                argc < 2 ? "name the socket path" : "only one socket path");
-        return 2;
+                *argc < 2 ? "name the socket path" : "only one socket path");
+        return NULL;
     }
-    dev.socket_path = argv[1];
-    if (!check_socket_path(dev.socket_path) || !create_bar2(&dev)) {
-        return 1;
+    return (*argv)[1];
+}
+
+/* --witness: the log, with its header line. false after printing why. */
+static bool open_witness(struct testdev *dev, const char *path)
+{
+    dev->witness = fopen(path, "w");
+    if (!dev->witness) {
+        fprintf(stderr, "hvmmio-testdev: cannot create the witness log %s: %s\n", path,
+                g_strerror(errno));
+        return false;
     }
-    if (witness_path) {
-        dev.witness = fopen(witness_path, "w");
-        if (!dev.witness) {
-            fprintf(stderr, "hvmmio-testdev: cannot create the witness log %s: %s\n", witness_path,
-                    g_strerror(errno));
-            return 1;
-        }
-        /* a large buffer: one write per 1 MiB of log, not per access */
-        setvbuf(dev.witness, NULL, _IOFBF, 1 << 20);
-        fprintf(dev.witness, "# hvmmio-testdev witness 1: SEQ BAR DIR WIDTH OFFSET VALUE\n");
-    }
-    testdev_reset(&dev);
+    /* a large buffer: one write per 1 MiB of log, not per access */
+    setvbuf(dev->witness, NULL, _IOFBF, 1 << 20);
+    fprintf(dev->witness, "# hvmmio-testdev witness 1: SEQ BAR DIR WIDTH OFFSET VALUE\n");
+    return true;
+}
+
+/* Listen and serve until QEMU disconnects or a signal; then remove the socket. */
+static void serve(struct testdev *dev)
+{
     /* Signal handlers first: whoever waits for the socket may signal us right after it. */
-    dev.loop = g_main_loop_new(NULL, FALSE);
-    guint sigint = g_unix_signal_add(SIGINT, on_signal, &dev);
-    guint sigterm = g_unix_signal_add(SIGTERM, on_signal, &dev);
-    if (create_device(&dev)) {
-        dev.fd_watch = g_unix_fd_add(vfu_get_poll_fd(dev.vfu), G_IO_IN, on_listen_ready, &dev);
-        note(&dev, "listening on %s", dev.socket_path);
-        g_main_loop_run(dev.loop);
-        if (dev.fd_watch) {
-            g_source_remove(dev.fd_watch);
+    dev->loop = g_main_loop_new(NULL, FALSE);
+    guint sigint = g_unix_signal_add(SIGINT, on_signal, dev);
+    guint sigterm = g_unix_signal_add(SIGTERM, on_signal, dev);
+    if (create_device(dev)) {
+        dev->fd_watch = g_unix_fd_add(vfu_get_poll_fd(dev->vfu), G_IO_IN, on_listen_ready, dev);
+        testdev_note(dev, "listening on %s", dev->socket_path);
+        g_main_loop_run(dev->loop);
+        if (dev->fd_watch) {
+            g_source_remove(dev->fd_watch);
         }
     } else {
-        dev.exit_code = 1;
+        dev->exit_code = 1;
     }
     g_source_remove(sigint);
     g_source_remove(sigterm);
-    g_main_loop_unref(dev.loop);
+    g_main_loop_unref(dev->loop);
     /* vfu_create_ctx bound the socket; a later step may have failed */
-    bool listening = dev.vfu != NULL;
-    if (dev.vfu) {
-        vfu_destroy_ctx(dev.vfu);
+    bool listening = dev->vfu != NULL;
+    if (dev->vfu) {
+        vfu_destroy_ctx(dev->vfu);
     }
-    if (listening && unlink(dev.socket_path) < 0 && errno != ENOENT) {
-        fprintf(stderr, "hvmmio-testdev: cannot remove %s: %s\n", dev.socket_path,
+    if (listening && unlink(dev->socket_path) < 0 && errno != ENOENT) {
+        fprintf(stderr, "hvmmio-testdev: cannot remove %s: %s\n", dev->socket_path,
                 g_strerror(errno));
     }
+}
+
+int main(int argc, char **argv)
+{
+    struct testdev dev = {.bar2_fd = -1};
+    dev.socket_path = parse_args(&argc, &argv);
+    if (!dev.socket_path) {
+        return 2;
+    }
+    dev.verbose = cli.verbose;
+    if (!check_socket_path(dev.socket_path) || !create_bar2(&dev)) {
+        return 1;
+    }
+    if (cli.witness_path && !open_witness(&dev, cli.witness_path)) {
+        return 1;
+    }
+    testdev_reset(&dev);
+    serve(&dev);
     munmap(dev.bar2, BAR2_SIZE);
     close(dev.bar2_fd);
     if (dev.witness && (ferror(dev.witness) | fclose(dev.witness)) != 0) {
-        fprintf(stderr, "hvmmio-testdev: writing the witness log %s failed: %s\n", witness_path,
+        fprintf(stderr, "hvmmio-testdev: writing the witness log %s failed: %s\n", cli.witness_path,
                 g_strerror(errno));
         dev.exit_code = 1;
     }
+    g_free(cli.witness_path);
     return dev.exit_code;
 }
