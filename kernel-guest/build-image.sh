@@ -26,7 +26,7 @@ dl=$HVMMIO_CACHE_DIR/downloads
 
 # (kernel-guest/nested/ is the nested image variant's, built by its own script)
 mapfile -t inputs < <(find "$here" -path "$here/nested" -prune -o -type f \( -name '*.sh' -o -name 'init' \
-	-o -name 'modules.list' -o -name '*.c' -o -name 'Kbuild' -o -name 'Makefile' \) -print | sort)
+	-o -name 'modules.list' -o -name '*.[ch]' -o -name 'Kbuild' -o -name 'Makefile' \) -print | sort)
 # Headers the guest modules share with the host tools (the test device's register map)
 shared_headers=("$HVMMIO_TOP/tools/testdev-regs.h")
 inputs+=("${shared_headers[@]}")
