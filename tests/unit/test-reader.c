@@ -1,42 +1,30 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * libmmiotrace reader tests: every record type, every tolerance rule, every error message,
- * compressed input (made here with zlib, liblzma and libzstd), truncated and corrupt streams,
- * over-long lines, overflowing numbers, binary garbage.
+ * over-long lines, overflowing numbers, binary garbage, JSON Lines; the compressed input
+ * (truncated and corrupt streams too) is in test-reader-compressed.c.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <glib.h>
-#include <lzma.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include "mmiotrace.h"
-
-struct result {
-    GString *out;    /* records re-formatted (extended mode) */
-    GPtrArray *warn; /* warnings of skipped lines */
-    char *error;     /* the error that stopped reading, or NULL */
-    uint64_t skipped, records;
-};
+#include "test-reader.h"
 
 static void on_warn(void *opaque, const char *msg)
 {
     g_ptr_array_add(opaque, g_strdup(msg));
 }
 
-static void result_free(struct result *r)
+void result_free(struct result *r)
 {
     g_string_free(r->out, TRUE);
     g_ptr_array_free(r->warn, TRUE);
     g_free(r->error);
 }
 
-static struct result read_reader(struct mmiotrace_reader *rd, enum mmiotrace_error_policy p)
+struct result read_reader(struct mmiotrace_reader *rd, enum mmiotrace_error_policy p)
 {
     struct result res = {g_string_new(NULL), g_ptr_array_new_with_free_func(g_free), NULL, 0, 0};
     struct mmiotrace_record rec;
@@ -60,19 +48,18 @@ static struct result read_reader(struct mmiotrace_reader *rd, enum mmiotrace_err
     return res;
 }
 
-static struct result read_mem(const void *data, size_t len, const char *name,
-                              enum mmiotrace_error_policy p)
+struct result read_mem(const void *data, size_t len, const char *name,
+                       enum mmiotrace_error_policy p)
 {
     return read_reader(mmiotrace_reader_open_mem(data, len, name), p);
 }
 
-static struct result read_str(const char *text, enum mmiotrace_error_policy p)
+struct result read_str(const char *text, enum mmiotrace_error_policy p)
 {
     return read_mem(text, strlen(text), "t.txt", p);
 }
 
-/* Input must come back as want (re-formatted in extended mode), without errors. */
-static void expect_ok(const char *in, const char *want)
+void expect_ok(const char *in, const char *want)
 {
     struct result r = read_str(in, MMIOTRACE_ON_ERROR_STOP);
     g_assert_cmpstr(r.error, ==, NULL);
@@ -80,8 +67,7 @@ static void expect_ok(const char *in, const char *want)
     result_free(&r);
 }
 
-/* Input must stop with exactly this message; with the skip policy it is a warning. */
-static void expect_error(const char *in, const char *msg)
+void expect_error(const char *in, const char *msg)
 {
     struct result r = read_str(in, MMIOTRACE_ON_ERROR_STOP);
     g_assert_cmpstr(r.error, ==, msg);
@@ -94,7 +80,7 @@ static void expect_error(const char *in, const char *msg)
     result_free(&r);
 }
 
-static const char sample[] =
+const char reader_sample[] =
     "VERSION 20070824\n"
     "PCIDEV 0018 808610d3 b feba0000 febc0000 c001 febf0000 0 0 0 20000 20000 20 4000 0 0 0 \n"
     "MARK 2.766196 MARK-START\n"
@@ -104,7 +90,8 @@ static const char sample[] =
 
 static void test_each_record(void)
 {
-    struct mmiotrace_reader *rd = mmiotrace_reader_open_mem(sample, strlen(sample), "s.txt");
+    struct mmiotrace_reader *rd =
+        mmiotrace_reader_open_mem(reader_sample, strlen(reader_sample), "s.txt");
     struct mmiotrace_record r;
 
     g_assert_cmpint(mmiotrace_reader_next(rd, &r), ==, 1);
@@ -151,38 +138,46 @@ static void test_each_record(void)
     g_assert_false(mmiotrace_reader_is_jsonl(rd));
     g_assert_cmpint(mmiotrace_reader_compression(rd), ==, MMIOTRACE_COMP_NONE);
     mmiotrace_reader_free(rd);
+}
 
-    /* and the rest, each parsed and written back identically */
-    static const char *const lines[] = {
-        "UNKNOWN 0.005000 4 0xfebf0100 0f,c7,0e 0xffffffffc0123456 0\n",
-        "UNMAP 10.000000 -1 0x0 0\n",
-        "MARK 0.000000 Lost 42 events.\n",
-        "PCIDEV 0018 808610d3 b feba0000 febc0000 c001 febf0000 0 0 0 20000 20000 20 4000 0 0 0 "
-        "e1000e\n",
-        "R 8 1.000001 2147483647 0xffffffffffffffff 0xffffffffffffffff 0xffffffffffffffff 0\n",
-        "W 1 4294967295.999999 -2147483648 0x0 0x0 0x0 0\n",
-        "PCICFG 1.000000 0018 8680d310\n",
-        "IRQ 1.500000 INTX 0 1\n",
-        "IRQ 1.500000 MSI 0 0xfee01004 0x4021\n",
-        "IRQ 1.500000 MSIX 3 0xfee01004 0x4021 vcpu=none\n",
-        "R 4 2.854035 2 0xfebf000c 0x1 0xffffffffc0a01234 0 ns=2854035123 vcpu=0 dev=e1000e "
-        "bar=3 off=0xc insn=8b420c asm=\"mov eax, dword ptr [rdx + 0xc]\"\n",
-        "R 4 2.854035 2 0xfebf000c 0x1 0x0 0 vcpu=none dev=\"my dev\" "
-        "asm=\"a\\\"b\\\\c\\td\\ne\\x01\"\n",
-        "MARKX 2.766196 ns=2766196400 dev=nic0 text=\"hello world\"\n",
-        "MARKX 2.766196 ns=2766196400 text=\"two\\nlines\"\n",
-        "LOST 3.000000 12 dev=nic0\n",
-        "PCIDEV 0018 808610d3 b 0 0 0 0 0 0 0 0 0 0 0 0 0 0  dev=nic0\n",
-        "PCIDEV 0018 808610d3 b 0 0 0 0 0 0 0 0 0 0 0 0 0 0 e1000e dev=nic0\n",
-        "W 1 0.000001 2 0xfebf0000 0x5a 0x0 0 pc=unknown rejected=1\n",
-    };
-    for (size_t i = 0; i < G_N_ELEMENTS(lines); i++) {
-        expect_ok(lines[i], lines[i]);
+/* The other records, each parsed and written back identically (each_lines[10] and [11]:
+ * their facts are checked). */
+static const char *const each_lines[] = {
+    "UNKNOWN 0.005000 4 0xfebf0100 0f,c7,0e 0xffffffffc0123456 0\n",
+    "UNMAP 10.000000 -1 0x0 0\n",
+    "MARK 0.000000 Lost 42 events.\n",
+    "PCIDEV 0018 808610d3 b feba0000 febc0000 c001 febf0000 0 0 0 20000 20000 20 4000 0 0 0 "
+    "e1000e\n",
+    "R 8 1.000001 2147483647 0xffffffffffffffff 0xffffffffffffffff 0xffffffffffffffff 0\n",
+    "W 1 4294967295.999999 -2147483648 0x0 0x0 0x0 0\n",
+    "PCICFG 1.000000 0018 8680d310\n",
+    "IRQ 1.500000 INTX 0 1\n",
+    "IRQ 1.500000 MSI 0 0xfee01004 0x4021\n",
+    "IRQ 1.500000 MSIX 3 0xfee01004 0x4021 vcpu=none\n",
+    "R 4 2.854035 2 0xfebf000c 0x1 0xffffffffc0a01234 0 ns=2854035123 vcpu=0 dev=e1000e "
+    "bar=3 off=0xc insn=8b420c asm=\"mov eax, dword ptr [rdx + 0xc]\"\n",
+    "R 4 2.854035 2 0xfebf000c 0x1 0x0 0 vcpu=none dev=\"my dev\" "
+    "asm=\"a\\\"b\\\\c\\td\\ne\\x01\"\n",
+    "MARKX 2.766196 ns=2766196400 dev=nic0 text=\"hello world\"\n",
+    "MARKX 2.766196 ns=2766196400 text=\"two\\nlines\"\n",
+    "LOST 3.000000 12 dev=nic0\n",
+    "PCIDEV 0018 808610d3 b 0 0 0 0 0 0 0 0 0 0 0 0 0 0  dev=nic0\n",
+    "PCIDEV 0018 808610d3 b 0 0 0 0 0 0 0 0 0 0 0 0 0 0 e1000e dev=nic0\n",
+    "W 1 0.000001 2 0xfebf0000 0x5a 0x0 0 pc=unknown rejected=1\n",
+};
+
+static void test_each_record_round_trip(void)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(each_lines); i++) {
+        expect_ok(each_lines[i], each_lines[i]);
     }
+}
 
-    /* the facts' values */
-    const char *ext = lines[10];
-    rd = mmiotrace_reader_open_mem(ext, strlen(ext), "e.txt");
+static void test_each_record_facts(void)
+{
+    struct mmiotrace_record r;
+    const char *ext = each_lines[10];
+    struct mmiotrace_reader *rd = mmiotrace_reader_open_mem(ext, strlen(ext), "e.txt");
     g_assert_cmpint(mmiotrace_reader_next(rd, &r), ==, 1);
     g_assert_cmpint(r.ext, ==, MMIOTRACE_EXT_FACTS);
     g_assert_cmpuint(r.ts_ns, ==, 2854035123ull);
@@ -195,7 +190,7 @@ static void test_each_record(void)
     g_assert_true(!memcmp(r.insn, "\x8b\x42\x0c", 3));
     g_assert_cmpint(r.asm_len, ==, strlen("mov eax, dword ptr [rdx + 0xc]"));
     mmiotrace_reader_free(rd);
-    const char *q = lines[11];
+    const char *q = each_lines[11];
     rd = mmiotrace_reader_open_mem(q, strlen(q), "q.txt");
     g_assert_cmpint(mmiotrace_reader_next(rd, &r), ==, 1);
     g_assert_cmpint(r.vcpu, ==, MMIOTRACE_VCPU_NONE);
@@ -257,93 +252,98 @@ static void test_tolerance(void)
               "PCIDEV 0018 808610d3 b 0 0 0 0 0 0 0 0 0 0 0 0 0 0 \n");
 }
 
+/* Each input must stop with exactly this message; with the skip policy it is a warning. */
+static const struct {
+    const char *in, *msg;
+} errors[] = {
+    {"R 3 2.854035 2 0xfebf000c 0x1 0x0 0\n", "t.txt:1: R record: width 3 is not 1, 2, 4 or 8"},
+    {"VERSION 20070824\n\nR 4 2.854035 2 0xfebf000c 0x1 0x0\n", "t.txt:3: R record: missing pid"},
+    {"R 4 2.854035 2 0xfebf000c\n", "t.txt:1: R record: missing value"},
+    {"R 4 2.854035 2 0xfebf000c 0x1 0x0 0 pc=maybe\n", "t.txt:1: R record: pc= must be 'unknown'"},
+    {"W 4 2.854035 2 0xfebf000c 0x1 0x0 0 rejected=yes\n",
+     "t.txt:1: W record: rejected= must be 1"},
+    {"W 4 2.854035 2 0xfebf000c 0x1 0x10 0 pc=unknown\n",
+     "t.txt:1: W record: pc=unknown with a non-zero PC"},
+    {"R\n", "t.txt:1: R record: missing width"},
+    {"W 4 2.854035 2 zz 0x1 0x0 0\n", "t.txt:1: W record: bad phys 'zz'"},
+    {"W 4 2.854035 2 0x 0x1 0x0 0\n", "t.txt:1: W record: bad phys '0x'"},
+    {"W 4 2.854035 2 0x12g 0x1 0x0 0\n", "t.txt:1: W record: bad phys '0x12g'"},
+    {"W 4 2.85x 2 0x1 0x1 0x0 0\n", "t.txt:1: W record: bad timestamp '2.85x'"},
+    {"W 4 -2.5 2 0x1 0x1 0x0 0\n", "t.txt:1: W record: bad timestamp '-2.5'"},
+    /* overflowing numbers */
+    {"R 4 2.854035 2 0x1ffffffffffffffff 0x1 0x0 0\n",
+     "t.txt:1: R record: phys '0x1ffffffffffffffff' is too large"},
+    {"R 4 2.854035 2147483648 0x1 0x1 0x0 0\n",
+     "t.txt:1: R record: map id '2147483648' is too large"},
+    {"R 4 2.854035 -2147483649 0x1 0x1 0x0 0\n",
+     "t.txt:1: R record: map id '-2147483649' is too large"},
+    {"R 18446744073709551616 2.854035 2 0x1 0x1 0x0 0\n",
+     "t.txt:1: R record: width '18446744073709551616' is too large"},
+    {"R 4 18446744074.0 2 0x1 0x1 0x0 0\n",
+     "t.txt:1: R record: timestamp '18446744074.0' is too large"},
+    {"R 4 1.0 2 0x1 0x1 0x0 0 ns=18446744073709551615\n",
+     "t.txt:1: R record: too large ns='18446744073709551615'"},
+    {"PCIDEV 10018 808610d3 b 0 0 0 0 0 0 0 0 0 0 0 0 0 0 \n",
+     "t.txt:1: PCIDEV record: bus/devfn '10018' is too large"},
+    {"PCIDEV 0018 808610d3 b 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+     "t.txt:1: PCIDEV record: missing resource size"},
+    {"UNKNOWN 0.005000 4 0xfebf0100 0f,c7 0x0 0\n",
+     "t.txt:1: UNKNOWN record: bad opcode bytes '0f,c7'"},
+    {"MAP 2.849603 1 0xfeba0000 0xffffcc2b406e0000\n", "t.txt:1: MAP record: missing len"},
+    {"UNMAP 10.000000 x 0x0 0\n", "t.txt:1: UNMAP record: bad map id 'x'"},
+    {"IRQ 1.0 NMI 0 1\n", "t.txt:1: IRQ record: bad kind (INTX, MSI or MSIX) 'NMI'"},
+    {"IRQ 1.0 INTX 4 1\n", "t.txt:1: IRQ record: INTX pin must be 0-3 and level 0 or 1"},
+    {"PCICFG 1.0 0018 abc\n",
+     "t.txt:1: PCICFG record: config space must be 1 to 4096 bytes in hex, not 3 digits"},
+    {"PCICFG 1.0 0018 zz\n", "t.txt:1: PCICFG record: bad config bytes 'zz'"},
+    /* unknown keywords, stray fields, bad facts */
+    {"FOO 1 2 3\n", "t.txt:1: unknown record type 'FOO'"},
+    {"\xff\xfe garbage\n", "t.txt:1: unknown record type '\\xff\\xfe'"},
+    {"R 4 2.854035 2 0xfebf000c 0x1 0x0 0 junk\n", "t.txt:1: R record: unexpected field 'junk'"},
+    {"R 4 2.854035 2 0xfebf000c 0x1 0x0 0 ns=2854035999\n",
+     "t.txt:1: R record: ns=2854035999 does not round to the timestamp"},
+    {"R 4 2.854035 2 0xfebf000c 0x1 0x0 0 bar=7\n", "t.txt:1: R record: bar=7 is not 0-6"},
+    {"R 4 2.854035 2 0xfebf000c 0x1 0x0 0 off=0x10\n", "t.txt:1: R record: off= without bar="},
+    {"R 4 2.854035 2 0xfebf000c 0x1 0x0 0 vcpu=x\n", "t.txt:1: R record: bad vcpu='x'"},
+    {"R 4 2.854035 2 0xfebf000c 0x1 0x0 0 vcpu=2147483648\n",
+     "t.txt:1: R record: too large vcpu='2147483648'"},
+    {"R 4 2.854035 2 0xfebf000c 0x1 0x0 0 insn=8b4\n",
+     "t.txt:1: R record: insn= must be 1 to 16 bytes in hex"},
+    {"R 4 2.854035 2 0xfebf000c 0x1 0x0 0 asm=\"mov\n",
+     "t.txt:1: R record: unterminated quoted value of asm="},
+    {"R 4 2.854035 2 0xfebf000c 0x1 0x0 0 asm=\"a\\qb\"\n",
+     "t.txt:1: R record: bad escape '\\q' in asm="},
+    {"R 4 2.854035 2 0xfebf000c 0x1 0x0 0 asm=\"a\\x4\"\n",
+     "t.txt:1: R record: bad \\x escape in asm="},
+    {"R 4 2.854035 2 0xfebf000c 0x1 0x0 0 asm=\"a\"b\n",
+     "t.txt:1: R record: text after the closing quote of asm="},
+    {"MARKX 1.0 dev=x\n", "t.txt:1: MARKX record: missing text="},
+    /* found by fuzzing: ns on a record without a time; times beyond the kernel's %u seconds */
+    {"PCIDEV 0018 808610d3 b 0 0 0 0 0 0 0 0 0 0 0 0 0 0  ns=5\n",
+     "t.txt:1: PCIDEV record: ns= on a record without a time"},
+    {"R 4 4294967296.0 2 0x1 0x1 0x0 0\n",
+     "t.txt:1: R record: timestamp '4294967296.0' is too large"},
+    {"R 4 4294967295.9999995 2 0x1 0x1 0x0 0\n",
+     "t.txt:1: R record: timestamp '4294967295.9999995' is too large"},
+    /* found by fuzzing: control characters in VERSION and the driver name */
+    {"VERSION 20070824\x08\n", "t.txt:1: VERSION record: bad version '20070824\\x08'"},
+    {"PCIDEV 0018 808610d3 b 0 0 0 0 0 0 0 0 0 0 0 0 0 0 e1000\x01\n",
+     "t.txt:1: PCIDEV record: control character in the driver name"},
+};
+
 static void test_errors(void)
 {
-    expect_error("R 3 2.854035 2 0xfebf000c 0x1 0x0 0\n",
-                 "t.txt:1: R record: width 3 is not 1, 2, 4 or 8");
-    expect_error("VERSION 20070824\n\nR 4 2.854035 2 0xfebf000c 0x1 0x0\n",
-                 "t.txt:3: R record: missing pid");
-    expect_error("R 4 2.854035 2 0xfebf000c\n", "t.txt:1: R record: missing value");
-    expect_error("R 4 2.854035 2 0xfebf000c 0x1 0x0 0 pc=maybe\n",
-                 "t.txt:1: R record: pc= must be 'unknown'");
-    expect_error("W 4 2.854035 2 0xfebf000c 0x1 0x0 0 rejected=yes\n",
-                 "t.txt:1: W record: rejected= must be 1");
-    expect_error("W 4 2.854035 2 0xfebf000c 0x1 0x10 0 pc=unknown\n",
-                 "t.txt:1: W record: pc=unknown with a non-zero PC");
-    expect_error("R\n", "t.txt:1: R record: missing width");
-    expect_error("W 4 2.854035 2 zz 0x1 0x0 0\n", "t.txt:1: W record: bad phys 'zz'");
-    expect_error("W 4 2.854035 2 0x 0x1 0x0 0\n", "t.txt:1: W record: bad phys '0x'");
-    expect_error("W 4 2.854035 2 0x12g 0x1 0x0 0\n", "t.txt:1: W record: bad phys '0x12g'");
-    expect_error("W 4 2.85x 2 0x1 0x1 0x0 0\n", "t.txt:1: W record: bad timestamp '2.85x'");
-    expect_error("W 4 -2.5 2 0x1 0x1 0x0 0\n", "t.txt:1: W record: bad timestamp '-2.5'");
-    /* overflowing numbers */
-    expect_error("R 4 2.854035 2 0x1ffffffffffffffff 0x1 0x0 0\n",
-                 "t.txt:1: R record: phys '0x1ffffffffffffffff' is too large");
-    expect_error("R 4 2.854035 2147483648 0x1 0x1 0x0 0\n",
-                 "t.txt:1: R record: map id '2147483648' is too large");
-    expect_error("R 4 2.854035 -2147483649 0x1 0x1 0x0 0\n",
-                 "t.txt:1: R record: map id '-2147483649' is too large");
-    expect_error("R 18446744073709551616 2.854035 2 0x1 0x1 0x0 0\n",
-                 "t.txt:1: R record: width '18446744073709551616' is too large");
-    expect_error("R 4 18446744074.0 2 0x1 0x1 0x0 0\n",
-                 "t.txt:1: R record: timestamp '18446744074.0' is too large");
-    expect_error("R 4 1.0 2 0x1 0x1 0x0 0 ns=18446744073709551615\n",
-                 "t.txt:1: R record: too large ns='18446744073709551615'");
-    expect_error("PCIDEV 10018 808610d3 b 0 0 0 0 0 0 0 0 0 0 0 0 0 0 \n",
-                 "t.txt:1: PCIDEV record: bus/devfn '10018' is too large");
-    expect_error("PCIDEV 0018 808610d3 b 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
-                 "t.txt:1: PCIDEV record: missing resource size");
-    expect_error("UNKNOWN 0.005000 4 0xfebf0100 0f,c7 0x0 0\n",
-                 "t.txt:1: UNKNOWN record: bad opcode bytes '0f,c7'");
-    expect_error("MAP 2.849603 1 0xfeba0000 0xffffcc2b406e0000\n",
-                 "t.txt:1: MAP record: missing len");
-    expect_error("UNMAP 10.000000 x 0x0 0\n", "t.txt:1: UNMAP record: bad map id 'x'");
-    expect_error("IRQ 1.0 NMI 0 1\n", "t.txt:1: IRQ record: bad kind (INTX, MSI or MSIX) 'NMI'");
-    expect_error("IRQ 1.0 INTX 4 1\n",
-                 "t.txt:1: IRQ record: INTX pin must be 0-3 and level 0 or 1");
-    expect_error(
-        "PCICFG 1.0 0018 abc\n",
-        "t.txt:1: PCICFG record: config space must be 1 to 4096 bytes in hex, not 3 digits");
-    expect_error("PCICFG 1.0 0018 zz\n", "t.txt:1: PCICFG record: bad config bytes 'zz'");
-    /* unknown keywords, stray fields, bad facts */
-    expect_error("FOO 1 2 3\n", "t.txt:1: unknown record type 'FOO'");
-    expect_error("\xff\xfe garbage\n", "t.txt:1: unknown record type '\\xff\\xfe'");
-    expect_error("R 4 2.854035 2 0xfebf000c 0x1 0x0 0 junk\n",
-                 "t.txt:1: R record: unexpected field 'junk'");
-    expect_error("R 4 2.854035 2 0xfebf000c 0x1 0x0 0 ns=2854035999\n",
-                 "t.txt:1: R record: ns=2854035999 does not round to the timestamp");
-    expect_error("R 4 2.854035 2 0xfebf000c 0x1 0x0 0 bar=7\n",
-                 "t.txt:1: R record: bar=7 is not 0-6");
-    expect_error("R 4 2.854035 2 0xfebf000c 0x1 0x0 0 off=0x10\n",
-                 "t.txt:1: R record: off= without bar=");
-    expect_error("R 4 2.854035 2 0xfebf000c 0x1 0x0 0 vcpu=x\n", "t.txt:1: R record: bad vcpu='x'");
-    expect_error("R 4 2.854035 2 0xfebf000c 0x1 0x0 0 vcpu=2147483648\n",
-                 "t.txt:1: R record: too large vcpu='2147483648'");
-    expect_error("R 4 2.854035 2 0xfebf000c 0x1 0x0 0 insn=8b4\n",
-                 "t.txt:1: R record: insn= must be 1 to 16 bytes in hex");
-    expect_error("R 4 2.854035 2 0xfebf000c 0x1 0x0 0 asm=\"mov\n",
-                 "t.txt:1: R record: unterminated quoted value of asm=");
-    expect_error("R 4 2.854035 2 0xfebf000c 0x1 0x0 0 asm=\"a\\qb\"\n",
-                 "t.txt:1: R record: bad escape '\\q' in asm=");
-    expect_error("R 4 2.854035 2 0xfebf000c 0x1 0x0 0 asm=\"a\\x4\"\n",
-                 "t.txt:1: R record: bad \\x escape in asm=");
-    expect_error("R 4 2.854035 2 0xfebf000c 0x1 0x0 0 asm=\"a\"b\n",
-                 "t.txt:1: R record: text after the closing quote of asm=");
-    expect_error("MARKX 1.0 dev=x\n", "t.txt:1: MARKX record: missing text=");
-    /* found by fuzzing: ns on a record without a time; times beyond the kernel's %u seconds */
-    expect_error("PCIDEV 0018 808610d3 b 0 0 0 0 0 0 0 0 0 0 0 0 0 0  ns=5\n",
-                 "t.txt:1: PCIDEV record: ns= on a record without a time");
-    expect_error("R 4 4294967296.0 2 0x1 0x1 0x0 0\n",
-                 "t.txt:1: R record: timestamp '4294967296.0' is too large");
+    for (size_t i = 0; i < G_N_ELEMENTS(errors); i++) {
+        expect_error(errors[i].in, errors[i].msg);
+    }
+    /* the last times within the kernel's %u seconds */
     expect_ok("R 4 4294967295.999999 2 0x1 0x1 0x0 0\n", "R 4 4294967295.999999 2 0x1 0x1 0x0 0\n");
     expect_ok("R 4 4294967295.9999994 2 0x1 0x1 0x0 0\n",
               "R 4 4294967295.999999 2 0x1 0x1 0x0 0\n");
-    expect_error("R 4 4294967295.9999995 2 0x1 0x1 0x0 0\n",
-                 "t.txt:1: R record: timestamp '4294967295.9999995' is too large");
-    /* found by fuzzing: control characters in VERSION and the driver name */
-    expect_error("VERSION 20070824\x08\n", "t.txt:1: VERSION record: bad version '20070824\\x08'");
-    expect_error("PCIDEV 0018 808610d3 b 0 0 0 0 0 0 0 0 0 0 0 0 0 0 e1000\x01\n",
-                 "t.txt:1: PCIDEV record: control character in the driver name");
+}
+
+static void test_nul_bytes(void)
+{
     /* NUL bytes */
     static const char nul[] = "R 4 2.854035 2 0xfeb\0000c 0x1 0x0 0\n";
     struct result r = read_mem(nul, sizeof(nul) - 1, "n.txt", MMIOTRACE_ON_ERROR_STOP);
@@ -456,148 +456,6 @@ static void test_garbage(void)
     g_rand_free(rnd);
 }
 
-/* ---- Compressed input ---- */
-
-static GString *big_trace(void)
-{
-    GString *s = g_string_new(sample);
-    for (int i = 0; i < 50000; i++) {
-        g_string_append_printf(s, "%c 4 %d.%06d 2 0x%x 0x%x 0x0 0\n", i % 3 ? 'R' : 'W',
-                               3 + i / 1000000, i % 1000000, 0xfebf0000 + 4 * (i % 64),
-                               i * 2654435761u);
-    }
-    return s;
-}
-
-static GByteArray *gzip(const GString *s)
-{
-    z_stream z = {0};
-    GByteArray *out = g_byte_array_sized_new(s->len / 2 + 1024);
-    g_assert_cmpint(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), ==, Z_OK);
-    g_byte_array_set_size(out, deflateBound(&z, s->len));
-    z.next_in = (unsigned char *)s->str;
-    z.avail_in = s->len;
-    z.next_out = out->data;
-    z.avail_out = out->len;
-    g_assert_cmpint(deflate(&z, Z_FINISH), ==, Z_STREAM_END);
-    g_byte_array_set_size(out, z.total_out);
-    deflateEnd(&z);
-    return out;
-}
-
-static GByteArray *xz(const GString *s)
-{
-    GByteArray *out = g_byte_array_new();
-    size_t pos = 0;
-    g_byte_array_set_size(out, lzma_stream_buffer_bound(s->len));
-    g_assert_cmpint(lzma_easy_buffer_encode(6, LZMA_CHECK_CRC64, NULL, (uint8_t *)s->str, s->len,
-                                            out->data, &pos, out->len),
-                    ==, LZMA_OK);
-    g_byte_array_set_size(out, pos);
-    return out;
-}
-
-static GByteArray *zst(const GString *s)
-{
-    GByteArray *out = g_byte_array_new();
-    g_byte_array_set_size(out, ZSTD_compressBound(s->len));
-    size_t n = ZSTD_compress(out->data, out->len, s->str, s->len, 3);
-    g_assert_false(ZSTD_isError(n));
-    g_byte_array_set_size(out, n);
-    return out;
-}
-
-static void test_compressed(void)
-{
-    GString *plain = big_trace();
-    struct result want = read_mem(plain->str, plain->len, "p.txt", MMIOTRACE_ON_ERROR_STOP);
-    g_assert_cmpstr(want.error, ==, NULL);
-    g_assert_cmpint(want.records, ==, 50006);
-    /* a kernel trace comes back byte for byte */
-    g_assert_cmpstr(want.out->str, ==, plain->str);
-
-    GByteArray *(*compress[3])(const GString *) = {gzip, xz, zst};
-    const char *names[3] = {"c.gz", "c.xz", "c.zst"};
-    const char *truncated[3] = {"gzip stream is truncated", "xz stream is truncated",
-                                "zstd stream is truncated"};
-    for (int c = 0; c < 3; c++) {
-        GByteArray *z = compress[c](plain);
-        struct mmiotrace_reader *rd = mmiotrace_reader_open_mem(z->data, z->len, names[c]);
-        struct mmiotrace_record rec;
-        g_assert_cmpint(mmiotrace_reader_next(rd, &rec), ==, 1);
-        g_assert_cmpint(mmiotrace_reader_compression(rd), ==, c + 1);
-        mmiotrace_reader_free(rd);
-        struct result r = read_mem(z->data, z->len, names[c], MMIOTRACE_ON_ERROR_STOP);
-        g_assert_cmpstr(r.error, ==, NULL);
-        g_assert_cmpstr(r.out->str, ==, want.out->str);
-        result_free(&r);
-
-        /* through a file descriptor too */
-        char path[] = "/tmp/hvmmio-test-XXXXXX";
-        int fd = g_mkstemp(path);
-        g_assert_cmpint(write(fd, z->data, z->len), ==, (ssize_t)z->len);
-        lseek(fd, 0, SEEK_SET);
-        r = read_reader(mmiotrace_reader_open_fd(fd, names[c], true), MMIOTRACE_ON_ERROR_STOP);
-        g_assert_cmpstr(r.error, ==, NULL);
-        g_assert_cmpint(r.records, ==, 50006);
-        result_free(&r);
-        unlink(path);
-
-        /* truncated anywhere: a clear error, never a silent end of file */
-        size_t cuts[] = {z->len - 1, z->len - 4, z->len / 2, 20, 10};
-        for (size_t k = 0; k < G_N_ELEMENTS(cuts); k++) {
-            r = read_mem(z->data, cuts[k], names[c], MMIOTRACE_ON_ERROR_SKIP);
-            g_assert_nonnull(r.error);
-            g_assert_true(g_str_has_prefix(r.error, names[c]));
-            g_assert_nonnull(strstr(r.error, truncated[c]));
-            result_free(&r);
-        }
-        /* corrupt: an error (or skipped lines), no crash */
-        for (size_t k = 10; k < z->len; k += z->len / 7) {
-            GByteArray *bad = g_byte_array_new();
-            g_byte_array_append(bad, z->data, z->len);
-            bad->data[k] ^= 0x55;
-            r = read_mem(bad->data, bad->len, names[c], MMIOTRACE_ON_ERROR_STOP);
-            if (c == 0 || c == 1) {
-                /* gzip and xz carry checksums */
-                g_assert_nonnull(r.error);
-            }
-            result_free(&r);
-            g_byte_array_free(bad, TRUE);
-        }
-        g_byte_array_free(z, TRUE);
-    }
-
-    /* concatenated gzip members and zstd frames, as cat a.gz b.gz makes */
-    GString *half = g_string_new("R 4 1.0 1 0x1 0x1 0x0 0\n");
-    const char *names2[3] = {"m.gz", "m.xz", "m.zst"};
-    for (int c = 0; c < 3; c++) {
-        GByteArray *a = compress[c](half), *b = compress[c](half);
-        g_byte_array_append(a, b->data, b->len);
-        struct result r = read_mem(a->data, a->len, names2[c], MMIOTRACE_ON_ERROR_STOP);
-        g_assert_cmpstr(r.error, ==, NULL);
-        g_assert_cmpstr(r.out->str, ==,
-                        "R 4 1.000000 1 0x1 0x1 0x0 0\nR 4 1.000000 1 0x1 0x1 0x0 0\n");
-        result_free(&r);
-        /* trailing garbage after the stream */
-        g_byte_array_append(a, (const guint8 *)"junk", 4);
-        r = read_mem(a->data, a->len, names2[c], MMIOTRACE_ON_ERROR_STOP);
-        g_assert_nonnull(r.error);
-        result_free(&r);
-        g_byte_array_free(a, TRUE);
-        g_byte_array_free(b, TRUE);
-    }
-    g_string_free(half, TRUE);
-
-    /* bzip2 is recognised and refused clearly */
-    struct result r = read_str("BZh91AY&SY", MMIOTRACE_ON_ERROR_STOP);
-    g_assert_cmpstr(r.error, ==,
-                    "t.txt: bzip2-compressed input is not supported (use gzip, xz or zstd)");
-    result_free(&r);
-    result_free(&want);
-    g_string_free(plain, TRUE);
-}
-
 static void test_jsonl(void)
 {
     expect_ok("{\"type\":\"R\",\"ts_us\":2854035,\"width\":4,\"map_id\":2,\"phys\":\"0xfebf000c\","
@@ -634,12 +492,15 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/reader/each-record", test_each_record);
+    g_test_add_func("/reader/each-record/round-trip", test_each_record_round_trip);
+    g_test_add_func("/reader/each-record/facts", test_each_record_facts);
     g_test_add_func("/reader/tolerance", test_tolerance);
     g_test_add_func("/reader/errors", test_errors);
+    g_test_add_func("/reader/errors/nul-bytes", test_nul_bytes);
     g_test_add_func("/reader/skip-policy", test_skip_policy);
     g_test_add_func("/reader/long-lines", test_long_lines);
     g_test_add_func("/reader/garbage", test_garbage);
-    g_test_add_func("/reader/compressed", test_compressed);
+    reader_add_compressed_tests();
     g_test_add_func("/reader/jsonl", test_jsonl);
     return g_test_run();
 }
