@@ -261,8 +261,12 @@ static void test_extended(void)
     r.ext = MMIOTRACE_EXT_ASM;
     expect(&r, MMIOTRACE_FMT_EXTENDED,
            "R 4 2.854035 2 0xfebf000c 0x1 0xffffffffc0a01234 0 asm=\"\"\n");
+}
 
-    /* a MARK with facts becomes MARKX with a quoted text */
+/* a MARK with facts becomes MARKX with a quoted text */
+static void test_extended_mark(void)
+{
+    struct mmiotrace_record r;
     mmiotrace_record_init(&r, MMIOTRACE_MARK);
     r.ts_ns = 2766196400ull;
     r.mark.text = "MARK-START";
@@ -279,8 +283,14 @@ static void test_extended(void)
     expect(&r, MMIOTRACE_FMT_KERNEL, "MARK 2.766196 hello world\n");
     r.mark.len = 0;
     expect(&r, MMIOTRACE_FMT_EXTENDED, "MARKX 2.766196 ns=2766196400 dev=nic0 text=\"\"\n");
+}
 
-    /* found by fuzzing: texts a plain MARK line would not give back go in MARKX */
+/* found by fuzzing: texts a plain MARK line would not give back go in MARKX */
+static void test_extended_mark_text(void)
+{
+    struct mmiotrace_record r;
+    mmiotrace_record_init(&r, MMIOTRACE_MARK);
+    r.ts_ns = 2766196400ull;
     r.ext = 0;
     r.mark.text = "two\nLSPCI";
     r.mark.len = strlen(r.mark.text);
@@ -322,8 +332,12 @@ static void test_extended(void)
     g_assert_cmpint(mmiotrace_format(buf, sizeof(buf), &r, MMIOTRACE_FMT_EXTENDED), ==, -1);
     r.ts_ns = MMIOTRACE_TS_MAX_NS; /* the last that does not round up to 4294967296 s */
     expect(&r, MMIOTRACE_FMT_EXTENDED, "MARK 4294967295.999999 Lost 03 events.\n");
+}
 
-    /* lost events with facts */
+/* lost events with facts */
+static void test_extended_lost(void)
+{
+    struct mmiotrace_record r;
     mmiotrace_record_init(&r, MMIOTRACE_LOST);
     r.ts_ns = 3000000000ull;
     r.lost.count = 12;
@@ -337,8 +351,12 @@ static void test_extended(void)
     r.dev_len = 4;
     expect(&r, MMIOTRACE_FMT_EXTENDED, "LOST 3.000000 12 dev=nic0\n");
     expect(&r, MMIOTRACE_FMT_KERNEL, "MARK 0.000000 Lost 12 events.\n");
+}
 
-    /* PCIDEV facts follow the driver slot (empty or not) */
+/* PCIDEV facts follow the driver slot (empty or not) */
+static void test_extended_pcidev(void)
+{
+    struct mmiotrace_record r;
     mmiotrace_record_init(&r, MMIOTRACE_PCIDEV);
     r.pcidev.devfn = 0x18;
     r.pcidev.vendor = 0x8086;
@@ -551,6 +569,10 @@ int main(int argc, char **argv)
     g_test_add_func("/writer/each-kernel-record", test_each_kernel_record);
     g_test_add_func("/writer/kernel-printf-oracle", test_kernel_printf_oracle);
     g_test_add_func("/writer/extended", test_extended);
+    g_test_add_func("/writer/extended/mark", test_extended_mark);
+    g_test_add_func("/writer/extended/mark-text", test_extended_mark_text);
+    g_test_add_func("/writer/extended/lost", test_extended_lost);
+    g_test_add_func("/writer/extended/pcidev", test_extended_pcidev);
     g_test_add_func("/writer/pcicfg-irq", test_new_records);
     g_test_add_func("/writer/invalid", test_invalid);
     g_test_add_func("/writer/kernel-mark-injection", test_kernel_mark_injection);
