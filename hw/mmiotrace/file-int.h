@@ -65,7 +65,29 @@ enum { WRITER_RUNNING, WRITER_POLLING, WRITER_IDLE };
 #define STAMP_CALIBRATE_NS 10000000
 #define STAMP_REFINE_NS 500000000
 
+/*
+ * One producer's ring. Its producer's fields and the writer's tail are on cache lines of
+ * their own: the writer updating tail must not take the producer's line away on every
+ * batch; the producer reads tail only when the ring looks full or a wake-up is due.
+ */
+#define MMIOTRACE_LANES 64                  /* lanes[0] and 63 vCPUs of their own */
+#define MMIOTRACE_LANE_MISC 0               /* the other producers' lane */
+#define LANE_IDLE UINT64_MAX                /* claim: no record in progress */
+#define LANE_STAMPING 0                     /* claim: taking a record's stamp */
 
+typedef struct MmioTraceLane {
+    QEMU_ALIGNED(64) uint64_t head;         /* next slot to fill (producer) */
+    uint64_t claim;         /* LANE_IDLE, LANE_STAMPING or the stamp being queued */
+    uint64_t tail_seen;     /* tail as the producer last read it (<= the real tail) */
+    uint64_t lost_pending;  /* drop mode: lost since the last queued marker */
+    uint64_t last_wake_ts;  /* stamp of the last wake-up asked for */
+    QEMU_ALIGNED(64) uint64_t tail;         /* next slot to write (writer) */
+    MmioTraceEvent *ring;
+    uint8_t *insn_ring;     /* MMIOTRACE_INSN_MAX bytes per ring slot */
+    uint64_t mask;
+} MmioTraceLane;
+
+/* A trace file. Who may touch which field: docs/architecture.md. */
 struct MmioTraceFile {
     char *path;
     int fd;
@@ -80,31 +102,20 @@ struct MmioTraceFile {
     double ns_per_stamp;
     uint64_t refined_ns;        /* CLOCK_MONOTONIC of the last refinement */
 
-    /* ring (set at open) */
-    MmioTraceEvent *ring;
-    uint8_t *insn_ring;     /* MMIOTRACE_INSN_MAX bytes per ring slot */
-    uint64_t mask;
+    /*
+     * The rings: one per vCPU (a lane, filled by that vCPU's thread alone, without a
+     * lock) and one for every other producer (the main loop, I/O threads: under
+     * misc_lock). The writer merges them in time stamp order (file-ring.c says why that
+     * order is the devices' order).
+     */
+    uint32_t ring_size;     /* slots per lane */
     uint64_t wake_batch;    /* records that make a producer wake an idle writer */
     uint64_t min_batch;     /* records a polling writer takes at a time */
     bool poll;              /* the writer polls while records come */
-
-    /*
-     * The producers' fields (vCPUs, under the lock) and the writer's tail live on cache
-     * lines of their own: the writer updating tail must not take the producers' line
-     * away on every batch. Producers read tail only when the ring looks full or a wake-
-     * up is due.
-     */
-    QEMU_ALIGNED(64) QemuSpin lock;
-    uint64_t commit_head;   /* head once the reserved slot is filled */
-    uint64_t tail_seen;     /* tail as the producers last read it (<= the real tail) */
-    uint64_t lost_pending;  /* drop mode: lost since the last queued marker */
-    uint64_t last_wake_ts;  /* ts of the last wake-up asked for */
-
-    /* next slot to fill; apart from the lock, so that the writer reading it does not take
-     * the lock's line from the producers */
-    QEMU_ALIGNED(64) uint64_t head;
-
-    QEMU_ALIGNED(64) uint64_t tail;   /* next slot to write (writer) */
+    bool rotating;          /* a rotation's records wait for room even in drop mode */
+    MmioTraceLane *lanes[MMIOTRACE_LANES];  /* [i]: vCPU i; made at its first record */
+    unsigned nlanes;        /* lanes[] in use: the highest made + 1 */
+    QemuSpin misc_lock;     /* the producers of lanes[MMIOTRACE_LANE_MISC] */
 
     /* writer thread */
     QEMU_ALIGNED(64) QemuThread thread;
@@ -144,7 +155,6 @@ struct MmioTraceFile {
     GHashTable *lost_by_dev;    /* dev= name -> accesses lost to write errors (mutex) */
     GHashTable *map_dev;        /* writer: MAP id -> device name (lines without dev=) */
     bool want_direct;       /* mmiotrace-direct, for the files of mmiotrace-rotate */
-    bool rotating;          /* a rotation's records wait for room even in drop mode */
 
     QLIST_ENTRY(MmioTraceFile) next;
 };
@@ -165,6 +175,31 @@ static inline uint64_t mmiotrace_stamp_now(void)
     return mmiotrace_stamp_tsc ? (uint64_t)cpu_get_host_ticks() : (uint64_t)get_clock();
 }
 
+/*
+ * Ordered stamps (file-ring.c): after every earlier store is visible to other threads
+ * (MFENCE; LFENCE; RDTSC, as Intel's SDM says), or before any later load (RDTSC;
+ * LFENCE). get_clock() reads the TSC ordered itself (the vDSO's rdtsc_ordered).
+ */
+static inline uint64_t mmiotrace_stamp_after_stores(void)
+{
+    smp_mb();   /* the caller's stores are visible before the stamp is taken */
+#if defined(__x86_64__) || defined(__i386__)
+    asm volatile("lfence" : : : "memory");
+#endif
+    return mmiotrace_stamp_now();
+}
+
+static inline uint64_t mmiotrace_stamp_before_loads(void)
+{
+    uint64_t s = mmiotrace_stamp_now();
+
+#if defined(__x86_64__) || defined(__i386__)
+    asm volatile("lfence" : : : "memory");
+#endif
+    smp_mb();   /* the stamp is taken before the caller's loads */
+    return s;
+}
+
 void mmiotrace_stamp_init(void);
 uint64_t mmiotrace_stamp_to_ns(MmioTraceFile *f, uint64_t stamp);
 void mmiotrace_stamp_refine(MmioTraceFile *f);
@@ -177,6 +212,12 @@ size_t mmiotrace_out_pending(MmioTraceFile *f);
 void mmiotrace_out_switch(MmioTraceFile *f, MmioTraceRotate *r);
 int mmiotrace_out_open(const char *canon, const char *path, bool direct, int *direct_fd,
                        bool *seekable, Error **errp);
+
+/* file-ring.c */
+MmioTraceLane *mmiotrace_lane_new(uint32_t size);
+void mmiotrace_lane_free(MmioTraceLane *l);
+/* Tell the producers the file is closed; wait for those that are queueing a record. */
+void mmiotrace_ring_close(MmioTraceFile *f);
 
 /* file-writer.c */
 void mmiotrace_writer_format(MmioTraceFile *f, MmioTraceEvent *ev, const uint8_t *insn);

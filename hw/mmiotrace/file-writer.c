@@ -187,26 +187,100 @@ static void writer_set_priority(void)
 #endif
 }
 
-/* Write out the events in [tail, head) and give their slots back. */
-static void writer_drain(MmioTraceFile *f, uint64_t tail, uint64_t head)
+/* Events queued and not written yet, in every lane. */
+static uint64_t writer_pending(MmioTraceFile *f)
 {
-    mmiotrace_stamp_refine(f);
-    for (; tail != head; tail++) {
-        MmioTraceEvent *ev = &f->ring[tail & f->mask];
+    unsigned n = qatomic_read(&f->nlanes);
+    uint64_t pending = 0;
 
-        mmiotrace_writer_format(f, ev,
-                                f->insn_ring + (tail & f->mask) * MMIOTRACE_INSN_MAX);
-        if (mmiotrace_event_has_payload(ev)) {
-            g_free(ev->payload);
-            ev->payload = NULL;
+    for (unsigned i = 0; i < n; i++) {
+        MmioTraceLane *l = qatomic_load_acquire(&f->lanes[i]);
+
+        if (l) {
+            pending += qatomic_load_acquire(&l->head) - l->tail;
         }
     }
-    qatomic_store_release(&f->tail, tail);
-    if (qatomic_read(&f->waiters)) {
+    return pending;
+}
+
+/*
+ * The stamp before which no lane can queue an event any more (file-ring.c): the
+ * writer's own stamp, or the stamp a lane is queueing, or 0 while a lane takes one.
+ */
+static uint64_t writer_watermark(MmioTraceFile *f, unsigned *nlanes)
+{
+    uint64_t w = mmiotrace_stamp_before_loads();
+    /* a lane made after this can only queue events stamped after w */
+    unsigned n = *nlanes = qatomic_read(&f->nlanes);
+
+    for (unsigned i = 0; i < n; i++) {
+        MmioTraceLane *l = qatomic_load_acquire(&f->lanes[i]);
+        uint64_t claim = l ? qatomic_load_acquire(&l->claim) : LANE_IDLE;
+
+        if (claim != LANE_IDLE) {
+            w = MIN(w, claim);
+        }
+    }
+    return w;
+}
+
+static void writer_event(MmioTraceFile *f, MmioTraceLane *l, uint64_t i)
+{
+    MmioTraceEvent *ev = &l->ring[i & l->mask];
+
+    mmiotrace_writer_format(f, ev, l->insn_ring + (i & l->mask) * MMIOTRACE_INSN_MAX);
+    if (mmiotrace_event_has_payload(ev)) {
+        g_free(ev->payload);
+        ev->payload = NULL;
+    }
+}
+
+/*
+ * Write out the lanes' events stamped before the watermark, merged in stamp order
+ * (a lane's own events are in order already; ties go to the lower lane), and give
+ * their slots back. Returns how many were written.
+ */
+static uint64_t writer_drain(MmioTraceFile *f)
+{
+    unsigned n;
+    uint64_t w = writer_watermark(f, &n);
+    uint64_t head[MMIOTRACE_LANES], tail[MMIOTRACE_LANES], done = 0;
+    MmioTraceLane *lane[MMIOTRACE_LANES];
+
+    mmiotrace_stamp_refine(f);
+    for (unsigned i = 0; i < n; i++) {
+        lane[i] = qatomic_load_acquire(&f->lanes[i]);
+        tail[i] = lane[i] ? lane[i]->tail : 0;
+        head[i] = lane[i] ? qatomic_load_acquire(&lane[i]->head) : 0;
+    }
+    for (;;) {
+        int best = -1;
+        uint64_t best_ts = w;
+
+        for (unsigned i = 0; i < n; i++) {
+            if (tail[i] != head[i] &&
+                lane[i]->ring[tail[i] & lane[i]->mask].ts < best_ts) {
+                best = i;
+                best_ts = lane[i]->ring[tail[i] & lane[i]->mask].ts;
+            }
+        }
+        if (best < 0) {
+            break;
+        }
+        writer_event(f, lane[best], tail[best]++);
+        done++;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        if (lane[i] && tail[i] != lane[i]->tail) {
+            qatomic_store_release(&lane[i]->tail, tail[i]);
+        }
+    }
+    if (done && qatomic_read(&f->waiters)) {
         qemu_mutex_lock(&f->mutex);
         qemu_cond_broadcast(&f->space);
         qemu_mutex_unlock(&f->mutex);
     }
+    return done;
 }
 
 /* The ring is empty: flush the buffer if asked, or idle long enough. */
@@ -233,29 +307,30 @@ static void writer_flush_idle(MmioTraceFile *f, unsigned empty_polls,
  * Sleep until woken or for a poll interval (idle: longer); with f->mutex held. false:
  * the file is stopping and everything is written.
  */
-static bool writer_wait(MmioTraceFile *f, bool idle, uint64_t tail, bool *slept)
+static bool writer_wait(MmioTraceFile *f, bool idle, bool *slept)
 {
     if (f->waiters) {
         qemu_cond_broadcast(&f->space);
     }
-    if (f->stopping && qatomic_load_acquire(&f->head) == f->tail) {
+    if (f->stopping && !writer_pending(f)) {
         return false;
     }
     if (idle) {
         qatomic_set(&f->writer_idle, WRITER_IDLE);
         /*
-         * Pairs with wake_writer's barrier: the idle state is visible before head is
-         * read again, so a producer either sees the writer idle or its record is seen.
+         * Pairs with wake_writer's barrier: the idle state is visible before the heads
+         * are read again, so a producer either sees the writer idle or its record is
+         * seen.
          */
         smp_mb();
         /* a producer that saw the writer running before this did not wake it */
-        if (qatomic_load_acquire(&f->head) == tail) {
+        if (!writer_pending(f)) {
             qemu_cond_timedwait(&f->wake, &f->mutex, WRITER_POLL_MS);
         }
     } else {
         qatomic_set(&f->writer_idle, WRITER_POLLING);
         /* a producer waiting for room may have signalled before we slept */
-        if (!f->waiters || qatomic_load_acquire(&f->head) == f->tail) {
+        if (!f->waiters || !writer_pending(f)) {
             qemu_cond_timedwait(&f->wake, &f->mutex, WRITER_POLL_ACTIVE_MS);
         }
         *slept = true;
@@ -273,26 +348,26 @@ void *mmiotrace_writer_thread(void *opaque)
 
     writer_set_priority();
     while (more) {
-        uint64_t tail = f->tail;
-        uint64_t head = qatomic_load_acquire(&f->head);
+        uint64_t pending = writer_pending(f);
         uint64_t dropped = qatomic_read(&f->dropped);
 
         /* with losses going on (drop mode), the writer does not wait for a batch */
-        if (head != tail && (head - tail >= f->min_batch || slept ||
-                             dropped != seen_dropped ||
-                             qatomic_read(&f->waiters) || qatomic_read(&f->stopping))) {
+        if (pending && (pending >= f->min_batch || slept || dropped != seen_dropped ||
+                        qatomic_read(&f->waiters) || qatomic_read(&f->stopping))) {
             slept = false;
             seen_dropped = dropped;
             empty_polls = 0;
-            writer_drain(f, tail, head);
-            continue;
+            if (writer_drain(f)) {
+                continue;
+            }
+            /* all of them queued after the watermark: poll again */
         }
-        if (head == tail) {
+        if (!pending) {
             writer_flush_idle(f, empty_polls, &flushed_ns);
         }
         qemu_mutex_lock(&f->mutex);
-        more = writer_wait(f, head == tail &&
-                           (++empty_polls > WRITER_IDLE_POLLS || !f->poll), tail, &slept);
+        more = writer_wait(f, !pending && (++empty_polls > WRITER_IDLE_POLLS || !f->poll),
+                           &slept);
         qemu_mutex_unlock(&f->mutex);
     }
     return NULL;

@@ -98,10 +98,9 @@ MmioTraceFile *mmiotrace_file_open(const char *path, bool compat, bool drop,
     f->stamp0 = f->seg_stamp = mmiotrace_stamp_now();
     f->ns_per_stamp = mmiotrace_stamp_tsc ? mmiotrace_stamp_ns_per_tick : 1.0;
     f->map_ids = 1;
-    f->ring = qemu_memalign(sizeof(MmioTraceEvent), ring_size * sizeof(MmioTraceEvent));
-    memset(f->ring, 0, ring_size * sizeof(MmioTraceEvent));
-    f->insn_ring = g_malloc0((size_t)ring_size * MMIOTRACE_INSN_MAX);
-    f->mask = ring_size - 1;
+    f->ring_size = ring_size;
+    f->lanes[MMIOTRACE_LANE_MISC] = mmiotrace_lane_new(ring_size);
+    f->nlanes = 1;
     f->wake_batch = MIN(ring_size / 4, WAKE_BATCH_MAX);
     f->poll = ring_size >= WRITER_POLL_MIN_RING;
     f->min_batch = f->poll ? WRITER_MIN_BATCH : 1;
@@ -112,7 +111,7 @@ MmioTraceFile *mmiotrace_file_open(const char *path, bool compat, bool drop,
     f->lost_by_dev = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     f->map_dev = g_hash_table_new_full(NULL, NULL, NULL, g_free);
     mmiotrace_record_init(&f->rw_rec, MMIOTRACE_READ);
-    qemu_spin_init(&f->lock);
+    qemu_spin_init(&f->misc_lock);
     qemu_mutex_init(&f->mutex);
     qemu_cond_init(&f->wake);
     qemu_cond_init(&f->space);
@@ -164,9 +163,7 @@ bool mmiotrace_file_rotate(MmioTraceFile *f, const char *path, Error **errp)
     r->direct_fd = direct_fd;
     r->seekable = seekable;
 
-    qemu_spin_lock(&f->lock);
-    f->rotating = true;
-    qemu_spin_unlock(&f->lock);
+    qatomic_set(&f->rotating, true);
     MmioTraceEvent ev = { .type = MMIOTRACE_EV_ROTATE, .payload = r, .bar = -1,
                           .ts = mmiotrace_stamp_now() };
     mmiotrace_file_push(f, &ev);
@@ -182,30 +179,30 @@ bool mmiotrace_file_rotate(MmioTraceFile *f, const char *path, Error **errp)
 
 void mmiotrace_file_rotate_done(MmioTraceFile *f)
 {
-    qemu_spin_lock(&f->lock);
-    f->rotating = false;
-    qemu_spin_unlock(&f->lock);
+    qatomic_set(&f->rotating, false);
     mmiotrace_file_sync(f);
 }
 
 /* Stop the writer once it has written everything, and close the file. */
 static void file_finish(MmioTraceFile *f)
 {
-    /* from here on pushes are counted as dropped; the writer drains the ring */
-    qemu_spin_lock(&f->lock);
-    qatomic_set(&f->closed, true);
-    qemu_spin_unlock(&f->lock);
+    /* from here on pushes are counted as dropped; the writer drains the rings */
+    mmiotrace_ring_close(f);
     qemu_mutex_lock(&f->mutex);
     f->stopping = true;
     qemu_cond_broadcast(&f->wake);
     qemu_cond_broadcast(&f->space);
     qemu_mutex_unlock(&f->mutex);
     qemu_thread_join(&f->thread);
-    if (f->lost_pending) {
-        /* losses at the very end still get their marker */
-        MmioTraceEvent lost = { .type = MMIOTRACE_LOST, .value = f->lost_pending };
-        mmiotrace_writer_format(f, &lost, NULL);
-        f->lost_pending = 0;
+    for (unsigned i = 0; i < f->nlanes; i++) {
+        MmioTraceLane *l = f->lanes[i];
+
+        if (l && l->lost_pending) {
+            /* losses at the very end still get their marker */
+            MmioTraceEvent lost = { .type = MMIOTRACE_LOST, .value = l->lost_pending };
+            mmiotrace_writer_format(f, &lost, NULL);
+            l->lost_pending = 0;
+        }
     }
     mmiotrace_out_write(f, true);
     if (f->failing) {
@@ -234,8 +231,9 @@ static void file_free(MmioTraceFile *f)
     qemu_cond_destroy(&f->wake);
     qemu_cond_destroy(&f->space);
     qemu_mutex_destroy(&f->mutex);
-    qemu_vfree(f->ring);
-    g_free(f->insn_ring);
+    for (unsigned i = 0; i < f->nlanes; i++) {
+        mmiotrace_lane_free(f->lanes[i]);
+    }
     qemu_vfree(f->buf);
     g_free(f->path);
     qemu_vfree(f);

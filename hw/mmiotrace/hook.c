@@ -119,8 +119,7 @@ static void record(MmioTraceRegion *r, hwaddr addr, unsigned size, uint64_t val,
     }
     if ((!d->want_pc || !cpu) && !(nested && acc.active)) {
         /* the hot path: the record is written straight into its ring slot */
-        uint64_t ts = mmiotrace_file_now(d->file);
-        MmioTraceEvent *ev = mmiotrace_file_reserve(d->file, ts);
+        MmioTraceEvent *ev = mmiotrace_file_reserve(d->file);
         if (ev) {
             ev->type = is_write ? MMIOTRACE_WRITE : MMIOTRACE_READ;
             ev->width = size;
@@ -129,7 +128,6 @@ static void record(MmioTraceRegion *r, hwaddr addr, unsigned size, uint64_t val,
             ev->flags = rejected ? MMIOTRACE_EXT_REJECTED : 0;
             ev->vcpu = vcpu;
             ev->map_id = d->map_id[r->bar];
-            ev->ts = ts;
             ev->phys = gpa;
             ev->value = val;
             ev->pc = 0;

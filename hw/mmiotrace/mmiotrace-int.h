@@ -1,9 +1,10 @@
 /*
  * hvmmio: internal structures of the BAR access tracer.
  *
- * Data path: hook (hook.c) -> MmioTraceEvent -> bounded ring (file.c) -> writer
- * thread -> libmmiotrace's formatter -> file. device.c attaches a device's BARs,
- * qmp.c is the monitor interface, insn.c captures and disassembles instructions.
+ * Data path: hook (hook.c) -> MmioTraceEvent -> a bounded ring per vCPU
+ * (file-ring.c) -> writer thread (file-writer.c) -> libmmiotrace's formatter ->
+ * file. device.c attaches a device's BARs, qmp.c is the monitor interface, insn.c
+ * captures and disassembles instructions.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -102,12 +103,16 @@ struct MmioTraceDevice {
 MmioTraceFile *mmiotrace_file_open(const char *path, bool compat, bool drop,
                                    uint32_t ring_size, bool direct, Error **errp);
 void mmiotrace_file_unref(MmioTraceFile *f);
-/* Queue an event (lossless: wait for room; drop: count the loss). */
+/*
+ * Queue an event (lossless: wait for room; drop: count the loss). Each vCPU thread has
+ * a ring of its own; an event is stamped (ev->ts) when it is queued, and the writer
+ * merges the rings in stamp order.
+ */
 void mmiotrace_file_push(MmioTraceFile *f, MmioTraceEvent *ev);
 /* The same for an access with its instruction's bytes (ev->insn_len of them). */
 void mmiotrace_file_push_insn(MmioTraceFile *f, MmioTraceEvent *ev, const uint8_t *insn);
-/* The same in two steps, to fill the slot in place (the per-access hot path). */
-MmioTraceEvent *mmiotrace_file_reserve(MmioTraceFile *f, uint64_t ts);
+/* The same in two steps, to fill the stamped slot in place (the per-access hot path). */
+MmioTraceEvent *mmiotrace_file_reserve(MmioTraceFile *f);
 void mmiotrace_file_commit(MmioTraceFile *f, MmioTraceEvent *ev);
 /* Wait until every event queued so far is written out. */
 void mmiotrace_file_sync(MmioTraceFile *f);
