@@ -196,6 +196,64 @@ static long vm_hwm_kib(void)
     return kb;
 }
 
+/* One mode (0 kernel, 1 extended): write, parse, wc -l; its row of the table.
+ * -1: fatal; 1: the records parsed are not the records written; 0. */
+static int bench_mode(int m, uint64_t n, const char *path)
+{
+    static const char *const modes[2] = {"kernel", "extended"};
+    struct result res = {0};
+    int ret = 0;
+    if (write_file(path, n, m, &res) < 0) {
+        return -1;
+    }
+    /* parse twice and keep the better run (the first may still be settling the cache) */
+    double best = 1e9;
+    for (int k = 0; k < 2; k++) {
+        double t0 = now();
+        if (parse_file(path, &res.records) < 0) {
+            return -1;
+        }
+        double t = now() - t0;
+        best = t < best ? t : best;
+    }
+    res.parse_s = best;
+    if (res.records != n) {
+        fprintf(stderr, "parsed %" PRIu64 " records, wrote %" PRIu64 "\n", res.records, n);
+        ret = 1;
+    }
+    double wc1 = run_wc(path), wc2 = run_wc(path);
+    res.wc_s = wc1 < wc2 ? wc1 : wc2;
+    double mb = res.bytes / 1e6;
+    printf("%-9s %9" PRIu64 " %10.1f | %12.0f %9.1f %12.0f | %12.0f %9.1f | %7.3f %7.1fx\n",
+           modes[m], n, mb, n / res.write_s, mb / res.write_s, n / res.format_s, n / res.parse_s,
+           mb / res.parse_s, res.wc_s, res.parse_s / res.wc_s);
+    return ret;
+}
+
+/* Memory: small (n / 10 records, written here) and big (n), each parsed by a fresh process.
+ * -1: fatal; 1: not flat; 0. */
+static int bench_memory(const char *self, const char *small, const char *big, uint64_t n)
+{
+    struct result sres;
+    if (write_file(small, n / 10, true, &sres) < 0) {
+        return -1;
+    }
+    struct stat st_small, st_big;
+    stat(small, &st_small);
+    stat(big, &st_big);
+    long rss_small = child_peak_rss(self, small), rss_big = child_peak_rss(self, big);
+    printf("peak RSS of a process parsing a file (VmHWM):\n");
+    printf("  %9.1f MB file (%" PRIu64 " records): %6ld KiB\n", st_small.st_size / 1e6, n / 10,
+           rss_small);
+    printf("  %9.1f MB file (%" PRIu64 " records): %6ld KiB\n", st_big.st_size / 1e6, n, rss_big);
+    if (rss_small <= 0 || rss_big <= 0 || rss_big > rss_small + 1024) {
+        printf("  memory is NOT flat\n");
+        return 1;
+    }
+    printf("  flat: the larger file needs %+ld KiB\n", rss_big - rss_small);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     uint64_t n = 5000000;
@@ -246,60 +304,26 @@ int main(int argc, char **argv)
     char paths[2][4096];
     int ret = 0;
     for (int m = 0; m < 2; m++) {
-        struct result res = {0};
         snprintf(paths[m], sizeof(paths[m]), "%s/hvmmio-bench-%d-%s.mmiotrace", dir, (int)getpid(),
                  modes[m]);
-        if (write_file(paths[m], n, m, &res) < 0) {
+        int r = bench_mode(m, n, paths[m]);
+        if (r < 0) {
             return 1;
         }
-        /* parse twice and keep the better run (the first may still be settling the cache) */
-        double best = 1e9;
-        for (int k = 0; k < 2; k++) {
-            double t0 = now();
-            if (parse_file(paths[m], &res.records) < 0) {
-                return 1;
-            }
-            double t = now() - t0;
-            best = t < best ? t : best;
-        }
-        res.parse_s = best;
-        if (res.records != n) {
-            fprintf(stderr, "parsed %" PRIu64 " records, wrote %" PRIu64 "\n", res.records, n);
-            ret = 1;
-        }
-        double wc1 = run_wc(paths[m]), wc2 = run_wc(paths[m]);
-        res.wc_s = wc1 < wc2 ? wc1 : wc2;
-        double mb = res.bytes / 1e6;
-        printf("%-9s %9" PRIu64 " %10.1f | %12.0f %9.1f %12.0f | %12.0f %9.1f | %7.3f %7.1fx\n",
-               modes[m], n, mb, n / res.write_s, mb / res.write_s, n / res.format_s,
-               n / res.parse_s, mb / res.parse_s, res.wc_s, res.parse_s / res.wc_s);
+        ret |= r;
     }
     printf(
         "\n(write = format + buffered write(2) to the file; format = into a caller buffer only;\n"
         " parse = mmiotrace_reader_next over the whole file; parse/wc = parse time / wc -l "
         "time)\n\n");
 
-    /* memory: a file and one ten times larger, each parsed by a fresh process */
     char small[4096];
-    struct result sres;
     snprintf(small, sizeof(small), "%s/hvmmio-bench-%d-small.mmiotrace", dir, (int)getpid());
-    if (write_file(small, n / 10, true, &sres) < 0) {
+    int r = bench_memory(self, small, paths[1], n);
+    if (r < 0) {
         return 1;
     }
-    struct stat st_small, st_big;
-    stat(small, &st_small);
-    stat(paths[1], &st_big);
-    long rss_small = child_peak_rss(self, small), rss_big = child_peak_rss(self, paths[1]);
-    printf("peak RSS of a process parsing a file (VmHWM):\n");
-    printf("  %9.1f MB file (%" PRIu64 " records): %6ld KiB\n", st_small.st_size / 1e6, n / 10,
-           rss_small);
-    printf("  %9.1f MB file (%" PRIu64 " records): %6ld KiB\n", st_big.st_size / 1e6, n, rss_big);
-    if (rss_small <= 0 || rss_big <= 0 || rss_big > rss_small + 1024) {
-        printf("  memory is NOT flat\n");
-        ret = 1;
-    } else {
-        printf("  flat: the larger file needs %+ld KiB\n", rss_big - rss_small);
-    }
+    ret |= r;
     if (!keep) {
         unlink(paths[0]);
         unlink(paths[1]);
