@@ -4,7 +4,6 @@
  * --symbols, its PCs by function. One line per record; memory stays flat (the maps' lookup
  * caches grow with distinct registers, not with records).
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include "regmap.h"
 #include "symbols.h"
 #include "warn.h"
+#include "workbench.h"
 
 static void append_time(GString *out, const struct mmiotrace_record *rec)
 {
@@ -92,51 +92,39 @@ void hvmmio_decode_access(GString *out, struct regmap_set *maps, struct symtab *
 }
 
 static struct {
-    char **regs, **symbols;
-    char *output;
-    gboolean skip_bad, accesses_only;
+    struct wb_opts wb;
+    gboolean accesses_only;
 } cli;
 
 static const GOptionEntry entries[] = {
-    {"regs", 'r', 0, G_OPTION_ARG_FILENAME_ARRAY, &cli.regs,
+    {"regs", 'r', 0, G_OPTION_ARG_FILENAME_ARRAY, &cli.wb.regs,
      "A register map (docs/regmap.md: YAML, or rules-ng-ng XML as "
      "FILE.xml[#DOMAIN][@VARIANT]); "
      "DEV=MAP binds it to the device named DEV; repeat for several",
      "[DEV=]MAP"},
-    {"symbols", 's', 0, G_OPTION_ARG_FILENAME_ARRAY, &cli.symbols,
+    {"symbols", 's', 0, G_OPTION_ARG_FILENAME_ARRAY, &cli.wb.symbols,
      "Name PCs by function: kallsyms, System.map, or an ELF (a module as FILE.ko@TEXTADDR); "
      "repeat for several",
      "FILE"},
-    {"output", 'o', 0, G_OPTION_ARG_FILENAME, &cli.output, "Write to FILE (default: stdout)",
+    {"output", 'o', 0, G_OPTION_ARG_FILENAME, &cli.wb.output, "Write to FILE (default: stdout)",
      "FILE"},
     {"accesses", 'a', 0, G_OPTION_ARG_NONE, &cli.accesses_only,
      "Only the accesses (R, W, UNKNOWN), not MAP, IRQ, MARK, ... lines", NULL},
-    {"skip-bad", 0, 0, G_OPTION_ARG_NONE, &cli.skip_bad,
+    {"skip-bad", 0, 0, G_OPTION_ARG_NONE, &cli.wb.skip_bad,
      "Skip malformed lines with a warning instead of stopping", NULL},
     {NULL}};
-
-static void cli_free(void)
-{
-    g_strfreev(cli.regs);
-    g_strfreev(cli.symbols);
-    g_free(cli.output);
-    memset(&cli, 0, sizeof(cli));
-}
 
 /* The command line into cli: 0, or 2 after printing why. */
 static int parse_args(int *argc, char ***argv)
 {
-    g_autoptr(GOptionContext) ctx = g_option_context_new("TRACE");
-    g_autoptr(GError) error = NULL;
-    cli_free();
-    g_option_context_set_summary(
-        ctx, "Print a trace with register names, bitfields and enum values (--regs) and the "
-             "functions that made the accesses (--symbols):\n"
-             "  W 4 6.199318 nic0 BAR0+0x0 CTRL = 0x0c000040 {RST, RFCE, SLU}  e1000_probe+0x9a "
-             "[e1000e]");
-    g_option_context_add_main_entries(ctx, entries, NULL);
-    if (!g_option_context_parse(ctx, argc, argv, &error)) {
-        fprintf(stderr, "%s: %s\n", (*argv)[0], error->message);
+    wb_opts_free(&cli.wb);
+    cli.accesses_only = FALSE;
+    if (!wb_parse(argc, argv, "TRACE",
+                  "Print a trace with register names, bitfields and enum values (--regs) and the "
+                  "functions that made the accesses (--symbols):\n"
+                  "  W 4 6.199318 nic0 BAR0+0x0 CTRL = 0x0c000040 {RST, RFCE, SLU}  "
+                  "e1000_probe+0x9a [e1000e]",
+                  entries)) {
         return 2;
     }
     if (*argc != 2) {
@@ -187,48 +175,29 @@ static int decode(const char *prog, struct mmiotrace_reader *r, struct regmap_se
 
 int hvmmio_cmd_decode(int argc, char **argv)
 {
-    g_autoptr(GError) error = NULL;
     if (parse_args(&argc, &argv)) {
-        cli_free();
+        wb_opts_free(&cli.wb);
         return 2;
     }
     struct regmap_set *maps = regmap_set_new(); /* empty: BARs and offsets only */
     struct symtab *syms = NULL;
-    int ret = 0;
-    FILE *out = stdout;
-    if (!regmap_set_add_all(maps, cli.regs, &error) ||
-        (cli.symbols && !(syms = symtab_load(cli.symbols, &error)))) {
-        fprintf(stderr, "%s: %s\n", argv[0], error->message);
-        ret = 2;
-        goto out_maps;
-    }
-    if (cli.output && !(out = fopen(cli.output, "w"))) {
-        fprintf(stderr, "%s: %s: %s\n", argv[0], cli.output, strerror(errno));
-        ret = 1;
-        goto out_maps;
-    }
-    static char obuf[1 << 16];
-    setvbuf(out, obuf, _IOFBF, sizeof(obuf));
     struct hvmmio_warn warned = {"hvmmio decode", 5, 0};
-    struct mmiotrace_reader *r = mmiotrace_reader_open(argv[1]);
-    if (!r) {
-        fprintf(stderr, "%s: %s: %s\n", argv[0], argv[1], strerror(errno));
-        ret = 1;
-    } else {
-        mmiotrace_reader_set_policy(
-            r, cli.skip_bad ? MMIOTRACE_ON_ERROR_SKIP : MMIOTRACE_ON_ERROR_STOP, hvmmio_warn_line,
-            &warned);
-        ret = decode(argv[0], r, maps, syms, out);
-        mmiotrace_reader_free(r);
+    struct mmiotrace_reader *r;
+    FILE *out;
+    int ret = 1;
+    if (!wb_load(argv[0], &cli.wb, maps, &syms)) {
+        ret = 2;
+    } else if ((out = wb_output_open(argv[0], cli.wb.output))) {
+        if ((r = wb_reader_open(argv[0], argv[1], cli.wb.skip_bad, &warned))) {
+            ret = decode(argv[0], r, maps, syms, out);
+            mmiotrace_reader_free(r);
+        }
+        if (wb_output_close(argv[0], cli.wb.output ? cli.wb.output : "stdout", out) < 0) {
+            ret = 1;
+        }
     }
-    if (fflush(out) || (out != stdout && fclose(out))) {
-        fprintf(stderr, "%s: %s: %s\n", argv[0], cli.output ? cli.output : "stdout",
-                strerror(errno));
-        ret = 1;
-    }
-out_maps:
     regmap_set_free(maps);
     symtab_free(syms);
-    cli_free();
+    wb_opts_free(&cli.wb);
     return ret;
 }

@@ -8,7 +8,6 @@
  * The trace is read twice (time span and busiest registers, then the bins): TRACE is a file.
  * This file: the command line and the two passes; report-page.c writes the page.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -22,6 +21,7 @@
 #include "report.h"
 #include "symbols.h"
 #include "warn.h"
+#include "workbench.h"
 
 static guint rkey_hash(gconstpointer p)
 {
@@ -187,13 +187,10 @@ static void pass2(struct rep *r, const struct mmiotrace_record *rec)
 static int read_trace(struct rep *r, const char *prog, const char *path, bool skip_bad, int which)
 {
     struct hvmmio_warn warned = {"hvmmio report", 5, 0};
-    struct mmiotrace_reader *rd = mmiotrace_reader_open(path);
+    struct mmiotrace_reader *rd = wb_reader_open(prog, path, skip_bad, which == 1 ? &warned : NULL);
     if (!rd) {
-        fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
         return -1;
     }
-    mmiotrace_reader_set_policy(rd, skip_bad ? MMIOTRACE_ON_ERROR_SKIP : MMIOTRACE_ON_ERROR_STOP,
-                                which == 1 ? hvmmio_warn_line : NULL, &warned);
     struct mmiotrace_record rec;
     char *buf = g_malloc(MMIOTRACE_FORMAT_MAX);
     int got;
@@ -221,49 +218,36 @@ static gint busier(gconstpointer a, gconstpointer b)
 }
 
 static struct {
-    char **regs, **symbols;
-    char *output;
-    gboolean skip_bad;
+    struct wb_opts wb; /* -o is required */
     gint bins;
 } cli;
 
 static const GOptionEntry entries[] = {
-    {"output", 'o', 0, G_OPTION_ARG_FILENAME, &cli.output, "The HTML file to write (required)",
+    {"output", 'o', 0, G_OPTION_ARG_FILENAME, &cli.wb.output, "The HTML file to write (required)",
      "FILE"},
-    {"regs", 'r', 0, G_OPTION_ARG_FILENAME_ARRAY, &cli.regs,
+    {"regs", 'r', 0, G_OPTION_ARG_FILENAME_ARRAY, &cli.wb.regs,
      "Name registers with a register map (docs/regmap.md; repeatable)", "[DEV=]MAP"},
-    {"symbols", 's', 0, G_OPTION_ARG_FILENAME_ARRAY, &cli.symbols,
+    {"symbols", 's', 0, G_OPTION_ARG_FILENAME_ARRAY, &cli.wb.symbols,
      "Name PCs: kallsyms, System.map or ELF (repeatable)", "FILE"},
     {"bins", 'b', 0, G_OPTION_ARG_INT, &cli.bins, "Time bins (default 400)", "N"},
-    {"skip-bad", 0, 0, G_OPTION_ARG_NONE, &cli.skip_bad,
+    {"skip-bad", 0, 0, G_OPTION_ARG_NONE, &cli.wb.skip_bad,
      "Skip malformed lines with a warning instead of stopping", NULL},
     {NULL}};
-
-static void cli_free(void)
-{
-    g_strfreev(cli.regs);
-    g_strfreev(cli.symbols);
-    g_free(cli.output);
-    memset(&cli, 0, sizeof(cli));
-}
 
 /* The command line into cli: 0, or 2 after printing why. */
 static int parse_args(int *argc, char ***argv)
 {
-    g_autoptr(GOptionContext) ctx = g_option_context_new("TRACE");
-    g_autoptr(GError) error = NULL;
-    cli_free();
+    wb_opts_free(&cli.wb);
     cli.bins = 400;
-    g_option_context_set_summary(ctx, "Write one self-contained HTML page (works offline) "
-                                      "showing TRACE: accesses over time, a register heatmap, "
-                                      "register values, top functions, device context, losses.");
-    g_option_context_add_main_entries(ctx, entries, NULL);
-    if (!g_option_context_parse(ctx, argc, argv, &error)) {
-        fprintf(stderr, "%s: %s\n", (*argv)[0], error->message);
+    if (!wb_parse(argc, argv, "TRACE",
+                  "Write one self-contained HTML page (works offline) showing TRACE: accesses "
+                  "over time, a register heatmap, register values, top functions, device "
+                  "context, losses.",
+                  entries)) {
         return 2;
     }
     const char *prog = (*argv)[0];
-    if (*argc != 2 || !cli.output) {
+    if (*argc != 2 || !cli.wb.output) {
         fprintf(stderr, "%s: give one TRACE and -o FILE (see --help)\n", prog);
         return 2;
     }
@@ -351,48 +335,45 @@ static GPtrArray *prepare_bins(struct rep *r)
     return sorted;
 }
 
-/* The page into cli.output: 0, or -1 after printing why. */
+/* The page into cli.wb.output: 0, or -1 after printing why. */
 static int write_report(const struct rep *r, const char *prog, const char *trace,
                         const GPtrArray *sorted)
 {
     g_autoptr(GError) error = NULL;
     GString *page = g_string_sized_new(1 << 20);
     report_write_page(r, page, trace, sorted);
-    if (!g_file_set_contents(cli.output, page->str, (gssize)page->len, &error)) {
+    if (!g_file_set_contents(cli.wb.output, page->str, (gssize)page->len, &error)) {
         fprintf(stderr, "%s: %s\n", prog, error->message);
         g_string_free(page, TRUE);
         return -1;
     }
-    fprintf(stderr, "%s: %s: %zu bytes (%u bins, %u registers in the heatmap)\n", prog, cli.output,
-            page->len, r->bins, r->nheat);
+    fprintf(stderr, "%s: %s: %zu bytes (%u bins, %u registers in the heatmap)\n", prog,
+            cli.wb.output, page->len, r->bins, r->nheat);
     g_string_free(page, TRUE);
     return 0;
 }
 
 int hvmmio_cmd_report(int argc, char **argv)
 {
-    g_autoptr(GError) error = NULL;
     if (parse_args(&argc, &argv)) {
-        cli_free();
+        wb_opts_free(&cli.wb);
         return 2;
     }
     struct rep r;
     rep_init(&r);
     int ret = 2;
     GPtrArray *sorted = NULL;
-    if (!regmap_set_add_all(r.maps, cli.regs, &error) ||
-        (cli.symbols && !(r.syms = symtab_load(cli.symbols, &error)))) {
-        fprintf(stderr, "%s: %s\n", argv[0], error->message);
+    if (!wb_load(argv[0], &cli.wb, r.maps, &r.syms)) {
         goto out;
     }
     ret = 1;
-    if (read_trace(&r, argv[0], argv[1], cli.skip_bad, 1) < 0) {
+    if (read_trace(&r, argv[0], argv[1], cli.wb.skip_bad, 1) < 0) {
         goto out;
     }
     sorted = prepare_bins(&r);
     /* the second pass starts afresh: the same devices and mappings again */
     regmap_set_reset(r.maps);
-    if (read_trace(&r, argv[0], argv[1], cli.skip_bad, 2) < 0 ||
+    if (read_trace(&r, argv[0], argv[1], cli.wb.skip_bad, 2) < 0 ||
         write_report(&r, argv[0], argv[1], sorted) < 0) {
         goto out;
     }
@@ -402,6 +383,6 @@ out:
         g_ptr_array_free(sorted, TRUE);
     }
     rep_free(&r);
-    cli_free();
+    wb_opts_free(&cli.wb);
     return ret;
 }

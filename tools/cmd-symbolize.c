@@ -3,7 +3,6 @@
  * hvmmio symbolize: the same trace, in extended format, with a sym="func+0xoff [module]" fact
  * on every access whose PC a symbol covers (--symbols: kallsyms, System.map, ELF).
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,12 +13,9 @@
 #include "mmiotrace.h"
 #include "symbols.h"
 #include "warn.h"
+#include "workbench.h"
 
-static struct {
-    char **symbols;
-    char *output;
-    gboolean skip_bad;
-} cli;
+static struct wb_opts cli; /* no --regs */
 
 static const GOptionEntry entries[] = {
     {"symbols", 's', 0, G_OPTION_ARG_FILENAME_ARRAY, &cli.symbols,
@@ -30,26 +26,15 @@ static const GOptionEntry entries[] = {
      "Skip malformed lines with a warning instead of stopping", NULL},
     {NULL}};
 
-static void cli_free(void)
-{
-    g_strfreev(cli.symbols);
-    g_free(cli.output);
-    memset(&cli, 0, sizeof(cli));
-}
-
 /* The command line into cli: 0, or 2 after printing why. */
 static int parse_args(int *argc, char ***argv)
 {
-    g_autoptr(GOptionContext) ctx = g_option_context_new("TRACE");
-    g_autoptr(GError) error = NULL;
-    cli_free();
-    g_option_context_set_summary(
-        ctx, "Write TRACE in extended format with a sym=\"func+0xoff [module]\" fact on every "
-             "access whose PC a symbol covers (docs/trace-format.md). An older sym= is "
-             "replaced.");
-    g_option_context_add_main_entries(ctx, entries, NULL);
-    if (!g_option_context_parse(ctx, argc, argv, &error)) {
-        fprintf(stderr, "%s: %s\n", (*argv)[0], error->message);
+    wb_opts_free(&cli);
+    if (!wb_parse(argc, argv, "TRACE",
+                  "Write TRACE in extended format with a sym=\"func+0xoff [module]\" fact on "
+                  "every access whose PC a symbol covers (docs/trace-format.md). An older sym= "
+                  "is replaced.",
+                  entries)) {
         return 2;
     }
     if (*argc != 2 || !cli.symbols) {
@@ -111,43 +96,31 @@ int hvmmio_cmd_symbolize(int argc, char **argv)
 {
     g_autoptr(GError) error = NULL;
     if (parse_args(&argc, &argv)) {
-        cli_free();
+        wb_opts_free(&cli);
         return 2;
     }
     struct symtab *syms = symtab_load(cli.symbols, &error);
+    struct hvmmio_warn warned = {"hvmmio decode", 5, 0};
+    struct mmiotrace_reader *r;
+    FILE *out;
     int ret = 1;
-    FILE *out = stdout;
     if (!syms) {
         fprintf(stderr, "%s: %s\n", argv[0], error->message);
         ret = 2;
-        goto out;
-    }
-    if (cli.output && !(out = fopen(cli.output, "w"))) {
-        fprintf(stderr, "%s: %s: %s\n", argv[0], cli.output, strerror(errno));
-        goto out;
-    }
-    static char obuf[1 << 16];
-    setvbuf(out, obuf, _IOFBF, sizeof(obuf));
-    struct hvmmio_warn warned = {"hvmmio decode", 5, 0};
-    struct mmiotrace_reader *r = mmiotrace_reader_open(argv[1]);
-    if (!r) {
-        fprintf(stderr, "%s: %s: %s\n", argv[0], argv[1], strerror(errno));
-        if (out != stdout) {
-            fclose(out);
+    } else if ((out = wb_output_open(argv[0], cli.output))) {
+        if (!(r = wb_reader_open(argv[0], argv[1], cli.skip_bad, &warned))) {
+            if (out != stdout) {
+                fclose(out);
+            }
+        } else {
+            ret = symbolize(argv[0], r, syms, out);
+            mmiotrace_reader_free(r);
+            if (wb_output_close(argv[0], cli.output ? cli.output : "stdout", out) < 0) {
+                ret = 1;
+            }
         }
-        goto out;
     }
-    mmiotrace_reader_set_policy(r, cli.skip_bad ? MMIOTRACE_ON_ERROR_SKIP : MMIOTRACE_ON_ERROR_STOP,
-                                hvmmio_warn_line, &warned);
-    ret = symbolize(argv[0], r, syms, out);
-    mmiotrace_reader_free(r);
-    if (fflush(out) || (out != stdout && fclose(out))) {
-        fprintf(stderr, "%s: %s: %s\n", argv[0], cli.output ? cli.output : "stdout",
-                strerror(errno));
-        ret = 1;
-    }
-out:
     symtab_free(syms);
-    cli_free();
+    wb_opts_free(&cli);
     return ret;
 }

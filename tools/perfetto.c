@@ -10,7 +10,6 @@
  * file. The events are written as they are read: memory grows with distinct registers only.
  * This file: the command line and the two passes (perfetto.h names the other parts).
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include "symbols.h"
 #include "perfetto.h"
 #include "warn.h"
+#include "workbench.h"
 
 int hvmmio_perfetto_requested(int argc, char **argv)
 {
@@ -45,13 +45,10 @@ static gint busier(gconstpointer a, gconstpointer b)
 static int pass(struct pf *p, const char *prog, const char *path, bool skip_bad, bool write)
 {
     struct hvmmio_warn warned = {"hvmmio convert", 5, 0};
-    struct mmiotrace_reader *r = mmiotrace_reader_open(path);
+    struct mmiotrace_reader *r = wb_reader_open(prog, path, skip_bad, write ? &warned : NULL);
     if (!r) {
-        fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
         return -1;
     }
-    mmiotrace_reader_set_policy(r, skip_bad ? MMIOTRACE_ON_ERROR_SKIP : MMIOTRACE_ON_ERROR_STOP,
-                                write ? hvmmio_warn_line : NULL, &warned);
     struct mmiotrace_record rec;
     int got;
     while ((got = mmiotrace_reader_next(r, &rec)) > 0) {
@@ -81,30 +78,29 @@ static int pass(struct pf *p, const char *prog, const char *path, bool skip_bad,
 }
 
 static struct {
-    char **regs, **symbols;
+    struct wb_opts wb; /* no -o: OUT.json is an argument */
     char *to;
-    gboolean skip_bad, quiet;
+    gboolean quiet;
     gint ncounters;
 } cli;
 
 static const GOptionEntry entries[] = {
     {"to", 0, 0, G_OPTION_ARG_STRING, &cli.to, "perfetto: the Chrome/Perfetto trace event JSON",
      "FORMAT"},
-    {"regs", 'r', 0, G_OPTION_ARG_FILENAME_ARRAY, &cli.regs,
+    {"regs", 'r', 0, G_OPTION_ARG_FILENAME_ARRAY, &cli.wb.regs,
      "Name registers and fields with a register map (see hvmmio decode --help)", "[DEV=]MAP"},
-    {"symbols", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &cli.symbols,
+    {"symbols", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &cli.wb.symbols,
      "Name PCs by function (see hvmmio decode --help)", "FILE"},
     {"counters", 'n', 0, G_OPTION_ARG_INT, &cli.ncounters,
      "Counter tracks (value history) for the N busiest registers (default 16)", "N"},
-    {"skip-bad", 's', 0, G_OPTION_ARG_NONE, &cli.skip_bad,
+    {"skip-bad", 's', 0, G_OPTION_ARG_NONE, &cli.wb.skip_bad,
      "Skip malformed input lines (with a warning) instead of stopping", NULL},
     {"quiet", 'q', 0, G_OPTION_ARG_NONE, &cli.quiet, "No summary line", NULL},
     {NULL}};
 
 static void cli_free(void)
 {
-    g_strfreev(cli.regs);
-    g_strfreev(cli.symbols);
+    wb_opts_free(&cli.wb);
     g_free(cli.to);
     memset(&cli, 0, sizeof(cli));
 }
@@ -112,13 +108,9 @@ static void cli_free(void)
 /* The command line into cli: 0, or 2 after printing why. */
 static int parse_args(int *argc, char ***argv)
 {
-    g_autoptr(GOptionContext) ctx = g_option_context_new("TRACE OUT.json --to perfetto");
-    g_autoptr(GError) error = NULL;
     cli_free();
     cli.ncounters = 16;
-    g_option_context_add_main_entries(ctx, entries, NULL);
-    if (!g_option_context_parse(ctx, argc, argv, &error)) {
-        fprintf(stderr, "%s: %s\n", (*argv)[0], error->message);
+    if (!wb_parse(argc, argv, "TRACE OUT.json --to perfetto", NULL, entries)) {
         return 2;
     }
     const char *prog = (*argv)[0];
@@ -160,30 +152,20 @@ static void choose_counters(struct pf *p, GPtrArray *all)
 /* The second pass, into out ("-": stdout): 0, or -1 after printing why. */
 static int write_events(struct pf *p, const char *prog, const char *in, const char *out)
 {
-    p->out = strcmp(out, "-") ? fopen(out, "w") : stdout;
-    static char obuf[1 << 16];
-    if (p->out) {
-        setvbuf(p->out, obuf, _IOFBF, sizeof(obuf));
-    }
+    p->out = wb_output_open(prog, strcmp(out, "-") ? out : NULL);
     if (!p->out) {
-        fprintf(stderr, "%s: %s: %s\n", prog, out, strerror(errno));
         return -1;
     }
     fputs(
         "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"generator\":\"hvmmio\"},\"traceEvents\":[\n",
         p->out);
-    int r = pass(p, prog, in, cli.skip_bad, true);
+    int r = pass(p, prog, in, cli.wb.skip_bad, true);
     fputs("\n]}\n", p->out);
-    if (fflush(p->out) || (p->out != stdout && fclose(p->out))) {
-        fprintf(stderr, "%s: %s: %s\n", prog, out, strerror(errno));
-        return -1;
-    }
-    return r;
+    return wb_output_close(prog, out, p->out) < 0 ? -1 : r;
 }
 
 int hvmmio_perfetto_convert(int argc, char **argv)
 {
-    g_autoptr(GError) error = NULL;
     if (parse_args(&argc, &argv)) {
         cli_free();
         return 2;
@@ -192,13 +174,11 @@ int hvmmio_perfetto_convert(int argc, char **argv)
     pf_init(&p);
     int ret = 2;
     g_autoptr(GPtrArray) all = g_ptr_array_new();
-    if (!regmap_set_add_all(p.maps, cli.regs, &error) ||
-        (cli.symbols && !(p.syms = symtab_load(cli.symbols, &error)))) {
-        fprintf(stderr, "%s: %s\n", argv[0], error->message);
+    if (!wb_load(argv[0], &cli.wb, p.maps, &p.syms)) {
         goto out;
     }
     ret = 1;
-    if (cli.ncounters && pass(&p, argv[0], argv[1], cli.skip_bad, false) < 0) {
+    if (cli.ncounters && pass(&p, argv[0], argv[1], cli.wb.skip_bad, false) < 0) {
         goto out; /* --counters 0: no first pass */
     }
     choose_counters(&p, all);

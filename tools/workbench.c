@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The workbench commands' shared command-line plumbing (workbench.h): options, maps and
+ * symbols, the output file, opening a trace.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "mmiotrace.h"
+#include "regmap.h"
+#include "symbols.h"
+#include "warn.h"
+#include "workbench.h"
+
+void wb_opts_free(struct wb_opts *o)
+{
+    g_strfreev(o->regs);
+    g_strfreev(o->symbols);
+    g_free(o->output);
+    memset(o, 0, sizeof(*o));
+}
+
+bool wb_parse(int *argc, char ***argv, const char *params, const char *summary,
+              const GOptionEntry *entries)
+{
+    g_autoptr(GOptionContext) ctx = g_option_context_new(params);
+    g_autoptr(GError) error = NULL;
+    if (summary) {
+        g_option_context_set_summary(ctx, summary);
+    }
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    if (!g_option_context_parse(ctx, argc, argv, &error)) {
+        fprintf(stderr, "%s: %s\n", (*argv)[0], error->message);
+        return false;
+    }
+    return true;
+}
+
+bool wb_load(const char *prog, const struct wb_opts *o, struct regmap_set *maps,
+             struct symtab **syms)
+{
+    g_autoptr(GError) error = NULL;
+    if (!regmap_set_add_all(maps, o->regs, &error) ||
+        (o->symbols && !(*syms = symtab_load(o->symbols, &error)))) {
+        fprintf(stderr, "%s: %s\n", prog, error->message);
+        return false;
+    }
+    return true;
+}
+
+FILE *wb_output_open(const char *prog, const char *path)
+{
+    static char obuf[1 << 16];
+    FILE *out = path ? fopen(path, "w") : stdout;
+    if (!out) {
+        fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+        return NULL;
+    }
+    setvbuf(out, obuf, _IOFBF, sizeof(obuf));
+    return out;
+}
+
+int wb_output_close(const char *prog, const char *name, FILE *out)
+{
+    if (fflush(out) || (out != stdout && fclose(out))) {
+        fprintf(stderr, "%s: %s: %s\n", prog, name, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+struct mmiotrace_reader *wb_reader_open(const char *prog, const char *path, bool skip_bad,
+                                        struct hvmmio_warn *warned)
+{
+    struct mmiotrace_reader *r = mmiotrace_reader_open(path);
+    if (!r) {
+        fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+        return NULL;
+    }
+    mmiotrace_reader_set_policy(r, skip_bad ? MMIOTRACE_ON_ERROR_SKIP : MMIOTRACE_ON_ERROR_STOP,
+                                warned ? hvmmio_warn_line : NULL, warned);
+    return r;
+}
