@@ -59,22 +59,9 @@ static gint vcpu_order(gconstpointer a, gconstpointer b)
     return xi < yi ? -1 : xi > yi;
 }
 
-static GPtrArray *vcpus_sorted(GHashTable *t)
-{
-    GPtrArray *a = g_ptr_array_new();
-    GHashTableIter it;
-    gpointer v;
-    g_hash_table_iter_init(&it, t);
-    while (g_hash_table_iter_next(&it, NULL, &v)) {
-        g_ptr_array_add(a, v);
-    }
-    g_ptr_array_sort(a, vcpu_order);
-    return a;
-}
-
 void stat_vcpu_print(const struct stats *s)
 {
-    g_autoptr(GPtrArray) a = vcpus_sorted(s->vcpus);
+    g_autoptr(GPtrArray) a = stat_sorted(s->vcpus, vcpu_order);
     if (!a->len) {
         return;
     }
@@ -93,7 +80,7 @@ void stat_vcpu_print(const struct stats *s)
 
 void stat_vcpu_json(json_object *o, const struct stats *s)
 {
-    g_autoptr(GPtrArray) a = vcpus_sorted(s->vcpus);
+    g_autoptr(GPtrArray) a = stat_sorted(s->vcpus, vcpu_order);
     json_object *arr = json_object_new_array();
     for (guint i = 0; i < a->len; i++) {
         struct vcpu_count *c = a->pdata[i];
