@@ -285,49 +285,45 @@ static void test_extended_mark(void)
     expect(&r, MMIOTRACE_FMT_EXTENDED, "MARKX 2.766196 ns=2766196400 dev=nic0 text=\"\"\n");
 }
 
-/* found by fuzzing: texts a plain MARK line would not give back go in MARKX */
+/* found by fuzzing: texts a plain MARK line would not give back go in MARKX; in kernel mode,
+ * no line of a MARK's text may read as a record or a skipped line */
+static const struct {
+    uint64_t ts_ns;
+    const char *text;
+    unsigned mode;
+    const char *want;
+} mark_texts[] = {
+    {2766196400ull, "two\nLSPCI", MMIOTRACE_FMT_EXTENDED, "MARKX 2.766196 text=\"two\\nLSPCI\"\n"},
+    {2766196400ull, "two\nLSPCI", MMIOTRACE_FMT_KERNEL, "MARK 2.766196 two\\nLSPCI\n"},
+    {2766196400ull, "two\nR 4", MMIOTRACE_FMT_EXTENDED, "MARKX 2.766196 text=\"two\\nR 4\"\n"},
+    {2766196400ull, "plain\nW 4 1.000000 1 0xfe000000 0x1 0x0 0\nmore text\n\nW",
+     MMIOTRACE_FMT_KERNEL,
+     "MARK 2.766196 plain\\nW 4 1.000000 1 0xfe000000 0x1 0x0 0\nmore text\n\\nW\n"},
+    {2766196400ull, "a\rW 4 1.000000 1 0xfe000000 0x1 0x0 0\x01\x7f\tb", MMIOTRACE_FMT_KERNEL,
+     "MARK 2.766196 a\\rW 4 1.000000 1 0xfe000000 0x1 0x0 0\\x01\\x7f\tb\n"},
+    {2766196400ull, "a\rW 4 1.000000 1 0xfe000000 0x1 0x0 0\x01\x7f\tb", MMIOTRACE_FMT_EXTENDED,
+     "MARKX 2.766196 text=\"a\\rW 4 1.000000 1 0xfe000000 0x1 0x0 0\\x01\\x7f\\tb\"\n"},
+    {2766196400ull, "a\r", MMIOTRACE_FMT_EXTENDED, "MARKX 2.766196 text=\"a\\r\"\n"},
+    {2766196400ull, "two\nlines\n\n  indented", MMIOTRACE_FMT_EXTENDED,
+     "MARK 2.766196 two\nlines\n\n  indented\n"},
+    {0, "Lost 3 events.", MMIOTRACE_FMT_EXTENDED, "MARKX 0.000000 text=\"Lost 3 events.\"\n"},
+    {0, "Lost 3 events.", MMIOTRACE_FMT_KERNEL, "MARK 0.000000 \\x4cost 3 events.\n"},
+    {0, "Lost 3 events.\nW 4 1.0 1 0x1 0x1 0x0 0", MMIOTRACE_FMT_KERNEL,
+     "MARK 0.000000 \\x4cost 3 events.\\nW 4 1.0 1 0x1 0x1 0x0 0\n"},
+    {0, "Lost 03 events.", MMIOTRACE_FMT_EXTENDED, "MARK 0.000000 Lost 03 events.\n"},
+};
+
 static void test_extended_mark_text(void)
 {
     struct mmiotrace_record r;
     mmiotrace_record_init(&r, MMIOTRACE_MARK);
-    r.ts_ns = 2766196400ull;
-    r.ext = 0;
-    r.mark.text = "two\nLSPCI";
-    r.mark.len = strlen(r.mark.text);
-    expect(&r, MMIOTRACE_FMT_EXTENDED, "MARKX 2.766196 text=\"two\\nLSPCI\"\n");
-    /* kernel mode: no line of a MARK's text may read as a record or a skipped line */
-    expect(&r, MMIOTRACE_FMT_KERNEL, "MARK 2.766196 two\\nLSPCI\n");
-    r.mark.text = "two\nR 4";
-    r.mark.len = strlen(r.mark.text);
-    expect(&r, MMIOTRACE_FMT_EXTENDED, "MARKX 2.766196 text=\"two\\nR 4\"\n");
-    r.mark.text = "plain\nW 4 1.000000 1 0xfe000000 0x1 0x0 0\nmore text\n\nW";
-    r.mark.len = strlen(r.mark.text);
-    expect(&r, MMIOTRACE_FMT_KERNEL,
-           "MARK 2.766196 plain\\nW 4 1.000000 1 0xfe000000 0x1 0x0 0\nmore text\n\\nW\n");
-    r.mark.text = "a\rW 4 1.000000 1 0xfe000000 0x1 0x0 0\x01\x7f\tb";
-    r.mark.len = strlen(r.mark.text);
-    expect(&r, MMIOTRACE_FMT_KERNEL,
-           "MARK 2.766196 a\\rW 4 1.000000 1 0xfe000000 0x1 0x0 0\\x01\\x7f\tb\n");
-    expect(&r, MMIOTRACE_FMT_EXTENDED,
-           "MARKX 2.766196 text=\"a\\rW 4 1.000000 1 0xfe000000 0x1 0x0 0\\x01\\x7f\\tb\"\n");
-    r.mark.text = "a\r";
-    r.mark.len = strlen(r.mark.text);
-    expect(&r, MMIOTRACE_FMT_EXTENDED, "MARKX 2.766196 text=\"a\\r\"\n");
-    r.mark.text = "two\nlines\n\n  indented";
-    r.mark.len = strlen(r.mark.text);
-    expect(&r, MMIOTRACE_FMT_EXTENDED, "MARK 2.766196 two\nlines\n\n  indented\n");
-    r.ts_ns = 0;
-    r.mark.text = "Lost 3 events.";
-    r.mark.len = strlen(r.mark.text);
-    expect(&r, MMIOTRACE_FMT_EXTENDED, "MARKX 0.000000 text=\"Lost 3 events.\"\n");
-    expect(&r, MMIOTRACE_FMT_KERNEL, "MARK 0.000000 \\x4cost 3 events.\n");
-    r.mark.text = "Lost 3 events.\nW 4 1.0 1 0x1 0x1 0x0 0";
-    r.mark.len = strlen(r.mark.text);
-    expect(&r, MMIOTRACE_FMT_KERNEL,
-           "MARK 0.000000 \\x4cost 3 events.\\nW 4 1.0 1 0x1 0x1 0x0 0\n");
-    r.mark.text = "Lost 03 events.";
-    r.mark.len = strlen(r.mark.text);
-    expect(&r, MMIOTRACE_FMT_EXTENDED, "MARK 0.000000 Lost 03 events.\n");
+    for (size_t i = 0; i < G_N_ELEMENTS(mark_texts); i++) {
+        r.ts_ns = mark_texts[i].ts_ns;
+        r.mark.text = mark_texts[i].text;
+        r.mark.len = strlen(r.mark.text);
+        expect(&r, mark_texts[i].mode, mark_texts[i].want);
+    }
+    /* "Lost 03 events." at the end of time */
     r.ts_ns = MMIOTRACE_TS_MAX_NS + 1;
     g_assert_cmpint(mmiotrace_format(buf, sizeof(buf), &r, MMIOTRACE_FMT_EXTENDED), ==, -1);
     r.ts_ns = MMIOTRACE_TS_MAX_NS; /* the last that does not round up to 4294967296 s */
