@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * hvmmio stat's register names (--regs) and busiest functions (--top-functions, --symbols):
- * kept out of cmd-stat.c, which calls these at its stages (docs/regmap.md).
+ * kept out of the rest of stat (stat.h), which calls these at its stages (docs/regmap.md).
  */
 #ifndef HVMMIO_TOOLS_STAT_WORKBENCH_H
 #define HVMMIO_TOOLS_STAT_WORKBENCH_H
