@@ -14,6 +14,7 @@
 
 #include "hvmmio.h"
 #include "mmiotrace.h"
+#include "run.h"
 
 /* The recorded device's PCI address (devfn) from its first PCIDEV line, -1 if none. */
 static int recorded_devfn(const char *trace, const char *device, GError **err)
@@ -46,31 +47,36 @@ static int recorded_devfn(const char *trace, const char *device, GError **err)
     return devfn;
 }
 
-int hvmmio_cmd_replay(int argc, char **argv)
+/* The options of hvmmio replay (file scope: the option table points into it). */
+static struct {
+    char *scenario, *device, *mode, *on_div, *outdir, *accel, *args;
+    int timeout_s;
+    gboolean quiet;
+} opt;
+
+static const GOptionEntry entries[] = {
+    {"scenario", 's', 0, G_OPTION_ARG_STRING, &opt.scenario,
+     "The guest scenario to run (as with hvmmio run; required)", "NAME"},
+    {"device", 'D', 0, G_OPTION_ARG_STRING, &opt.device,
+     "The recorded device to replay, when the trace holds several (its dev= name)", "NAME"},
+    {"mode", 'm', 0, G_OPTION_ARG_STRING, &opt.mode,
+     "strict (default: the recording's exact order) or poll-tolerant (extra or missing "
+     "polls of a status register are tolerated)",
+     "MODE"},
+    {"on-divergence", 0, 0, G_OPTION_ARG_STRING, &opt.on_div,
+     "stop (default: end the run at the first divergence), log or continue", "WHAT"},
+    {"output", 'o', 0, G_OPTION_ARG_FILENAME, &opt.outdir,
+     "Output folder (default hvmmio-out/replay-SCENARIO)", "DIR"},
+    {"accel", 'a', 0, G_OPTION_ARG_STRING, &opt.accel, "auto, kvm or tcg (as hvmmio run)", "ACCEL"},
+    {"args", 0, 0, G_OPTION_ARG_STRING, &opt.args, "Arguments for the scenario", "A,B"},
+    {"timeout", 't', 0, G_OPTION_ARG_INT, &opt.timeout_s, "Seconds (default 300)", "SECONDS"},
+    {"quiet", 'q', 0, G_OPTION_ARG_NONE, &opt.quiet, "Only the report", NULL},
+    {NULL},
+};
+
+/* Parse argv into opt: 0, or 2 having said why. */
+static int parse_args(int *argc, char ***argv)
 {
-    g_autofree char *scenario = NULL, *device = NULL, *mode = NULL, *on_div = NULL;
-    g_autofree char *outdir = NULL, *accel = NULL, *args = NULL;
-    int timeout_s = 300;
-    gboolean quiet = FALSE;
-    GOptionEntry entries[] = {
-        {"scenario", 's', 0, G_OPTION_ARG_STRING, &scenario,
-         "The guest scenario to run (as with hvmmio run; required)", "NAME"},
-        {"device", 'D', 0, G_OPTION_ARG_STRING, &device,
-         "The recorded device to replay, when the trace holds several (its dev= name)", "NAME"},
-        {"mode", 'm', 0, G_OPTION_ARG_STRING, &mode,
-         "strict (default: the recording's exact order) or poll-tolerant (extra or missing "
-         "polls of a status register are tolerated)",
-         "MODE"},
-        {"on-divergence", 0, 0, G_OPTION_ARG_STRING, &on_div,
-         "stop (default: end the run at the first divergence), log or continue", "WHAT"},
-        {"output", 'o', 0, G_OPTION_ARG_FILENAME, &outdir,
-         "Output folder (default hvmmio-out/replay-SCENARIO)", "DIR"},
-        {"accel", 'a', 0, G_OPTION_ARG_STRING, &accel, "auto, kvm or tcg (as hvmmio run)", "ACCEL"},
-        {"args", 0, 0, G_OPTION_ARG_STRING, &args, "Arguments for the scenario", "A,B"},
-        {"timeout", 't', 0, G_OPTION_ARG_INT, &timeout_s, "Seconds (default 300)", "SECONDS"},
-        {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Only the report", NULL},
-        {NULL},
-    };
     g_autoptr(GOptionContext) ctx = g_option_context_new("TRACE --scenario NAME");
     g_option_context_set_summary(
         ctx, "Replay a recorded trace: boot the guest with the mmiotrace-replay device in place\n"
@@ -84,76 +90,48 @@ int hvmmio_cmd_replay(int argc, char **argv)
              "--scenario e1000e-mac\n");
     g_option_context_add_main_entries(ctx, entries, NULL);
     g_autoptr(GError) err = NULL;
-    if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+    opt.timeout_s = 300;
+    if (!g_option_context_parse(ctx, argc, argv, &err)) {
         fprintf(stderr, "hvmmio replay: %s (see --help)\n", err->message);
         return 2;
     }
-    if (argc != 2 || !scenario) {
+    if (*argc != 2 || !opt.scenario) {
         fprintf(stderr, "hvmmio replay: %s (see --help)\n",
-                argc != 2 ? "name one trace" : "--scenario is required");
+                *argc != 2 ? "name one trace" : "--scenario is required");
         return 2;
     }
-    for (const char *c = device ? device : ""; *c; c++) {
+    for (const char *c = opt.device ? opt.device : ""; *c; c++) {
         if (*c == ',' || *c == '=') {
-            fprintf(stderr, "hvmmio replay: bad device name '%s'\n", device);
+            fprintf(stderr, "hvmmio replay: bad device name '%s'\n", opt.device);
             return 2;
         }
     }
-    g_autofree char *trace = g_canonicalize_filename(argv[1], NULL);
-    if (strchr(trace, ',')) {
-        fprintf(stderr, "hvmmio replay: the trace path must not contain ','\n");
-        return 2;
-    }
-    int devfn = recorded_devfn(trace, device, &err);
-    if (devfn == -2) {
-        fprintf(stderr, "hvmmio replay: %s\n", err->message);
-        return 1;
-    }
-    if (!outdir) {
-        outdir = g_strdup_printf("hvmmio-out/replay-%s", scenario);
-    }
-    g_autoptr(GString) dev = g_string_new("mmiotrace-replay,id=replay,report=replay-report.txt");
+    return 0;
+}
+
+/* The mmiotrace-replay -device for TRACE, in the recorded device's slot when it is known. */
+static char *replay_device(const char *trace, int devfn)
+{
+    GString *dev = g_string_new("mmiotrace-replay,id=replay,report=replay-report.txt");
     g_string_append_printf(dev, ",trace=%s", trace);
     if (devfn >= 0) {
         g_string_append_printf(dev, ",addr=0x%x.%x", devfn >> 3, devfn & 7);
     }
-    if (device) {
-        g_string_append_printf(dev, ",device=%s", device);
+    if (opt.device) {
+        g_string_append_printf(dev, ",device=%s", opt.device);
     }
-    if (mode) {
-        g_string_append_printf(dev, ",mode=%s", mode);
+    if (opt.mode) {
+        g_string_append_printf(dev, ",mode=%s", opt.mode);
     }
-    if (on_div) {
-        g_string_append_printf(dev, ",on-divergence=%s", on_div);
+    if (opt.on_div) {
+        g_string_append_printf(dev, ",on-divergence=%s", opt.on_div);
     }
-    g_autofree char *timeout = g_strdup_printf("%d", timeout_s);
-    GPtrArray *run = g_ptr_array_new();
-    const char *fixed[] = {"hvmmio replay", "-q", "-o", outdir, "-t", timeout, "-d", dev->str};
-    for (size_t i = 0; i < G_N_ELEMENTS(fixed); i++) {
-        g_ptr_array_add(run, (char *)fixed[i]);
-    }
-    if (accel) {
-        g_ptr_array_add(run, "--accel");
-        g_ptr_array_add(run, accel);
-    }
-    if (args) {
-        g_ptr_array_add(run, "--args");
-        g_ptr_array_add(run, args);
-    }
-    g_ptr_array_add(run, scenario);
-    g_ptr_array_add(run, NULL);
-    g_autofree char *report_path = g_build_filename(outdir, "replay-report.txt", NULL);
-    g_unlink(report_path);
-    if (!quiet) {
-        fprintf(stderr, "hvmmio: replaying %s in place of the recorded device, scenario %s\n",
-                trace, scenario);
-    }
-    int run_rc = hvmmio_cmd_run((int)run->len - 1, (char **)run->pdata);
-    g_ptr_array_free(run, TRUE);
-    if (run_rc == 2) {
-        return 2; /* hvmmio run refused its arguments (e.g. an unknown scenario): no guest ran */
-    }
+    return g_string_free(dev, FALSE);
+}
 
+/* After the run: print the replay device's report and the verdict; the exit status. */
+static int print_report(const char *report_path, const char *outdir, int run_rc)
+{
     g_autofree char *report = NULL;
     if (!g_file_get_contents(report_path, &report, NULL, NULL)) {
         fprintf(stderr,
@@ -170,4 +148,47 @@ int hvmmio_cmd_replay(int argc, char **argv)
                    : !pass ? "RESULT: FAIL — the driver's accesses diverged from the recording"
                            : "RESULT: FAIL — the scenario failed (see above)");
     return pass && !run_rc ? 0 : 1;
+}
+
+int hvmmio_cmd_replay(int argc, char **argv)
+{
+    int ret = parse_args(&argc, &argv);
+    if (ret) {
+        return ret;
+    }
+    g_autoptr(GError) err = NULL;
+    g_autofree char *trace = g_canonicalize_filename(argv[1], NULL);
+    if (strchr(trace, ',')) {
+        fprintf(stderr, "hvmmio replay: the trace path must not contain ','\n");
+        return 2;
+    }
+    int devfn = recorded_devfn(trace, opt.device, &err);
+    if (devfn == -2) {
+        fprintf(stderr, "hvmmio replay: %s\n", err->message);
+        return 1;
+    }
+    g_autofree char *outdir =
+        opt.outdir ? g_strdup(opt.outdir) : g_strdup_printf("hvmmio-out/replay-%s", opt.scenario);
+    g_autofree char *dev = replay_device(trace, devfn);
+    const char *devices[] = {dev, NULL};
+    HvmmioRunOptions o;
+    hvmmio_run_options_init(&o);
+    o.quiet = TRUE;
+    o.outdir = outdir;
+    o.timeout_s = opt.timeout_s;
+    o.devices = devices;
+    o.accel = opt.accel ? opt.accel : "auto";
+    o.scenario_args = opt.args;
+    o.scenario = opt.scenario;
+    g_autofree char *report_path = g_build_filename(outdir, "replay-report.txt", NULL);
+    g_unlink(report_path);
+    if (!opt.quiet) {
+        fprintf(stderr, "hvmmio: replaying %s in place of the recorded device, scenario %s\n",
+                trace, opt.scenario);
+    }
+    int run_rc = hvmmio_run(&o, NULL);
+    if (run_rc == 2) {
+        return 2; /* hvmmio run refused its options (e.g. an unknown scenario): no guest ran */
+    }
+    return print_report(report_path, outdir, run_rc);
 }
