@@ -38,23 +38,10 @@ struct probe_bench {
 /* edu slots of the four configurations, in the order the guest measures them */
 static const int cfg_slot[NCFG] = {5, 8, 9, 10};
 
-/*
- * One boot; for each traced configuration the median over blocks of its cycles per access
- * divided by the untraced device's in the same block (rr: reads, rw: writes), and the
- * untraced cycles per access (c0r, c0w).
- */
-static gboolean probe_boot(struct probe_bench *B, int rep, double rr[NCFG], double rw[NCFG],
-                           double *c0r, double *c0w, GError **err)
+/* QEMU's argv for one boot (NULL-terminated; devs: the four edu -device values, to free). */
+static GPtrArray *probe_argv(struct probe_bench *B, const char *append, const char *chardev,
+                             char *devs[NCFG])
 {
-    g_autofree char *dir = g_strdup_printf("%s/boot-%d", B->outdir, rep);
-    g_autofree char *debug = g_build_filename(dir, "debug.txt", NULL);
-    g_autofree char *append = g_strdup_printf("loops=%d bench=%d", B->loops, B->blocks);
-    g_autofree char *chardev = g_strdup_printf("file,id=dbg,path=%s", debug);
-    g_autofree char *out = NULL, *qemu_err = NULL;
-    char *devs[NCFG];
-    int status = 0;
-
-    g_mkdir_with_parents(dir, 0755);
     GPtrArray *argv = g_ptr_array_new();
     g_ptr_array_add(argv, B->qemu);
     hvmmio_add_firmware_args(argv);
@@ -91,27 +78,18 @@ static gboolean probe_boot(struct probe_bench *B, int rep, double rr[NCFG], doub
         g_ptr_array_add(argv, devs[c]);
     }
     g_ptr_array_add(argv, NULL);
-    gboolean ok = g_spawn_sync(dir, (char **)argv->pdata, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
-                               NULL, NULL, &qemu_err, &status, err);
-    g_ptr_array_free(argv, TRUE);
-    for (int c = 0; c < NCFG; c++) {
-        g_free(devs[c]);
-    }
-    if (qemu_err && *qemu_err) {
-        g_autofree char *log = g_build_filename(dir, "qemu.log", NULL);
-        g_file_set_contents(log, qemu_err, -1, NULL);
-    }
-    if (!ok) {
-        return FALSE;
-    }
-    /* isa-debug-exit: the guest's 0 becomes exit status 1 */
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 1 ||
-        !g_file_get_contents(debug, &out, NULL, NULL) || !strstr(out, "RESULT PASS 0")) {
-        g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "the probe guest failed (see %s)",
-                    debug);
-        return FALSE;
-    }
-    /* "bench BLOCK SLOT read CYCLES write CYCLES" */
+    return argv;
+}
+
+/*
+ * The guest's "bench BLOCK SLOT read CYCLES write CYCLES" lines: for each traced configuration
+ * the median over blocks of its cycles per access divided by the untraced device's in the same
+ * block (rr: reads, rw: writes), and the untraced cycles per access (c0r, c0w).
+ */
+static gboolean parse_probe(struct probe_bench *B, const char *out, const char *debug,
+                            double rr[NCFG], double rw[NCFG], double *c0r, double *c0w,
+                            GError **err)
+{
     double cyc[B->blocks][NCFG][2];
     int seen = 0;
     g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
@@ -152,6 +130,43 @@ static gboolean probe_boot(struct probe_bench *B, int rep, double rr[NCFG], doub
     return TRUE;
 }
 
+/* One boot: QEMU with the probe guest and four edu devices; its timings (parse_probe). */
+static gboolean probe_boot(struct probe_bench *B, int rep, double rr[NCFG], double rw[NCFG],
+                           double *c0r, double *c0w, GError **err)
+{
+    g_autofree char *dir = g_strdup_printf("%s/boot-%d", B->outdir, rep);
+    g_autofree char *debug = g_build_filename(dir, "debug.txt", NULL);
+    g_autofree char *append = g_strdup_printf("loops=%d bench=%d", B->loops, B->blocks);
+    g_autofree char *chardev = g_strdup_printf("file,id=dbg,path=%s", debug);
+    g_autofree char *out = NULL, *qemu_err = NULL;
+    char *devs[NCFG];
+    int status = 0;
+
+    g_mkdir_with_parents(dir, 0755);
+    GPtrArray *argv = probe_argv(B, append, chardev, devs);
+    gboolean ok = g_spawn_sync(dir, (char **)argv->pdata, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
+                               NULL, NULL, &qemu_err, &status, err);
+    g_ptr_array_free(argv, TRUE);
+    for (int c = 0; c < NCFG; c++) {
+        g_free(devs[c]);
+    }
+    if (qemu_err && *qemu_err) {
+        g_autofree char *log = g_build_filename(dir, "qemu.log", NULL);
+        g_file_set_contents(log, qemu_err, -1, NULL);
+    }
+    if (!ok) {
+        return FALSE;
+    }
+    /* isa-debug-exit: the guest's 0 becomes exit status 1 */
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 1 ||
+        !g_file_get_contents(debug, &out, NULL, NULL) || !strstr(out, "RESULT PASS 0")) {
+        g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "the probe guest failed (see %s)",
+                    debug);
+        return FALSE;
+    }
+    return parse_probe(B, out, debug, rr, rw, c0r, c0w, err);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -171,24 +186,24 @@ static char *beside_self(const char *rel)
     return g_build_filename(dir, rel, NULL);
 }
 
-int hvmmio_bench_probe(int argc, char **argv)
+/* Parse argv into B and *json_path: 0, or 2 having said why. */
+static int parse_args(int argc, char **argv, struct probe_bench *B, char **json_path)
 {
-    struct probe_bench B = {.accel = "kvm", .reps = 5, .blocks = 11, .loops = 0};
-    g_autofree char *accel = NULL, *json_path = NULL;
+    g_autofree char *accel = NULL;
     GOptionEntry entries[] = {
         {"probe", 0, 0, G_OPTION_ARG_NONE, &(gboolean){0},
          "Measure with the firmware-free probe guest (this mode)", NULL},
         {"accel", 'a', 0, G_OPTION_ARG_STRING, &accel, "kvm (default) or tcg", "ACCEL"},
-        {"reps", 'r', 0, G_OPTION_ARG_INT, &B.reps, "Boots (default 5)", "N"},
-        {"blocks", 'b', 0, G_OPTION_ARG_INT, &B.blocks,
+        {"reps", 'r', 0, G_OPTION_ARG_INT, &B->reps, "Boots (default 5)", "N"},
+        {"blocks", 'b', 0, G_OPTION_ARG_INT, &B->blocks,
          "Blocks per boot, each timing every configuration in turn (default 11)", "N"},
-        {"loops", 'n', 0, G_OPTION_ARG_INT, &B.loops,
+        {"loops", 'n', 0, G_OPTION_ARG_INT, &B->loops,
          "Reads and writes per block and configuration (default 2000 under KVM, 100000 under "
          "TCG)",
          "N"},
-        {"output", 'o', 0, G_OPTION_ARG_FILENAME, &B.outdir,
+        {"output", 'o', 0, G_OPTION_ARG_FILENAME, &B->outdir,
          "Folder for the boots' files (default: a temporary folder)", "DIR"},
-        {"json", 'j', 0, G_OPTION_ARG_FILENAME, &json_path, "Also write the results as JSON",
+        {"json", 'j', 0, G_OPTION_ARG_FILENAME, json_path, "Also write the results as JSON",
          "FILE"},
         {NULL},
     };
@@ -206,22 +221,27 @@ int hvmmio_bench_probe(int argc, char **argv)
         g_printerr("hvmmio bench: %s\n", err->message);
         return 2;
     }
-    if (accel) {
-        B.accel = accel;
-    }
-    if (strcmp(B.accel, "kvm") && strcmp(B.accel, "tcg")) {
-        g_printerr("hvmmio bench: --accel must be kvm or tcg, not '%s'\n", B.accel);
+    B->accel = accel && !strcmp(accel, "tcg") ? "tcg" : "kvm";
+    if (accel && strcmp(accel, "kvm") && strcmp(accel, "tcg")) {
+        g_printerr("hvmmio bench: --accel must be kvm or tcg, not '%s'\n", accel);
         return 2;
     }
-    if (B.reps < 1 || B.blocks < 1 || B.blocks > 1000 || B.loops < 0) {
+    if (B->reps < 1 || B->blocks < 1 || B->blocks > 1000 || B->loops < 0) {
         g_printerr("hvmmio bench: --reps and --blocks (at most 1000) must be at least 1, "
                    "--loops positive\n");
         return 2;
     }
-    if (!B.loops) {
-        B.loops = strcmp(B.accel, "kvm") ? 100000 : 2000;
+    if (!B->loops) {
+        B->loops = strcmp(B->accel, "kvm") ? 100000 : 2000;
     }
-    if (!strcmp(B.accel, "kvm")) {
+    return 0;
+}
+
+/* QEMU, the probe guest, KVM if asked for, the output folder: 0, or 1 having said why. */
+static int prepare(struct probe_bench *B)
+{
+    g_autoptr(GError) err = NULL;
+    if (!strcmp(B->accel, "kvm")) {
         struct kvm_calibration cal;
         hvmmio_kvm_calibrate(&cal);
         if (!cal.usable) {
@@ -233,32 +253,96 @@ int hvmmio_bench_probe(int argc, char **argv)
             return 1;
         }
     }
-    B.qemu = hvmmio_find_qemu(&err);
-    if (!B.qemu) {
+    B->qemu = hvmmio_find_qemu(&err);
+    if (!B->qemu) {
         g_printerr("hvmmio bench: %s\n", err->message);
         return 1;
     }
     const char *env_probe = g_getenv("HVMMIO_PROBE");
     g_autofree char *built = beside_self("../tests/kvm-probe/kvm-probe.elf");
     g_autofree char *installed = hvmmio_installed_file(HVMMIO_DATADIR, "kvm-probe.elf");
-    B.probe = g_strdup(env_probe && *env_probe                  ? env_probe
-                       : g_file_test(built, G_FILE_TEST_EXISTS) ? built
-                       : installed                              ? installed
-                                                                : built);
-    if (!g_file_test(B.probe, G_FILE_TEST_EXISTS)) {
+    B->probe = g_strdup(env_probe && *env_probe                  ? env_probe
+                        : g_file_test(built, G_FILE_TEST_EXISTS) ? built
+                        : installed                              ? installed
+                                                                 : built);
+    if (!g_file_test(B->probe, G_FILE_TEST_EXISTS)) {
         g_printerr("hvmmio bench: the probe guest is not built (looked for %s); set "
                    "$HVMMIO_PROBE\n",
-                   B.probe);
+                   B->probe);
         return 1;
     }
-    if (!B.outdir) {
-        B.outdir = g_dir_make_tmp("hvmmio-bench-probe-XXXXXX", &err);
-        if (!B.outdir) {
+    if (!B->outdir) {
+        B->outdir = g_dir_make_tmp("hvmmio-bench-probe-XXXXXX", &err);
+        if (!B->outdir) {
             g_printerr("hvmmio bench: %s\n", err->message);
             return 1;
         }
     }
+    return 0;
+}
 
+/* Per configuration and direction: the median over boots, min and max. */
+struct probe_result {
+    double med[NCFG][2], lo[NCFG][2], hi[NCFG][2];
+};
+
+static void print_result(const struct probe_bench *B, const struct probe_result *R)
+{
+    printf("hvmmio bench --probe: accel %s, %d boots x %d blocks x %d accesses per direction "
+           "and device (paired: one boot, four edu devices)\n",
+           B->accel, B->reps, B->blocks, B->loops);
+    printf("untraced: %.0f cycles per read, %.0f per write (median of boots; range %.0f-%.0f, "
+           "%.0f-%.0f)\n",
+           R->med[0][0], R->med[0][1], R->lo[0][0], R->hi[0][0], R->lo[0][1], R->hi[0][1]);
+    printf("%-10s %22s %22s\n", "ratio", "read (min-max)", "write (min-max)");
+    for (int c = 1; c < NCFG; c++) {
+        printf("%-10s %8.3f (%5.3f-%5.3f) %8.3f (%5.3f-%5.3f)\n", cfg_name[c], R->med[c][0],
+               R->lo[c][0], R->hi[c][0], R->med[c][1], R->lo[c][1], R->hi[c][1]);
+    }
+    printf("targets (KVM): traced <= 1.05, pc <= 1.2, insn <= 1.3; (TCG, issue 16): traced <= "
+           "1.05, pc <= 1.15, insn <= 1.3\n");
+}
+
+static int write_json(const struct probe_bench *B, const struct probe_result *R,
+                      const char *json_path)
+{
+    json_object *j = json_object_new_object();
+    json_object_object_add(j, "accel", json_object_new_string(B->accel));
+    json_object_object_add(j, "boots", json_object_new_int(B->reps));
+    json_object_object_add(j, "blocks", json_object_new_int(B->blocks));
+    json_object_object_add(j, "loops", json_object_new_int(B->loops));
+    json_object_object_add(j, "untraced_read_cycles", json_object_new_double(R->med[0][0]));
+    json_object_object_add(j, "untraced_write_cycles", json_object_new_double(R->med[0][1]));
+    for (int c = 1; c < NCFG; c++) {
+        json_object *o = json_object_new_object();
+        const char *k[2] = {"read", "write"};
+        for (int d = 0; d < 2; d++) {
+            json_object *e = json_object_new_object();
+            json_object_object_add(e, "ratio", json_object_new_double(R->med[c][d]));
+            json_object_object_add(e, "min", json_object_new_double(R->lo[c][d]));
+            json_object_object_add(e, "max", json_object_new_double(R->hi[c][d]));
+            json_object_object_add(o, k[d], e);
+        }
+        json_object_object_add(j, cfg_name[c], o);
+    }
+    if (json_object_to_file_ext(json_path, j, JSON_C_TO_STRING_PRETTY) < 0) {
+        g_printerr("hvmmio bench: cannot write %s\n", json_path);
+        json_object_put(j);
+        return 1;
+    }
+    json_object_put(j);
+    return 0;
+}
+
+int hvmmio_bench_probe(int argc, char **argv)
+{
+    struct probe_bench B = {.reps = 5, .blocks = 11, .loops = 0};
+    g_autofree char *json_path = NULL;
+    g_autoptr(GError) err = NULL;
+    int ret = parse_args(argc, argv, &B, &json_path);
+    if (ret || (ret = prepare(&B))) {
+        return ret;
+    }
     double rr[B.reps][NCFG], rw[B.reps][NCFG], c0r[B.reps], c0w[B.reps];
     for (int rep = 0; rep < B.reps; rep++) {
         if (!probe_boot(&B, rep, rr[rep], rw[rep], &c0r[rep], &c0w[rep], &err)) {
@@ -272,57 +356,18 @@ int hvmmio_bench_probe(int argc, char **argv)
     if (isatty(2)) {
         g_printerr("\n");
     }
-    /* per configuration and direction: median over boots, min and max */
-    double med[NCFG][2], lo[NCFG][2], hi[NCFG][2], v[B.reps];
+    struct probe_result R;
+    double v[B.reps];
     for (int c = 0; c < NCFG; c++) {
         for (int d = 0; d < 2; d++) {
             for (int r = 0; r < B.reps; r++) {
                 v[r] = c ? (d ? rw[r][c] : rr[r][c]) : (d ? c0w[r] : c0r[r]);
             }
-            med[c][d] = median(v, B.reps); /* sorts v */
-            lo[c][d] = v[0];
-            hi[c][d] = v[B.reps - 1];
+            R.med[c][d] = median(v, B.reps); /* sorts v */
+            R.lo[c][d] = v[0];
+            R.hi[c][d] = v[B.reps - 1];
         }
     }
-    printf("hvmmio bench --probe: accel %s, %d boots x %d blocks x %d accesses per direction "
-           "and device (paired: one boot, four edu devices)\n",
-           B.accel, B.reps, B.blocks, B.loops);
-    printf("untraced: %.0f cycles per read, %.0f per write (median of boots; range %.0f-%.0f, "
-           "%.0f-%.0f)\n",
-           med[0][0], med[0][1], lo[0][0], hi[0][0], lo[0][1], hi[0][1]);
-    printf("%-10s %22s %22s\n", "ratio", "read (min-max)", "write (min-max)");
-    for (int c = 1; c < NCFG; c++) {
-        printf("%-10s %8.3f (%5.3f-%5.3f) %8.3f (%5.3f-%5.3f)\n", cfg_name[c], med[c][0], lo[c][0],
-               hi[c][0], med[c][1], lo[c][1], hi[c][1]);
-    }
-    printf("targets (KVM): traced <= 1.05, pc <= 1.2, insn <= 1.3; (TCG, issue 16): traced <= "
-           "1.05, pc <= 1.15, insn <= 1.3\n");
-    if (json_path) {
-        json_object *j = json_object_new_object();
-        json_object_object_add(j, "accel", json_object_new_string(B.accel));
-        json_object_object_add(j, "boots", json_object_new_int(B.reps));
-        json_object_object_add(j, "blocks", json_object_new_int(B.blocks));
-        json_object_object_add(j, "loops", json_object_new_int(B.loops));
-        json_object_object_add(j, "untraced_read_cycles", json_object_new_double(med[0][0]));
-        json_object_object_add(j, "untraced_write_cycles", json_object_new_double(med[0][1]));
-        for (int c = 1; c < NCFG; c++) {
-            json_object *o = json_object_new_object();
-            const char *k[2] = {"read", "write"};
-            for (int d = 0; d < 2; d++) {
-                json_object *e = json_object_new_object();
-                json_object_object_add(e, "ratio", json_object_new_double(med[c][d]));
-                json_object_object_add(e, "min", json_object_new_double(lo[c][d]));
-                json_object_object_add(e, "max", json_object_new_double(hi[c][d]));
-                json_object_object_add(o, k[d], e);
-            }
-            json_object_object_add(j, cfg_name[c], o);
-        }
-        if (json_object_to_file_ext(json_path, j, JSON_C_TO_STRING_PRETTY) < 0) {
-            g_printerr("hvmmio bench: cannot write %s\n", json_path);
-            json_object_put(j);
-            return 1;
-        }
-        json_object_put(j);
-    }
-    return 0;
+    print_result(&B, &R);
+    return json_path ? write_json(&B, &R, json_path) : 0;
 }
