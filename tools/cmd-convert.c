@@ -129,28 +129,23 @@ fail:
     return -1;
 }
 
-int hvmmio_cmd_convert(int argc, char **argv)
+/* Parse argv into o: 0, or 2 having said why. */
+static int parse_args(int *argc, char ***argv, struct convert_opts *o)
 {
-    /* --to perfetto: the Chrome/Perfetto trace event exporter (tools/perfetto.c) */
-    if (hvmmio_perfetto_requested(argc, argv)) {
-        return hvmmio_perfetto_convert(argc, argv);
-    }
-    struct convert_opts o = {0};
     GOptionEntry entries[] = {
-        {"kernel-compat", 'k', 0, G_OPTION_ARG_NONE, &o.kernel_compat,
+        {"kernel-compat", 'k', 0, G_OPTION_ARG_NONE, &o->kernel_compat,
          "Write only what the kernel writes: drop hvmmio's facts and records (PCICFG, IRQ)", NULL},
-        {"skip-bad", 's', 0, G_OPTION_ARG_NONE, &o.skip_bad,
+        {"skip-bad", 's', 0, G_OPTION_ARG_NONE, &o->skip_bad,
          "Skip malformed input lines (with a warning) instead of stopping", NULL},
-        {"jsonl", 'j', 0, G_OPTION_ARG_NONE, &o.jsonl,
+        {"jsonl", 'j', 0, G_OPTION_ARG_NONE, &o->jsonl,
          "Write JSON Lines whatever OUT is called (e.g. for '-')", NULL},
-        {"compress", 'z', 0, G_OPTION_ARG_STRING, &o.compress,
+        {"compress", 'z', 0, G_OPTION_ARG_STRING, &o->compress,
          "Compress the output with gz, xz, zst or none (default: from OUT's extension)", "ALGO"},
-        {"quiet", 'q', 0, G_OPTION_ARG_NONE, &o.quiet, "No progress line", NULL},
+        {"quiet", 'q', 0, G_OPTION_ARG_NONE, &o->quiet, "No progress line", NULL},
         {NULL},
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new("IN OUT");
     g_autoptr(GError) error = NULL;
-    int ret = 1;
 
     g_option_context_set_summary(
         ctx, "Convert an mmiotrace between text and JSON Lines (.jsonl), plain or compressed\n"
@@ -159,165 +154,217 @@ int hvmmio_cmd_convert(int argc, char **argv)
              "A regular OUT is replaced only once the conversion succeeded; a device or a FIFO\n"
              "is written directly; a symbolic link is followed (its target is written).");
     g_option_context_add_main_entries(ctx, entries, NULL);
-    if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
-        fprintf(stderr, "%s: %s\n", argv[0], error->message);
+    if (!g_option_context_parse(ctx, argc, argv, &error)) {
+        fprintf(stderr, "%s: %s\n", (*argv)[0], error->message);
         return 2;
     }
-    if (argc != 3) {
-        fprintf(stderr, "%s: expected IN and OUT (see --help)\n", argv[0]);
+    if (*argc != 3) {
+        fprintf(stderr, "%s: expected IN and OUT (see --help)\n", (*argv)[0]);
         return 2;
     }
-    const char *in = argv[1], *out = argv[2];
-    g_autofree char *compress = o.compress;
+    return 0;
+}
 
-    enum mmiotrace_compression comp = mmiotrace_compression_from_name(out);
-    if (compress) {
-        if (!strcmp(compress, "gz") || !strcmp(compress, "gzip")) {
-            comp = MMIOTRACE_COMP_GZIP;
-        } else if (!strcmp(compress, "xz")) {
-            comp = MMIOTRACE_COMP_XZ;
-        } else if (!strcmp(compress, "zst") || !strcmp(compress, "zstd")) {
-            comp = MMIOTRACE_COMP_ZSTD;
-        } else if (!strcmp(compress, "none")) {
-            comp = MMIOTRACE_COMP_NONE;
-        } else {
-            fprintf(stderr, "%s: unknown compression '%s' (gz, xz, zst or none)\n", argv[0],
-                    compress);
-            return 2;
-        }
+/* The output's compression: --compress, else from OUT's name. 0, or 2 having said why. */
+static int output_compression(const char *prog, const char *compress, const char *out,
+                              enum mmiotrace_compression *comp)
+{
+    *comp = mmiotrace_compression_from_name(out);
+    if (!compress) {
+        return 0;
     }
-    bool jsonl = o.jsonl || ends_with(out, ".jsonl") || ends_with(out, ".jsonl.gz") ||
-                 ends_with(out, ".jsonl.xz") || ends_with(out, ".jsonl.zst");
+    if (!strcmp(compress, "gz") || !strcmp(compress, "gzip")) {
+        *comp = MMIOTRACE_COMP_GZIP;
+    } else if (!strcmp(compress, "xz")) {
+        *comp = MMIOTRACE_COMP_XZ;
+    } else if (!strcmp(compress, "zst") || !strcmp(compress, "zstd")) {
+        *comp = MMIOTRACE_COMP_ZSTD;
+    } else if (!strcmp(compress, "none")) {
+        *comp = MMIOTRACE_COMP_NONE;
+    } else {
+        fprintf(stderr, "%s: unknown compression '%s' (gz, xz, zst or none)\n", prog, compress);
+        return 2;
+    }
+    return 0;
+}
 
-    struct stat st_in;
+/* One conversion: IN's reader, OUT's file descriptor, the compressing sink and the writer. */
+struct conversion {
+    const char *prog, *in, *out;
     struct output dest;
-    if (resolve_output(argv[0], in, out, &dest) < 0) {
-        return 2;
-    }
+    char *tmp; /* a regular OUT's temporary file, until renamed over it */
+    int fd;
+    struct mmiotrace_reader *r;
+    struct mmiotrace_csink *cs;
+    struct mmiotrace_writer *w;
+};
 
-    struct mmiotrace_reader *r = mmiotrace_reader_open(in);
-    if (!r) {
-        fprintf(stderr, "%s: %s: %s\n", argv[0], in, strerror(errno));
-        g_free(dest.path);
-        return 1;
-    }
-    struct hvmmio_warn warned = {"hvmmio convert", 10, 0};
-    mmiotrace_reader_set_policy(r, o.skip_bad ? MMIOTRACE_ON_ERROR_SKIP : MMIOTRACE_ON_ERROR_STOP,
-                                hvmmio_warn_line, &warned);
-
-    /*
-     * A regular file is written to TARGET.tmp-XXXXXX and renamed over it on success: a failed
-     * conversion leaves no half file. Anything else (a device, a FIFO, '-') is written
-     * directly: it is never replaced.
-     */
-    g_autofree char *tmp = NULL;
-    int fd = 1;
-    if (dest.path && dest.regular) {
-        tmp = g_strdup_printf("%s.tmp-XXXXXX", dest.path);
-        fd = g_mkstemp(tmp);
-        if (fd < 0) {
-            fprintf(stderr, "%s: %s: %s\n", argv[0], out, strerror(errno));
-            mmiotrace_reader_free(r);
-            g_free(dest.path);
-            return 1;
+/*
+ * A regular file is written to TARGET.tmp-XXXXXX and renamed over it on success: a failed
+ * conversion leaves no half file. Anything else (a device, a FIFO, '-') is written
+ * directly: it is never replaced. 0, or -1 having said why.
+ */
+static int open_output(struct conversion *c)
+{
+    if (c->dest.path && c->dest.regular) {
+        c->tmp = g_strdup_printf("%s.tmp-XXXXXX", c->dest.path);
+        c->fd = g_mkstemp(c->tmp);
+        if (c->fd < 0) {
+            fprintf(stderr, "%s: %s: %s\n", c->prog, c->out, strerror(errno));
+            return -1;
         }
-        fchmod(fd, dest.mode);
-    } else if (dest.path) {
-        fd = open(dest.path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0) {
-            fprintf(stderr, "%s: %s: %s\n", argv[0], out, strerror(errno));
-            mmiotrace_reader_free(r);
-            g_free(dest.path);
-            return 1;
+        fchmod(c->fd, c->dest.mode);
+    } else if (c->dest.path) {
+        c->fd = open(c->dest.path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (c->fd < 0) {
+            fprintf(stderr, "%s: %s: %s\n", c->prog, c->out, strerror(errno));
+            return -1;
         }
     }
-    struct mmiotrace_csink *cs = mmiotrace_csink_new(fd, comp);
-    struct mmiotrace_writer *w =
-        cs ? mmiotrace_writer_new(mmiotrace_csink_write, cs,
-                                  jsonl ? mmiotrace_jsonl_format : mmiotrace_format,
-                                  o.kernel_compat ? MMIOTRACE_FMT_KERNEL : MMIOTRACE_FMT_EXTENDED)
-           : NULL;
-    if (!w) {
-        fprintf(stderr, "%s: %s\n", argv[0], strerror(errno));
-        goto out;
-    }
+    return 0;
+}
 
-    struct progress prog = {.enabled = !o.quiet && isatty(2), .start = now()};
+/* Every record of IN to the writer: 0, or 1 having said why. */
+static int copy_records(struct conversion *c, const struct convert_opts *o,
+                        const struct hvmmio_warn *warned)
+{
+    struct stat st_in;
+    struct progress prog = {.enabled = !o->quiet && isatty(2), .start = now()};
     prog.next = prog.start + 1.0;
-    if (prog.enabled && strcmp(in, "-") && !stat(in, &st_in)) {
+    if (prog.enabled && strcmp(c->in, "-") && !stat(c->in, &st_in)) {
         prog.total = st_in.st_size;
     }
     struct mmiotrace_record rec;
     uint64_t n = 0;
     int got;
-    while ((got = mmiotrace_reader_next(r, &rec)) > 0) {
-        if (o.kernel_compat) {
+    while ((got = mmiotrace_reader_next(c->r, &rec)) > 0) {
+        if (o->kernel_compat) {
             if (rec.type == MMIOTRACE_CONFIG || rec.type == MMIOTRACE_IRQ) {
                 continue;
             }
             rec.ext = 0;
         }
-        if (mmiotrace_writer_write(w, &rec) < 0) {
-            fprintf(stderr, "%s: %s: %s\n", argv[0], out, strerror(errno));
-            goto out;
+        if (mmiotrace_writer_write(c->w, &rec) < 0) {
+            fprintf(stderr, "%s: %s: %s\n", c->prog, c->out, strerror(errno));
+            return 1;
         }
         if (prog.enabled && !(++n & 0xffff)) {
-            progress_update(&prog, r, n);
+            progress_update(&prog, c->r, n);
         }
     }
     if (prog.shown) {
         fprintf(stderr, "\n");
     }
     if (got < 0) {
-        fprintf(stderr, "%s: %s\n", argv[0], mmiotrace_reader_error(r));
-        goto out;
+        fprintf(stderr, "%s: %s\n", c->prog, mmiotrace_reader_error(c->r));
+        return 1;
     }
-    if (warned.count > warned.max) {
+    if (warned->count > warned->max) {
         fprintf(stderr, "hvmmio convert: %u more malformed lines skipped\n",
-                warned.count - warned.max);
+                warned->count - warned->max);
     }
-    int wret = mmiotrace_writer_free(w);
-    w = NULL;
-    int cret = mmiotrace_csink_finish(cs);
-    cs = NULL;
-    if (wret < 0 || cret < 0 || (tmp && fsync(fd) < 0)) {
-        fprintf(stderr, "%s: %s: %s\n", argv[0], out, strerror(errno));
-        goto out;
+    return 0;
+}
+
+/* Flush, sync and close OUT; rename the temporary file over it. 0, or 1 having said why. */
+static int finish_output(struct conversion *c)
+{
+    int wret = mmiotrace_writer_free(c->w);
+    c->w = NULL;
+    int cret = mmiotrace_csink_finish(c->cs);
+    c->cs = NULL;
+    if (wret < 0 || cret < 0 || (c->tmp && fsync(c->fd) < 0)) {
+        fprintf(stderr, "%s: %s: %s\n", c->prog, c->out, strerror(errno));
+        return 1;
     }
-    if (tmp) {
-        if (close(fd) < 0 || rename(tmp, dest.path) < 0) {
-            fd = -1;
-            fprintf(stderr, "%s: %s: %s\n", argv[0], out, strerror(errno));
-            goto out;
+    if (c->tmp) {
+        if (close(c->fd) < 0 || rename(c->tmp, c->dest.path) < 0) {
+            c->fd = -1;
+            fprintf(stderr, "%s: %s: %s\n", c->prog, c->out, strerror(errno));
+            return 1;
         }
-        fd = -1;
-        g_clear_pointer(&tmp, g_free);
+        c->fd = -1;
+        g_clear_pointer(&c->tmp, g_free);
     }
-    if (!tmp && fd > 2 && close(fd) < 0) {
-        fd = -1;
-        fprintf(stderr, "%s: %s: %s\n", argv[0], out, strerror(errno));
-        goto out;
+    if (!c->tmp && c->fd > 2 && close(c->fd) < 0) {
+        c->fd = -1;
+        fprintf(stderr, "%s: %s: %s\n", c->prog, c->out, strerror(errno));
+        return 1;
     }
-    if (!tmp && fd > 2) {
-        fd = -1;
+    if (!c->tmp && c->fd > 2) {
+        c->fd = -1;
     }
-    ret = 0;
-out:
-    if (w) {
-        mmiotrace_writer_free(w);
+    return 0;
+}
+
+/* What is left after a failure: the writer, the sink, the temporary file, the descriptor. */
+static void conversion_free(struct conversion *c)
+{
+    if (c->w) {
+        mmiotrace_writer_free(c->w);
     }
-    if (cs) {
-        mmiotrace_csink_finish(cs);
+    if (c->cs) {
+        mmiotrace_csink_finish(c->cs);
     }
-    if (tmp) {
-        if (fd >= 0) {
-            close(fd);
+    if (c->tmp) {
+        if (c->fd >= 0) {
+            close(c->fd);
         }
-        unlink(tmp);
-    } else if (fd > 2) {
-        close(fd);
+        unlink(c->tmp);
+        g_free(c->tmp);
+    } else if (c->fd > 2) {
+        close(c->fd);
     }
-    g_free(dest.path);
-    mmiotrace_reader_free(r);
+    g_free(c->dest.path);
+    mmiotrace_reader_free(c->r);
+}
+
+int hvmmio_cmd_convert(int argc, char **argv)
+{
+    /* --to perfetto: the Chrome/Perfetto trace event exporter (tools/perfetto.c) */
+    if (hvmmio_perfetto_requested(argc, argv)) {
+        return hvmmio_perfetto_convert(argc, argv);
+    }
+    struct convert_opts o = {0};
+    int ret = parse_args(&argc, &argv, &o);
+    g_autofree char *compress = o.compress;
+    enum mmiotrace_compression comp;
+    if (ret || (ret = output_compression(argv[0], compress, argv[2], &comp))) {
+        return ret;
+    }
+    const char *out = argv[2];
+    bool jsonl = o.jsonl || ends_with(out, ".jsonl") || ends_with(out, ".jsonl.gz") ||
+                 ends_with(out, ".jsonl.xz") || ends_with(out, ".jsonl.zst");
+    struct conversion c = {.prog = argv[0], .in = argv[1], .out = out, .fd = 1};
+    if (resolve_output(c.prog, c.in, out, &c.dest) < 0) {
+        return 2;
+    }
+    c.r = mmiotrace_reader_open(c.in);
+    if (!c.r) {
+        fprintf(stderr, "%s: %s: %s\n", c.prog, c.in, strerror(errno));
+        g_free(c.dest.path);
+        return 1;
+    }
+    struct hvmmio_warn warned = {"hvmmio convert", 10, 0};
+    mmiotrace_reader_set_policy(c.r, o.skip_bad ? MMIOTRACE_ON_ERROR_SKIP : MMIOTRACE_ON_ERROR_STOP,
+                                hvmmio_warn_line, &warned);
+    if (open_output(&c) < 0) {
+        mmiotrace_reader_free(c.r);
+        g_free(c.dest.path);
+        g_free(c.tmp);
+        return 1;
+    }
+    c.cs = mmiotrace_csink_new(c.fd, comp);
+    c.w = c.cs ? mmiotrace_writer_new(
+                     mmiotrace_csink_write, c.cs, jsonl ? mmiotrace_jsonl_format : mmiotrace_format,
+                     o.kernel_compat ? MMIOTRACE_FMT_KERNEL : MMIOTRACE_FMT_EXTENDED)
+               : NULL;
+    ret = 1;
+    if (!c.w) {
+        fprintf(stderr, "%s: %s\n", c.prog, strerror(errno));
+    } else if (!copy_records(&c, &o, &warned)) {
+        ret = finish_output(&c);
+    }
+    conversion_free(&c);
     return ret;
 }
