@@ -280,33 +280,31 @@ static int fact_text(struct facts *f, const char *v, size_t vlen)
 #define FACT_RW 1u    /* only on R/W records (elsewhere: ignored as unknown) */
 #define FACT_MARKX 2u /* only on MARKX records (elsewhere: ignored as unknown) */
 
-static const struct fact_key {
-    const char *key;
-    size_t len;
-    unsigned only;
-    fact_fn fn;
-} fact_keys[] = {
-    {"ns", 2, 0, fact_ns},
-    {"vcpu", 4, 0, fact_vcpu},
-    {"dev", 3, 0, fact_dev},
-    {"bar", 3, 0, fact_bar},
-    {"off", 3, 0, fact_off},
-    {"insn", 4, 0, fact_insn},
-    {"asm", 3, 0, fact_asm},
-    {"pc", 2, FACT_RW, fact_pc},
-    {"rejected", 8, FACT_RW, fact_rejected},
-    {"text", 4, FACT_MARKX, fact_text},
-};
+/* The known keys: X(key, FACT_* where it applies or 0 for any record, handler) */
+#define FACT_KEYS(X)                                                                               \
+    X("ns", 0, fact_ns)                                                                            \
+    X("vcpu", 0, fact_vcpu)                                                                        \
+    X("dev", 0, fact_dev)                                                                          \
+    X("bar", 0, fact_bar)                                                                          \
+    X("off", 0, fact_off)                                                                          \
+    X("insn", 0, fact_insn)                                                                        \
+    X("asm", 0, fact_asm)                                                                          \
+    X("pc", FACT_RW, fact_pc)                                                                      \
+    X("rejected", FACT_RW, fact_rejected)                                                          \
+    X("text", FACT_MARKX, fact_text)
 
-/* The handler of a key on this record, or NULL (a fact of a newer hvmmio: ignored). */
+/*
+ * The handler of a key on this record (FACT_* flags), or NULL (a fact of a newer hvmmio:
+ * ignored). Comparisons of constant size, which the compiler inlines: the hot path.
+ */
 static fact_fn fact_lookup(const char *k, size_t klen, unsigned record)
 {
-    for (size_t i = 0; i < sizeof(fact_keys) / sizeof(fact_keys[0]); i++) {
-        const struct fact_key *fk = &fact_keys[i];
-        if (fk->len == klen && !memcmp(k, fk->key, klen)) {
-            return (fk->only & ~record) ? NULL : fk->fn;
-        }
+#define FACT_MATCH(name, only, fn)                                                                 \
+    if (klen == sizeof(name) - 1 && !memcmp(k, name, sizeof(name) - 1)) {                          \
+        return ((only) & ~record) ? NULL : fn;                                                     \
     }
+    FACT_KEYS(FACT_MATCH)
+#undef FACT_MATCH
     return NULL;
 }
 

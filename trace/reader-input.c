@@ -118,7 +118,7 @@ void mmiotrace_rd_long_line_error(struct mmiotrace_reader *r, uint64_t line, boo
 }
 
 /* See reader-int.h. */
-int mmiotrace_rd_peek_line(struct mmiotrace_reader *r, const char **line, size_t *len)
+int mmiotrace_rd_peek_line_slow(struct mmiotrace_reader *r, const char **line, size_t *len)
 {
     for (;;) {
         char *nl = memchr(r->buf + r->scan, '\n', r->end - r->scan);

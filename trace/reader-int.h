@@ -68,12 +68,31 @@ int mmiotrace_rd_line_error(struct mmiotrace_reader *r, uint64_t line, const cha
 
 /* Sniff the magic bytes and set up decompression. 0, or -1 (fatal). */
 int mmiotrace_rd_start(struct mmiotrace_reader *r);
+/* mmiotrace_rd_peek_line in full: over-long lines, reading more input, the end of input. */
+int mmiotrace_rd_peek_line_slow(struct mmiotrace_reader *r, const char **line, size_t *len);
+
 /*
  * The next line, without consuming it (see mmiotrace_rd_consume_line): 1 = the line is in *line
  * and *len (the newline and a '\r' before it removed), 0 = end of input, -1 = error (fatal, or an
- * over-long line: r->failed tells which).
+ * over-long line: r->failed tells which). Inline for the usual case, a whole line in the buffer.
  */
-int mmiotrace_rd_peek_line(struct mmiotrace_reader *r, const char **line, size_t *len);
+static inline int mmiotrace_rd_peek_line(struct mmiotrace_reader *r, const char **line, size_t *len)
+{
+    char *nl = r->discarding ? NULL : memchr(r->buf + r->scan, '\n', r->end - r->scan);
+    size_t l = nl ? (size_t)(nl - (r->buf + r->start)) : MMIOTRACE_LINE_MAX;
+
+    if (l >= MMIOTRACE_LINE_MAX) {
+        return mmiotrace_rd_peek_line_slow(r, line, len);
+    }
+    r->next_start = nl + 1 - r->buf;
+    *line = r->buf + r->start;
+    if (l && nl[-1] == '\r') {
+        l--;
+    }
+    *len = l;
+    return 1;
+}
+
 /* A line longer than MMIOTRACE_LINE_MAX, or NUL bytes (nul): the message for it. */
 void mmiotrace_rd_long_line_error(struct mmiotrace_reader *r, uint64_t line, bool nul);
 

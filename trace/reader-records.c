@@ -335,14 +335,15 @@ static int unknown_line(struct mmiotrace_reader *r, const char *line, size_t len
                                    mmiotrace_rd_show(tok, sizeof(tok), line, line + len));
 }
 
-/* See reader-int.h. */
-int mmiotrace_rd_parse_line(struct mmiotrace_reader *r, enum keyword kw, const char *line,
-                            size_t len, struct mmiotrace_record *rec)
+/*
+ * The records but R and W. Not inlined into mmiotrace_rd_parse_line: the R/W hot path then
+ * does not pay for the stack frame of these parsers.
+ */
+__attribute__((noinline)) static int parse_other(struct mmiotrace_reader *r, enum keyword kw,
+                                                 const char *line, size_t len,
+                                                 struct mmiotrace_record *rec)
 {
     switch (kw) {
-    case KW_R:
-    case KW_W:
-        return parse_rw(r, line, len, rec);
     case KW_VERSION:
         return parse_version(r, line, len, rec);
     case KW_PCIDEV:
@@ -366,4 +367,14 @@ int mmiotrace_rd_parse_line(struct mmiotrace_reader *r, enum keyword kw, const c
     default:
         return unknown_line(r, line, len);
     }
+}
+
+/* See reader-int.h. */
+int mmiotrace_rd_parse_line(struct mmiotrace_reader *r, enum keyword kw, const char *line,
+                            size_t len, struct mmiotrace_record *rec)
+{
+    if (kw == KW_R || kw == KW_W) {
+        return parse_rw(r, line, len, rec);
+    }
+    return parse_other(r, kw, line, len, rec);
 }

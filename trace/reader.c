@@ -232,9 +232,23 @@ static int mark_continue(struct mmiotrace_reader *r, enum keyword kw, const char
     return 1;
 }
 
+/* Parse a consumed JSON Lines line: 0 = *rec filled, -1 = malformed. */
+static int parse_jsonl(struct mmiotrace_reader *r, const char *line, size_t len,
+                       struct mmiotrace_record *rec)
+{
+    char msg[300];
+    int ret =
+        mmiotrace_jsonl_parse(line, len, rec, r->scratch, sizeof(r->scratch), msg, sizeof(msg));
+
+    if (ret < 0) {
+        mmiotrace_rd_line_error(r, r->lineno, "%s", msg);
+    }
+    return ret;
+}
+
 /* Parse a consumed line (text or JSON Lines): 0 = *rec filled, -1 = malformed. */
-static int parse_record(struct mmiotrace_reader *r, enum keyword kw, const char *line, size_t len,
-                        struct mmiotrace_record *rec)
+static inline int parse_record(struct mmiotrace_reader *r, enum keyword kw, const char *line,
+                               size_t len, struct mmiotrace_record *rec)
 {
     if (!r->format_known) {
         r->format_known = true;
@@ -244,16 +258,10 @@ static int parse_record(struct mmiotrace_reader *r, enum keyword kw, const char 
     rec->ext = 0;
     rec->ts_ns = 0;
     r->scratch_len = 0;
-    if (!r->jsonl) {
-        return mmiotrace_rd_parse_line(r, kw, line, len, rec);
+    if (r->jsonl) {
+        return parse_jsonl(r, line, len, rec);
     }
-    char msg[300];
-    int ret =
-        mmiotrace_jsonl_parse(line, len, rec, r->scratch, sizeof(r->scratch), msg, sizeof(msg));
-    if (ret < 0) {
-        mmiotrace_rd_line_error(r, r->lineno, "%s", msg);
-    }
-    return ret;
+    return mmiotrace_rd_parse_line(r, kw, line, len, rec);
 }
 
 int mmiotrace_reader_next(struct mmiotrace_reader *r, struct mmiotrace_record *rec)
