@@ -19,7 +19,9 @@ QEMU = os.environ.get('HVMMIO_QEMU') or os.path.expanduser(
     os.path.join(os.environ.get('HVMMIO_CACHE_DIR') or os.path.join(
         os.environ.get('XDG_CACHE_HOME') or '~/.cache', 'hvmmio'),
         'qemu', 'current', 'src', 'build', 'qemu-system-x86_64'))
-FIRMWARE = ['-L', '/usr/share/seabios', '-L', '/usr/share/qemu']
+# where QEMU finds SeaBIOS and its option ROMs (HVMMIO_FIRMWARE: other folders, ':' between)
+FIRMWARE = [a for d in os.environ.get('HVMMIO_FIRMWARE', '/usr/share/seabios:/usr/share/qemu')
+            .split(':') for a in ('-L', d)]
 TESTDEV = os.environ.get('TESTDEV', 'hvmmio-testdev')
 
 

@@ -1,13 +1,12 @@
 # Scenario (nested image only, kernel-guest/nested/): the kernel's vfio-pci takes devices of
 # this level-1 guest (behind QEMU's emulated Intel IOMMU), and hvmmio's QEMU, run here under
-# qtest (level 2), gets them as assigned devices: qtest-run drives it with a script.
+# qtest (level 2), gets them as assigned devices: /opt/hvmmio/files/nested_accesses.py
+# (tests/integration/, with tests/lib/qemu_harness.py beside it) drives it.
 # /opt/hvmmio/files/nested.env (built into the image) says what to do:
 #   NESTED_DEVS       slots on bus 0 to give to vfio-pci, e.g. "04.0 05.0"
-#   NESTED_SCRIPT     the qtest-run script (a file in /opt/hvmmio/files)
-#   NESTED_DEFINES    qtest-run options, e.g. "-D DEV=4 -D BAR=0xe0000000"
-#   NESTED_QEMU_ARGS  level-2 QEMU arguments (machine, memory, -device vfio-pci,...)
-# Results: level2.out (qtest-run -v: every exchange and QMP reply), level2.err, qemu-l2.log,
-# the traces QEMU wrote (relative mmiotrace-file paths land here), dmesg, timing.txt.
+#   NESTED_MMIOTRACE  the devices' mmiotrace property at level 2 (on, or off to see it fail)
+# Results: level2.out (the checks, TAP), level2.err, qemu-l2.log, mtree-l2.txt, the traces
+# QEMU wrote (l2-*.txt), dmesg, timing.txt.
 . /scenarios/lib.sh
 O=/opt/hvmmio
 uptime() { cut -d' ' -f1 /proc/uptime; }
@@ -41,9 +40,8 @@ ls -l /dev/vfio
 t1=$(uptime)
 
 step level2
-# shellcheck disable=SC2086
-$O/bin/qtest-run -v --qemu $O/bin/qemu-system-x86_64 --qmp /tmp/qmp.sock -l qemu-l2.log \
-	-t 120 $NESTED_DEFINES $O/files/$NESTED_SCRIPT -- -L $O/share $NESTED_QEMU_ARGS \
+HVMMIO_QEMU=$O/bin/qemu-system-x86_64 HVMMIO_FIRMWARE=$O/share \
+	/usr/bin/python3.11 -S -B $O/files/nested_accesses.py 2 "$NESTED_MMIOTRACE" \
 	>level2.out 2>level2.err
 rc=$?
 t2=$(uptime)
@@ -51,6 +49,6 @@ cat level2.err
 tail -1 level2.out
 dmesg | grep -iE 'vfio|DMAR|dmar' >vfio-dmesg.txt
 dmesg >dmesg.txt
-awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN { printf "modules and binding %.1f s, level 2 (qtest-run) %.1f s\n", b - a, c - b }' >timing.txt
+awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN { printf "modules and binding %.1f s, level 2 (qtest) %.1f s\n", b - a, c - b }' >timing.txt
 cat timing.txt
-[ $rc = 0 ] || fail "level-2 qtest-run failed (exit $rc)"
+[ $rc = 0 ] || fail "level-2 checks failed (exit $rc)"
