@@ -4,9 +4,9 @@
  * reader. The formats are specified in docs/trace-format.md.
  *
  * Files and what they need (QEMU compiles the first two into itself, so they are C11 + libc):
- *   record.c, writer.c   the model and the text writer (libc only; with internal.h)
+ *   record.c, writer*.c  the model and the text writer (libc only; with internal.h)
  *   jsonl-write.c        JSON Lines writer (libc only)
- *   reader.c             the streaming reader (libc; calls decompress.c and jsonl-read.c)
+ *   reader*.c            the streaming reader (libc; calls decompress.c and jsonl-read.c)
  *   decompress.c         .gz/.xz/.zst input (zlib, liblzma, libzstd)
  *   compress.c           .gz/.xz/.zst output sinks (zlib, liblzma, libzstd)
  *   jsonl-read.c         JSON Lines parser (json-c)
@@ -156,7 +156,7 @@ void mmiotrace_record_init(struct mmiotrace_record *rec, enum mmiotrace_type typ
 /* Check a record's fields against the format's rules; returns NULL or a static message. */
 const char *mmiotrace_record_check(const struct mmiotrace_record *rec);
 
-/* ---- Writer (writer.c: libc only) ---- */
+/* ---- Writer (writer.c, writer-stream.c: libc only) ---- */
 
 /* Output modes. */
 #define MMIOTRACE_FMT_KERNEL                                                                       \
@@ -230,7 +230,7 @@ struct mmiotrace_csink *mmiotrace_csink_new(int fd, enum mmiotrace_compression c
 int mmiotrace_csink_write(void *csink, const void *buf, size_t len); /* a mmiotrace_sink_fn */
 int mmiotrace_csink_finish(struct mmiotrace_csink *cs);
 
-/* ---- Reader (reader.c) ---- */
+/* ---- Reader (reader*.c) ---- */
 
 enum mmiotrace_error_policy {
     MMIOTRACE_ON_ERROR_STOP = 0, /* a malformed line ends reading with an error */

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * libmmiotrace writer: the number formatters of the text writer (writer.c), by hand and
+ * inline (no printf on the hot path), each reproducing the kernel's printf conversion it names.
+ * Each writes at p and returns the end of what it wrote; nothing is NUL-terminated.
+ */
+#ifndef HVMMIO_TRACE_WRITER_PUT_H
+#define HVMMIO_TRACE_WRITER_PUT_H
+
+#include <stdint.h>
+#include <string.h>
+
+static const char hex_digits[16] = "0123456789abcdef";
+
+static const char digit_pairs[201] = "00010203040506070809"
+                                     "10111213141516171819"
+                                     "20212223242526272829"
+                                     "30313233343536373839"
+                                     "40414243444546474849"
+                                     "50515253545556575859"
+                                     "60616263646566676869"
+                                     "70717273747576777879"
+                                     "80818283848586878889"
+                                     "90919293949596979899";
+
+static inline char *put_lit(char *p, const char *s, size_t len)
+{
+    memcpy(p, s, len);
+    return p + len;
+}
+#define PUT(p, s) put_lit((p), (s), sizeof(s) - 1)
+
+/* "%llx" */
+static inline char *put_hex(char *p, uint64_t v)
+{
+    int n = v ? (64 - __builtin_clzll(v) + 3) / 4 : 1;
+    char *end = p + n;
+    do {
+        *--end = hex_digits[v & 0xf];
+        v >>= 4;
+    } while (end != p);
+    return p + n;
+}
+
+/* "0x%llx" */
+static inline char *put_0x(char *p, uint64_t v)
+{
+    p[0] = '0';
+    p[1] = 'x';
+    return put_hex(p + 2, v);
+}
+
+/* "%0Nx" with N = digits */
+static inline char *put_hex_fixed(char *p, uint64_t v, int digits)
+{
+    for (int i = digits - 1; i >= 0; i--) {
+        p[i] = hex_digits[v & 0xf];
+        v >>= 4;
+    }
+    return p + digits;
+}
+
+/* "%llu" */
+static inline char *put_u64(char *p, uint64_t v)
+{
+    char tmp[20];
+    char *t = tmp + sizeof(tmp);
+    while (v >= 100) {
+        unsigned r = v % 100;
+        v /= 100;
+        t -= 2;
+        memcpy(t, digit_pairs + 2 * r, 2);
+    }
+    if (v >= 10) {
+        t -= 2;
+        memcpy(t, digit_pairs + 2 * v, 2);
+    } else {
+        *--t = '0' + v;
+    }
+    size_t n = tmp + sizeof(tmp) - t;
+    memcpy(p, t, n);
+    return p + n;
+}
+
+/* "%d" */
+static inline char *put_i32(char *p, int32_t v)
+{
+    if (v < 0) {
+        *p++ = '-';
+        return put_u64(p, -(int64_t)v);
+    }
+    return put_u64(p, v);
+}
+
+/*
+ * The kernel's timestamp "%u.%06lu": ns2usecs() rounds to the microsecond ((ns + 500) / 1000),
+ * then do_div() splits seconds and microseconds.
+ */
+static inline char *put_time(char *p, uint64_t ns)
+{
+    uint64_t us = (ns + 500) / 1000;
+    unsigned rem = us % 1000000;
+    p = put_u64(p, us / 1000000);
+    *p++ = '.';
+    memcpy(p, digit_pairs + 2 * (rem / 10000), 2);
+    memcpy(p + 2, digit_pairs + 2 * (rem / 100 % 100), 2);
+    memcpy(p + 4, digit_pairs + 2 * (rem % 100), 2);
+    return p + 6;
+}
+
+#endif
