@@ -209,158 +209,195 @@ static int get_hex_array(struct jctx *j, const char *key, uint64_t *v)
     return 0;
 }
 
-static int parse_obj(struct jctx *j, struct mmiotrace_record *rec)
-{
-    const char *tname;
-    size_t tlen;
-    uint64_t u;
-    int64_t i;
-
-    j->what = "JSON";
-    if (get_str(j, "type", true, 16, &tname, &tlen) < 0) {
-        return -1;
-    }
-    rec->type = mmiotrace_type_from_name(tname, tlen);
-    if (rec->type == MMIOTRACE_NONE) {
-        snprintf(j->err, j->errlen, "unknown record type \"%.*s\"", (int)tlen, tname);
-        return -1;
-    }
-    j->what = mmiotrace_type_name(rec->type);
-    if (rec->type != MMIOTRACE_VERSION && rec->type != MMIOTRACE_PCIDEV) {
-        int got = get_u64(j, "ts_ns", false, MMIOTRACE_TS_MAX_NS, &rec->ts_ns);
-        if (got < 0) {
-            return -1;
-        }
-        if (got) {
-            rec->ext |= MMIOTRACE_EXT_NS;
-        } else {
-            if (get_u64(j, "ts_us", true, MMIOTRACE_TS_MAX_NS / 1000, &u) < 0) {
-                return -1;
-            }
-            rec->ts_ns = u * 1000;
-        }
-    }
+/* A required number into dst, or return -1 from the calling function. */
 #define U(key, max, dst)                                                                           \
     do {                                                                                           \
-        if (get_u64(j, key, true, max, &u) < 0) {                                                  \
+        uint64_t u_;                                                                               \
+        if (get_u64(j, key, true, max, &u_) < 0) {                                                 \
             return -1;                                                                             \
         }                                                                                          \
-        dst = u;                                                                                   \
+        dst = u_;                                                                                  \
     } while (0)
 #define I(key, min, max, dst)                                                                      \
     do {                                                                                           \
-        if (get_int(j, key, true, min, max, &i) < 0) {                                             \
+        int64_t i_;                                                                                \
+        if (get_int(j, key, true, min, max, &i_) < 0) {                                            \
             return -1;                                                                             \
         }                                                                                          \
-        dst = i;                                                                                   \
+        dst = i_;                                                                                  \
     } while (0)
-    switch (rec->type) {
-    case MMIOTRACE_VERSION:
-        if (get_str(j, "version", true, 64, &rec->version.text, &rec->version.len) < 0) {
-            return -1;
-        }
-        break;
-    case MMIOTRACE_PCIDEV: {
-        struct mmiotrace_pcidev *d = &rec->pcidev;
-        I("bus", 0, 255, d->bus);
-        I("devfn", 0, 255, d->devfn);
-        U("vendor", 0xffff, d->vendor);
-        U("device", 0xffff, d->device);
-        I("irq", 0, UINT32_MAX, d->irq);
-        if (get_hex_array(j, "resources", d->resource) < 0 ||
-            get_hex_array(j, "sizes", d->size) < 0) {
-            return -1;
-        }
-        d->driver = "";
-        d->driver_len = 0;
-        if (get_str(j, "driver", false, 64, &d->driver, &d->driver_len) < 0) {
-            return -1;
-        }
-        break;
-    }
-    case MMIOTRACE_READ:
-    case MMIOTRACE_WRITE:
-        I("width", 1, 8, rec->rw.width);
-        I("map_id", INT32_MIN, INT32_MAX, rec->rw.map_id);
-        U("phys", UINT64_MAX, rec->rw.phys);
-        U("value", UINT64_MAX, rec->rw.value);
-        U("pc", UINT64_MAX, rec->rw.pc);
-        break;
-    case MMIOTRACE_UNKNOWN: {
-        const char *op;
-        size_t oplen;
-        I("map_id", INT32_MIN, INT32_MAX, rec->unknown.map_id);
-        U("phys", UINT64_MAX, rec->unknown.phys);
-        U("pc", UINT64_MAX, rec->unknown.pc);
-        if (get_str(j, "opcode", true, 8, &op, &oplen) < 0) {
-            return -1;
-        }
-        unsigned a, b, c;
-        char tail;
-        char tmp[9];
-        memcpy(tmp, op, oplen);
-        tmp[oplen] = '\0';
-        if (oplen != 8 || sscanf(tmp, "%2x,%2x,%2x%c", &a, &b, &c, &tail) != 3) {
-            return jerr(j, "bad", "opcode");
-        }
-        rec->unknown.opcode[0] = a;
-        rec->unknown.opcode[1] = b;
-        rec->unknown.opcode[2] = c;
-        break;
-    }
-    case MMIOTRACE_MAP:
-        I("map_id", INT32_MIN, INT32_MAX, rec->map.map_id);
-        U("phys", UINT64_MAX, rec->map.phys);
-        U("virt", UINT64_MAX, rec->map.virt);
-        U("len", UINT64_MAX, rec->map.len);
-        break;
-    case MMIOTRACE_UNMAP:
-        I("map_id", INT32_MIN, INT32_MAX, rec->unmap.map_id);
-        break;
-    case MMIOTRACE_MARK:
-        if (get_str(j, "text", true, MMIOTRACE_TEXT_MAX, &rec->mark.text, &rec->mark.len) < 0) {
-            return -1;
-        }
-        break;
-    case MMIOTRACE_LOST:
-        U("count", UINT64_MAX, rec->lost.count);
-        break;
-    case MMIOTRACE_CONFIG: {
-        I("bus", 0, 255, rec->config.bus);
-        I("devfn", 0, 255, rec->config.devfn);
-        int n = get_hexbytes(j, "config", MMIOTRACE_CONFIG_MAX, NULL, &rec->config.data);
-        if (n < 0) {
-            return -1;
-        }
-        rec->config.len = n;
-        break;
-    }
-    case MMIOTRACE_IRQ: {
-        const char *k;
-        size_t klen;
-        if (get_str(j, "kind", true, 8, &k, &klen) < 0) {
-            return -1;
-        }
-        if (klen == 4 && !memcmp(k, "INTX", 4)) {
-            rec->irq.kind = MMIOTRACE_IRQ_INTX;
-            I("pin", 0, 3, rec->irq.vector);
-            I("level", 0, 1, rec->irq.data);
-        } else if ((klen == 3 && !memcmp(k, "MSI", 3)) || (klen == 4 && !memcmp(k, "MSIX", 4))) {
-            rec->irq.kind = klen == 3 ? MMIOTRACE_IRQ_MSI : MMIOTRACE_IRQ_MSIX;
-            I("vector", 0, UINT32_MAX, rec->irq.vector);
-            U("addr", UINT64_MAX, rec->irq.addr);
-            U("data", UINT32_MAX, rec->irq.data);
-        } else {
-            return jerr(j, "bad", "kind");
-        }
-        break;
-    }
-    default:
-        break;
-    }
 
-    /* hvmmio's facts */
+/* ts_ns (exact), else ts_us */
+static int obj_time(struct jctx *j, struct mmiotrace_record *rec)
+{
+    int got = get_u64(j, "ts_ns", false, MMIOTRACE_TS_MAX_NS, &rec->ts_ns);
+
+    if (got < 0) {
+        return -1;
+    }
+    if (got) {
+        rec->ext |= MMIOTRACE_EXT_NS;
+    } else {
+        U("ts_us", MMIOTRACE_TS_MAX_NS / 1000, rec->ts_ns);
+        rec->ts_ns *= 1000;
+    }
+    return 0;
+}
+
+/* ---- One function per record type: its fields (0, or -1 with a message) ---- */
+
+static int obj_version(struct jctx *j, struct mmiotrace_record *rec)
+{
+    if (get_str(j, "version", true, 64, &rec->version.text, &rec->version.len) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+static int obj_pcidev(struct jctx *j, struct mmiotrace_record *rec)
+{
+    struct mmiotrace_pcidev *d = &rec->pcidev;
+
+    I("bus", 0, 255, d->bus);
+    I("devfn", 0, 255, d->devfn);
+    U("vendor", 0xffff, d->vendor);
+    U("device", 0xffff, d->device);
+    I("irq", 0, UINT32_MAX, d->irq);
+    if (get_hex_array(j, "resources", d->resource) < 0 || get_hex_array(j, "sizes", d->size) < 0) {
+        return -1;
+    }
+    d->driver = "";
+    d->driver_len = 0;
+    if (get_str(j, "driver", false, 64, &d->driver, &d->driver_len) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+static int obj_rw(struct jctx *j, struct mmiotrace_record *rec)
+{
+    I("width", 1, 8, rec->rw.width);
+    I("map_id", INT32_MIN, INT32_MAX, rec->rw.map_id);
+    U("phys", UINT64_MAX, rec->rw.phys);
+    U("value", UINT64_MAX, rec->rw.value);
+    U("pc", UINT64_MAX, rec->rw.pc);
+    return 0;
+}
+
+static int obj_unknown(struct jctx *j, struct mmiotrace_record *rec)
+{
+    const char *op;
+    size_t oplen;
+
+    I("map_id", INT32_MIN, INT32_MAX, rec->unknown.map_id);
+    U("phys", UINT64_MAX, rec->unknown.phys);
+    U("pc", UINT64_MAX, rec->unknown.pc);
+    if (get_str(j, "opcode", true, 8, &op, &oplen) < 0) {
+        return -1;
+    }
+    unsigned a, b, c;
+    char tail;
+    char tmp[9];
+    memcpy(tmp, op, oplen);
+    tmp[oplen] = '\0';
+    if (oplen != 8 || sscanf(tmp, "%2x,%2x,%2x%c", &a, &b, &c, &tail) != 3) {
+        return jerr(j, "bad", "opcode");
+    }
+    rec->unknown.opcode[0] = a;
+    rec->unknown.opcode[1] = b;
+    rec->unknown.opcode[2] = c;
+    return 0;
+}
+
+static int obj_map(struct jctx *j, struct mmiotrace_record *rec)
+{
+    I("map_id", INT32_MIN, INT32_MAX, rec->map.map_id);
+    U("phys", UINT64_MAX, rec->map.phys);
+    U("virt", UINT64_MAX, rec->map.virt);
+    U("len", UINT64_MAX, rec->map.len);
+    return 0;
+}
+
+static int obj_unmap(struct jctx *j, struct mmiotrace_record *rec)
+{
+    I("map_id", INT32_MIN, INT32_MAX, rec->unmap.map_id);
+    return 0;
+}
+
+static int obj_mark(struct jctx *j, struct mmiotrace_record *rec)
+{
+    if (get_str(j, "text", true, MMIOTRACE_TEXT_MAX, &rec->mark.text, &rec->mark.len) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+static int obj_lost(struct jctx *j, struct mmiotrace_record *rec)
+{
+    U("count", UINT64_MAX, rec->lost.count);
+    return 0;
+}
+
+static int obj_config(struct jctx *j, struct mmiotrace_record *rec)
+{
+    I("bus", 0, 255, rec->config.bus);
+    I("devfn", 0, 255, rec->config.devfn);
+    int n = get_hexbytes(j, "config", MMIOTRACE_CONFIG_MAX, NULL, &rec->config.data);
+    if (n < 0) {
+        return -1;
+    }
+    rec->config.len = n;
+    return 0;
+}
+
+static int obj_irq(struct jctx *j, struct mmiotrace_record *rec)
+{
+    const char *k;
+    size_t klen;
+
+    if (get_str(j, "kind", true, 8, &k, &klen) < 0) {
+        return -1;
+    }
+    if (klen == 4 && !memcmp(k, "INTX", 4)) {
+        rec->irq.kind = MMIOTRACE_IRQ_INTX;
+        I("pin", 0, 3, rec->irq.vector);
+        I("level", 0, 1, rec->irq.data);
+    } else if ((klen == 3 && !memcmp(k, "MSI", 3)) || (klen == 4 && !memcmp(k, "MSIX", 4))) {
+        rec->irq.kind = klen == 3 ? MMIOTRACE_IRQ_MSI : MMIOTRACE_IRQ_MSIX;
+        I("vector", 0, UINT32_MAX, rec->irq.vector);
+        U("addr", UINT64_MAX, rec->irq.addr);
+        U("data", UINT32_MAX, rec->irq.data);
+    } else {
+        return jerr(j, "bad", "kind");
+    }
+    return 0;
+}
+
+typedef int obj_fn(struct jctx *j, struct mmiotrace_record *rec);
+
+static obj_fn *const type_fields[MMIOTRACE_TYPE_COUNT] = {
+    [MMIOTRACE_VERSION] = obj_version, [MMIOTRACE_PCIDEV] = obj_pcidev,
+    [MMIOTRACE_READ] = obj_rw,         [MMIOTRACE_WRITE] = obj_rw,
+    [MMIOTRACE_UNKNOWN] = obj_unknown, [MMIOTRACE_MAP] = obj_map,
+    [MMIOTRACE_UNMAP] = obj_unmap,     [MMIOTRACE_MARK] = obj_mark,
+    [MMIOTRACE_LOST] = obj_lost,       [MMIOTRACE_CONFIG] = obj_config,
+    [MMIOTRACE_IRQ] = obj_irq,
+};
+
+/* What an optional getter returned (1 found, 0 absent, -1 error): found sets flag in ext. */
+static int fact_flag(int got, struct mmiotrace_record *rec, unsigned flag)
+{
+    if (got > 0) {
+        rec->ext |= flag;
+    }
+    return got < 0 ? -1 : 0;
+}
+
+/* hvmmio's facts */
+static int obj_facts(struct jctx *j, struct mmiotrace_record *rec)
+{
     struct json_object *o;
+
     if (json_object_object_get_ex(j->obj, "vcpu", &o)) {
         if (json_object_is_type(o, json_type_null)) {
             rec->vcpu = MMIOTRACE_VCPU_NONE;
@@ -370,14 +407,11 @@ static int parse_obj(struct jctx *j, struct mmiotrace_record *rec)
         rec->ext |= MMIOTRACE_EXT_VCPU;
     }
     int got = get_str(j, "dev", false, MMIOTRACE_DEV_MAX, &rec->dev, &rec->dev_len);
-    if (got < 0) {
-        return -1;
+    if (got > 0 && !rec->dev_len) {
+        return jerr(j, "empty", "dev");
     }
-    if (got) {
-        if (!rec->dev_len) {
-            return jerr(j, "empty", "dev");
-        }
-        rec->ext |= MMIOTRACE_EXT_DEV;
+    if (fact_flag(got, rec, MMIOTRACE_EXT_DEV) < 0) {
+        return -1;
     }
     if (json_object_object_get_ex(j->obj, "bar", &o)) {
         I("bar", 0, 6, rec->bar);
@@ -395,26 +429,42 @@ static int parse_obj(struct jctx *j, struct mmiotrace_record *rec)
         rec->ext |= MMIOTRACE_EXT_INSN;
     }
     got = get_str(j, "asm", false, MMIOTRACE_ASM_MAX, &rec->asm_text, &rec->asm_len);
-    if (got < 0) {
+    if (fact_flag(got, rec, MMIOTRACE_EXT_ASM) < 0 ||
+        fact_flag(get_flag(j, "pc_unknown"), rec, MMIOTRACE_EXT_PC_UNKNOWN) < 0 ||
+        fact_flag(get_flag(j, "rejected"), rec, MMIOTRACE_EXT_REJECTED) < 0) {
         return -1;
     }
-    if (got) {
-        rec->ext |= MMIOTRACE_EXT_ASM;
-    }
-    if ((got = get_flag(j, "pc_unknown")) < 0) {
-        return -1;
-    }
-    if (got) {
-        rec->ext |= MMIOTRACE_EXT_PC_UNKNOWN;
-    }
-    if ((got = get_flag(j, "rejected")) < 0) {
-        return -1;
-    }
-    if (got) {
-        rec->ext |= MMIOTRACE_EXT_REJECTED;
-    }
+    return 0;
+}
+
 #undef U
 #undef I
+
+static int parse_obj(struct jctx *j, struct mmiotrace_record *rec)
+{
+    const char *tname;
+    size_t tlen;
+
+    j->what = "JSON";
+    if (get_str(j, "type", true, 16, &tname, &tlen) < 0) {
+        return -1;
+    }
+    rec->type = mmiotrace_type_from_name(tname, tlen);
+    if (rec->type == MMIOTRACE_NONE) {
+        snprintf(j->err, j->errlen, "unknown record type \"%.*s\"", (int)tlen, tname);
+        return -1;
+    }
+    j->what = mmiotrace_type_name(rec->type);
+    if (rec->type != MMIOTRACE_VERSION && rec->type != MMIOTRACE_PCIDEV && obj_time(j, rec) < 0) {
+        return -1;
+    }
+    obj_fn *fields = rec->type < MMIOTRACE_TYPE_COUNT ? type_fields[rec->type] : NULL;
+    if (fields && fields(j, rec) < 0) {
+        return -1;
+    }
+    if (obj_facts(j, rec) < 0) {
+        return -1;
+    }
     const char *why = mmiotrace_record_check(rec);
     if (why) {
         snprintf(j->err, j->errlen, "%s record: %s", j->what, why);

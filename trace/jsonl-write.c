@@ -26,7 +26,7 @@ static void put(struct out *o, const char *s, size_t len)
     o->p += len;
 }
 
-static void putf(struct out *o, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void putf(struct out *o, const char *fmt, ...)
 {
     va_list ap;
     size_t room = o->end - o->p;
@@ -109,10 +109,146 @@ static bool has_time(enum mmiotrace_type t)
     return t != MMIOTRACE_VERSION && t != MMIOTRACE_PCIDEV;
 }
 
+/* ---- One function per record type: its fields after "type" and the time ---- */
+
+static void fields_version(struct out *o, const struct mmiotrace_record *r)
+{
+    key_str(o, "version", r->version.text, r->version.len);
+}
+
+static void fields_pcidev(struct out *o, const struct mmiotrace_record *r)
+{
+    const struct mmiotrace_pcidev *d = &r->pcidev;
+
+    putf(o, ",\"bus\":%u,\"devfn\":%u,\"vendor\":\"0x%04x\",\"device\":\"0x%04x\",\"irq\":%u",
+         d->bus, d->devfn, d->vendor, d->device, d->irq);
+    put(o, ",\"resources\":[", 14);
+    for (int i = 0; i < MMIOTRACE_PCI_RESOURCES; i++) {
+        putf(o, "%s\"0x%" PRIx64 "\"", i ? "," : "", d->resource[i]);
+    }
+    put(o, "],\"sizes\":[", 11);
+    for (int i = 0; i < MMIOTRACE_PCI_RESOURCES; i++) {
+        putf(o, "%s\"0x%" PRIx64 "\"", i ? "," : "", d->size[i]);
+    }
+    put(o, "]", 1);
+    if (d->driver_len) {
+        key_str(o, "driver", d->driver, d->driver_len);
+    }
+}
+
+static void fields_rw(struct out *o, const struct mmiotrace_record *r)
+{
+    key_u64(o, "width", r->rw.width);
+    key_i64(o, "map_id", r->rw.map_id);
+    key_hex(o, "phys", r->rw.phys);
+    key_hex(o, "value", r->rw.value);
+    key_hex(o, "pc", r->rw.pc);
+}
+
+static void fields_unknown(struct out *o, const struct mmiotrace_record *r)
+{
+    key_i64(o, "map_id", r->unknown.map_id);
+    key_hex(o, "phys", r->unknown.phys);
+    putf(o, ",\"opcode\":\"%02x,%02x,%02x\"", r->unknown.opcode[0], r->unknown.opcode[1],
+         r->unknown.opcode[2]);
+    key_hex(o, "pc", r->unknown.pc);
+}
+
+static void fields_map(struct out *o, const struct mmiotrace_record *r)
+{
+    key_i64(o, "map_id", r->map.map_id);
+    key_hex(o, "phys", r->map.phys);
+    key_hex(o, "virt", r->map.virt);
+    key_hex(o, "len", r->map.len);
+}
+
+static void fields_unmap(struct out *o, const struct mmiotrace_record *r)
+{
+    key_i64(o, "map_id", r->unmap.map_id);
+}
+
+static void fields_mark(struct out *o, const struct mmiotrace_record *r)
+{
+    key_str(o, "text", r->mark.text, r->mark.len);
+}
+
+static void fields_lost(struct out *o, const struct mmiotrace_record *r)
+{
+    key_u64(o, "count", r->lost.count);
+}
+
+static void fields_config(struct out *o, const struct mmiotrace_record *r)
+{
+    putf(o, ",\"bus\":%u,\"devfn\":%u,\"config\":\"", r->config.bus, r->config.devfn);
+    put_hexbytes(o, r->config.data, r->config.len);
+    put(o, "\"", 1);
+}
+
+static void fields_irq(struct out *o, const struct mmiotrace_record *r)
+{
+    static const char *const irq_kinds[] = {"INTX", "MSI", "MSIX"};
+
+    putf(o, ",\"kind\":\"%s\"", irq_kinds[r->irq.kind]);
+    if (r->irq.kind == MMIOTRACE_IRQ_INTX) {
+        key_u64(o, "pin", r->irq.vector);
+        key_u64(o, "level", r->irq.data);
+    } else {
+        key_u64(o, "vector", r->irq.vector);
+        key_hex(o, "addr", r->irq.addr);
+        key_hex(o, "data", r->irq.data);
+    }
+}
+
+/* A record type's fields; the record is valid (mmiotrace_record_check). */
+typedef void fields_fn(struct out *o, const struct mmiotrace_record *r);
+
+static fields_fn *const type_fields[MMIOTRACE_TYPE_COUNT] = {
+    [MMIOTRACE_VERSION] = fields_version, [MMIOTRACE_PCIDEV] = fields_pcidev,
+    [MMIOTRACE_READ] = fields_rw,         [MMIOTRACE_WRITE] = fields_rw,
+    [MMIOTRACE_UNKNOWN] = fields_unknown, [MMIOTRACE_MAP] = fields_map,
+    [MMIOTRACE_UNMAP] = fields_unmap,     [MMIOTRACE_MARK] = fields_mark,
+    [MMIOTRACE_LOST] = fields_lost,       [MMIOTRACE_CONFIG] = fields_config,
+    [MMIOTRACE_IRQ] = fields_irq,
+};
+
+/* hvmmio's facts (VERSION has none, as in text) */
+static void put_facts(struct out *o, const struct mmiotrace_record *r)
+{
+    unsigned ext = r->type == MMIOTRACE_VERSION ? 0 : r->ext;
+
+    if (ext & MMIOTRACE_EXT_VCPU) {
+        if (r->vcpu == MMIOTRACE_VCPU_NONE) {
+            put(o, ",\"vcpu\":null", 12);
+        } else {
+            key_i64(o, "vcpu", r->vcpu);
+        }
+    }
+    if (ext & MMIOTRACE_EXT_DEV) {
+        key_str(o, "dev", r->dev, r->dev_len);
+    }
+    if (ext & MMIOTRACE_EXT_BAR) {
+        key_u64(o, "bar", r->bar);
+        key_hex(o, "offset", r->bar_off);
+    }
+    if (ext & MMIOTRACE_EXT_INSN) {
+        put(o, ",\"insn\":\"", 9);
+        put_hexbytes(o, r->insn, r->insn_len);
+        put(o, "\"", 1);
+    }
+    if (ext & MMIOTRACE_EXT_ASM) {
+        key_str(o, "asm", r->asm_text, r->asm_len);
+    }
+    if (ext & MMIOTRACE_EXT_PC_UNKNOWN) {
+        put(o, ",\"pc_unknown\":true", 18);
+    }
+    if (ext & MMIOTRACE_EXT_REJECTED) {
+        put(o, ",\"rejected\":true", 16);
+    }
+}
+
 int mmiotrace_jsonl_format(char *buf, size_t size, const struct mmiotrace_record *r, unsigned mode)
 {
     struct out o = {buf, buf + (size ? size - 1 : 0), false};
-    static const char *const irq_kinds[] = {"INTX", "MSI", "MSIX"};
 
     (void)mode; /* every field is written */
 
@@ -128,106 +264,10 @@ int mmiotrace_jsonl_format(char *buf, size_t size, const struct mmiotrace_record
             key_u64(&o, "ts_us", (r->ts_ns + 500) / 1000);
         }
     }
-    switch (r->type) {
-    case MMIOTRACE_VERSION:
-        key_str(&o, "version", r->version.text, r->version.len);
-        break;
-    case MMIOTRACE_PCIDEV: {
-        const struct mmiotrace_pcidev *d = &r->pcidev;
-        putf(&o, ",\"bus\":%u,\"devfn\":%u,\"vendor\":\"0x%04x\",\"device\":\"0x%04x\",\"irq\":%u",
-             d->bus, d->devfn, d->vendor, d->device, d->irq);
-        put(&o, ",\"resources\":[", 14);
-        for (int i = 0; i < MMIOTRACE_PCI_RESOURCES; i++) {
-            putf(&o, "%s\"0x%" PRIx64 "\"", i ? "," : "", d->resource[i]);
-        }
-        put(&o, "],\"sizes\":[", 11);
-        for (int i = 0; i < MMIOTRACE_PCI_RESOURCES; i++) {
-            putf(&o, "%s\"0x%" PRIx64 "\"", i ? "," : "", d->size[i]);
-        }
-        put(&o, "]", 1);
-        if (d->driver_len) {
-            key_str(&o, "driver", d->driver, d->driver_len);
-        }
-        break;
+    if (r->type < MMIOTRACE_TYPE_COUNT && type_fields[r->type]) {
+        type_fields[r->type](&o, r);
     }
-    case MMIOTRACE_READ:
-    case MMIOTRACE_WRITE:
-        key_u64(&o, "width", r->rw.width);
-        key_i64(&o, "map_id", r->rw.map_id);
-        key_hex(&o, "phys", r->rw.phys);
-        key_hex(&o, "value", r->rw.value);
-        key_hex(&o, "pc", r->rw.pc);
-        break;
-    case MMIOTRACE_UNKNOWN:
-        key_i64(&o, "map_id", r->unknown.map_id);
-        key_hex(&o, "phys", r->unknown.phys);
-        putf(&o, ",\"opcode\":\"%02x,%02x,%02x\"", r->unknown.opcode[0], r->unknown.opcode[1],
-             r->unknown.opcode[2]);
-        key_hex(&o, "pc", r->unknown.pc);
-        break;
-    case MMIOTRACE_MAP:
-        key_i64(&o, "map_id", r->map.map_id);
-        key_hex(&o, "phys", r->map.phys);
-        key_hex(&o, "virt", r->map.virt);
-        key_hex(&o, "len", r->map.len);
-        break;
-    case MMIOTRACE_UNMAP:
-        key_i64(&o, "map_id", r->unmap.map_id);
-        break;
-    case MMIOTRACE_MARK:
-        key_str(&o, "text", r->mark.text, r->mark.len);
-        break;
-    case MMIOTRACE_LOST:
-        key_u64(&o, "count", r->lost.count);
-        break;
-    case MMIOTRACE_CONFIG:
-        putf(&o, ",\"bus\":%u,\"devfn\":%u,\"config\":\"", r->config.bus, r->config.devfn);
-        put_hexbytes(&o, r->config.data, r->config.len);
-        put(&o, "\"", 1);
-        break;
-    case MMIOTRACE_IRQ:
-        putf(&o, ",\"kind\":\"%s\"", irq_kinds[r->irq.kind]);
-        if (r->irq.kind == MMIOTRACE_IRQ_INTX) {
-            key_u64(&o, "pin", r->irq.vector);
-            key_u64(&o, "level", r->irq.data);
-        } else {
-            key_u64(&o, "vector", r->irq.vector);
-            key_hex(&o, "addr", r->irq.addr);
-            key_hex(&o, "data", r->irq.data);
-        }
-        break;
-    default:
-        break;
-    }
-    unsigned ext = r->type == MMIOTRACE_VERSION ? 0 : r->ext; /* as in text: VERSION has none */
-    if (ext & MMIOTRACE_EXT_VCPU) {
-        if (r->vcpu == MMIOTRACE_VCPU_NONE) {
-            put(&o, ",\"vcpu\":null", 12);
-        } else {
-            key_i64(&o, "vcpu", r->vcpu);
-        }
-    }
-    if (ext & MMIOTRACE_EXT_DEV) {
-        key_str(&o, "dev", r->dev, r->dev_len);
-    }
-    if (ext & MMIOTRACE_EXT_BAR) {
-        key_u64(&o, "bar", r->bar);
-        key_hex(&o, "offset", r->bar_off);
-    }
-    if (ext & MMIOTRACE_EXT_INSN) {
-        put(&o, ",\"insn\":\"", 9);
-        put_hexbytes(&o, r->insn, r->insn_len);
-        put(&o, "\"", 1);
-    }
-    if (ext & MMIOTRACE_EXT_ASM) {
-        key_str(&o, "asm", r->asm_text, r->asm_len);
-    }
-    if (ext & MMIOTRACE_EXT_PC_UNKNOWN) {
-        put(&o, ",\"pc_unknown\":true", 18);
-    }
-    if (ext & MMIOTRACE_EXT_REJECTED) {
-        put(&o, ",\"rejected\":true", 16);
-    }
+    put_facts(&o, r);
     put(&o, "}\n", 2);
     if (o.overflow) {
         errno = ENOSPC;

@@ -278,146 +278,214 @@ struct cap_extent {
     unsigned pos, len, cap_id;
 };
 
+/* A walk over a recorded config space's capability list. */
+struct cap_walk {
+    const uint8_t *c; /* the config space */
+    unsigned end;     /* its recorded length, at most CFG_SIZE */
+    const char *path;
+    uint64_t line; /* of the PCICFG record */
+    struct mmiotrace_pci_identity *id;
+    char *err;
+    size_t errlen;
+    struct cap_extent caps[MAX_CAPS];
+    unsigned n;
+};
+
+/* MSI: its length from its flags; the first only */
+static int cap_msi(struct cap_walk *w, struct cap_extent *e)
+{
+    unsigned pos = e->pos;
+    unsigned flags = pos + 4 <= w->end ? cfg16(w->c, pos + 2) : 0;
+    unsigned qmask = (flags & MSI_FLAGS_QMASK) >> 1;
+    unsigned qsize = (flags & MSI_FLAGS_QSIZE) >> 4;
+
+    if (w->id->msi_pos) {
+        return fail(w->err, w->errlen, "%s:%" PRIu64 ": a second MSI capability at 0x%x", w->path,
+                    w->line, pos);
+    }
+    e->len = msi_size(flags);
+    if (qmask > 5) {
+        return fail(w->err, w->errlen,
+                    "%s:%" PRIu64 ": MSI capability at 0x%x: Multiple Message "
+                    "Capable field %u is reserved (at most 5: 32 vectors)",
+                    w->path, w->line, pos, qmask);
+    }
+    if (qsize > qmask) {
+        return fail(w->err, w->errlen,
+                    "%s:%" PRIu64 ": MSI capability at 0x%x: Multiple Message "
+                    "Enable %u exceeds Multiple Message Capable %u",
+                    w->path, w->line, pos, qsize, qmask);
+    }
+    w->id->msi_pos = pos;
+    w->id->msi_vectors = 1u << qmask;
+    w->id->msi_64bit = flags & MSI_FLAGS_64BIT;
+    w->id->msi_maskbit = flags & MSI_FLAGS_MASKBIT;
+    return 0;
+}
+
+/* MSI-X: the first only (its table and PBA are checked by check_msix) */
+static int cap_msix(struct cap_walk *w, struct cap_extent *e)
+{
+    if (w->id->msix_pos) {
+        return fail(w->err, w->errlen, "%s:%" PRIu64 ": a second MSI-X capability at 0x%x", w->path,
+                    w->line, e->pos);
+    }
+    e->len = MSIX_SIZEOF;
+    w->id->msix_pos = e->pos;
+    return 0;
+}
+
+/* vendor-specific: its length byte covers the whole capability */
+static int cap_vndr(struct cap_walk *w, struct cap_extent *e)
+{
+    unsigned pos = e->pos;
+
+    e->len = pos + 3 <= w->end && w->c[pos + 2] >= 3 ? w->c[pos + 2] : 3;
+    return 0;
+}
+
+/* The capability at pos: where it is, how long; it must fit in the recorded config space. */
+static int walk_one(struct cap_walk *w, unsigned pos, uint8_t *seen)
+{
+    if (pos < CFG_HEADER || pos + 2 > w->end) {
+        return fail(w->err, w->errlen,
+                    "%s:%" PRIu64 ": capability at 0x%x is outside the recorded "
+                    "capability area (0x40-0x%x)",
+                    w->path, w->line, pos, w->end - 1);
+    }
+    if (seen[pos]) {
+        return fail(w->err, w->errlen, "%s:%" PRIu64 ": the capability list loops at 0x%x", w->path,
+                    w->line, pos);
+    }
+    seen[pos] = 1;
+    if (w->n == MAX_CAPS) {
+        return fail(w->err, w->errlen, "%s:%" PRIu64 ": more than %d capabilities", w->path,
+                    w->line, MAX_CAPS);
+    }
+    struct cap_extent *e = &w->caps[w->n++];
+    e->pos = pos;
+    e->cap_id = w->c[pos];
+    e->len = 2;
+    int ret = 0;
+    switch (e->cap_id) {
+    case CAP_ID_MSI:
+        ret = cap_msi(w, e);
+        break;
+    case CAP_ID_MSIX:
+        ret = cap_msix(w, e);
+        break;
+    case CAP_ID_VNDR:
+        ret = cap_vndr(w, e);
+        break;
+    }
+    if (ret < 0) {
+        return -1;
+    }
+    if (pos + e->len > w->end) {
+        return fail(w->err, w->errlen,
+                    "%s:%" PRIu64 ": capability 0x%02x at 0x%x is %u bytes long and "
+                    "ends past the config space (0x%x)",
+                    w->path, w->line, e->cap_id, pos, e->len, w->end);
+    }
+    return 0;
+}
+
+static int check_overlaps(const struct cap_walk *w)
+{
+    const struct cap_extent *caps = w->caps;
+
+    for (unsigned i = 0; i < w->n; i++) {
+        for (unsigned j = 0; j < w->n; j++) {
+            if (i != j && caps[j].pos > caps[i].pos && caps[j].pos < caps[i].pos + caps[i].len) {
+                return fail(w->err, w->errlen,
+                            "%s:%" PRIu64 ": capability 0x%02x at 0x%x (%u bytes) overlaps "
+                            "capability 0x%02x at 0x%x",
+                            w->path, w->line, caps[i].cap_id, caps[i].pos, caps[i].len,
+                            caps[j].cap_id, caps[j].pos);
+            }
+        }
+    }
+    return 0;
+}
+
+/* The MSI-X table and PBA: in memory BARs the recording has, inside them, apart. */
+static int check_msix(const struct cap_walk *w)
+{
+    struct mmiotrace_pci_identity *id = w->id;
+    const uint8_t *c = w->c;
+    unsigned pos = id->msix_pos;
+    uint32_t table = cfg32(c, pos + 4), pba = cfg32(c, pos + 8);
+    uint64_t nvec = (cfg16(c, pos + 2) & MSIX_FLAGS_QSIZE) + 1;
+    uint64_t table_len = nvec * MSIX_ENTRY_SIZE, pba_len = (nvec + 63) / 64 * 8;
+    unsigned tbir = table & MSIX_BIR_MASK, pbir = pba & MSIX_BIR_MASK;
+    uint64_t toff = table & ~MSIX_BIR_MASK, poff = pba & ~MSIX_BIR_MASK;
+
+    if (tbir >= MMIOTRACE_REPLAY_BARS || pbir >= MMIOTRACE_REPLAY_BARS || !id->bar_size[tbir] ||
+        !id->bar_size[pbir]) {
+        return fail(w->err, w->errlen,
+                    "%s:%" PRIu64 ": MSI-X table or PBA in a BAR the recording does "
+                    "not have (BIR %u, %u)",
+                    w->path, w->line, tbir, pbir);
+    }
+    if ((id->bar_type[tbir] & BAR_IO) || (id->bar_type[pbir] & BAR_IO)) {
+        return fail(w->err, w->errlen, "%s:%" PRIu64 ": MSI-X table or PBA in an I/O BAR", w->path,
+                    w->line);
+    }
+    if (toff + table_len > id->bar_size[tbir] || poff + pba_len > id->bar_size[pbir]) {
+        return fail(w->err, w->errlen,
+                    "%s:%" PRIu64 ": MSI-X table (BAR %u 0x%" PRIx64 "+0x%" PRIx64
+                    ") or PBA (BAR %u 0x%" PRIx64 "+0x%" PRIx64 ") is outside its BAR",
+                    w->path, w->line, tbir, toff, table_len, pbir, poff, pba_len);
+    }
+    if (tbir == pbir && toff < poff + pba_len && poff < toff + table_len) {
+        return fail(w->err, w->errlen, "%s:%" PRIu64 ": MSI-X table and PBA overlap", w->path,
+                    w->line);
+    }
+    id->msix_vectors = nvec;
+    id->msix_table_bar = tbir;
+    id->msix_pba_bar = pbir;
+    id->msix_table_off = toff;
+    id->msix_pba_off = poff;
+    return 0;
+}
+
 static int check_caps(const struct mmiotrace_replay_dev *dev, const char *path,
                       struct mmiotrace_pci_identity *id, char *err, size_t errlen)
 {
     const uint8_t *c = dev->config;
-    unsigned len = dev->config_len, end = len < CFG_SIZE ? len : CFG_SIZE;
-    uint64_t line = dev->config_line;
-    struct cap_extent caps[MAX_CAPS];
+    unsigned len = dev->config_len;
+    struct cap_walk w = {.c = c,
+                         .end = len < CFG_SIZE ? len : CFG_SIZE,
+                         .path = path,
+                         .line = dev->config_line,
+                         .id = id,
+                         .err = err,
+                         .errlen = errlen};
     uint8_t seen[CFG_SIZE] = {0};
-    unsigned n = 0;
 
     if (len < CFG_HEADER) {
         return fail(err, errlen,
                     "%s:%" PRIu64 ": PCICFG has %u bytes; a config space header "
                     "has 64",
-                    path, line, len);
+                    path, w.line, len);
     }
     if (c[CFG_INTERRUPT_PIN] > 4) {
         return fail(err, errlen, "%s:%" PRIu64 ": Interrupt Pin %u is not 0-4 (none, INTA-INTD)",
-                    path, line, c[CFG_INTERRUPT_PIN]);
+                    path, w.line, c[CFG_INTERRUPT_PIN]);
     }
     if (!(cfg16(c, CFG_STATUS) & CFG_STATUS_CAP_LIST)) {
         return 0;
     }
     for (unsigned pos = c[CFG_CAP_PTR] & ~3u; pos; pos = c[pos + 1] & ~3u) {
-        if (pos < CFG_HEADER || pos + 2 > end) {
-            return fail(err, errlen,
-                        "%s:%" PRIu64 ": capability at 0x%x is outside the recorded "
-                        "capability area (0x40-0x%x)",
-                        path, line, pos, end - 1);
-        }
-        if (seen[pos]) {
-            return fail(err, errlen, "%s:%" PRIu64 ": the capability list loops at 0x%x", path,
-                        line, pos);
-        }
-        seen[pos] = 1;
-        if (n == MAX_CAPS) {
-            return fail(err, errlen, "%s:%" PRIu64 ": more than %d capabilities", path, line,
-                        MAX_CAPS);
-        }
-        struct cap_extent *e = &caps[n++];
-        e->pos = pos;
-        e->cap_id = c[pos];
-        e->len = 2;
-        switch (e->cap_id) {
-        case CAP_ID_MSI: {
-            unsigned flags = pos + 4 <= end ? cfg16(c, pos + 2) : 0;
-            unsigned qmask = (flags & MSI_FLAGS_QMASK) >> 1;
-            unsigned qsize = (flags & MSI_FLAGS_QSIZE) >> 4;
-
-            if (id->msi_pos) {
-                return fail(err, errlen, "%s:%" PRIu64 ": a second MSI capability at 0x%x", path,
-                            line, pos);
-            }
-            e->len = msi_size(flags);
-            if (qmask > 5) {
-                return fail(err, errlen,
-                            "%s:%" PRIu64 ": MSI capability at 0x%x: Multiple Message "
-                            "Capable field %u is reserved (at most 5: 32 vectors)",
-                            path, line, pos, qmask);
-            }
-            if (qsize > qmask) {
-                return fail(err, errlen,
-                            "%s:%" PRIu64 ": MSI capability at 0x%x: Multiple Message "
-                            "Enable %u exceeds Multiple Message Capable %u",
-                            path, line, pos, qsize, qmask);
-            }
-            id->msi_pos = pos;
-            id->msi_vectors = 1u << qmask;
-            id->msi_64bit = flags & MSI_FLAGS_64BIT;
-            id->msi_maskbit = flags & MSI_FLAGS_MASKBIT;
-            break;
-        }
-        case CAP_ID_MSIX:
-            if (id->msix_pos) {
-                return fail(err, errlen, "%s:%" PRIu64 ": a second MSI-X capability at 0x%x", path,
-                            line, pos);
-            }
-            e->len = MSIX_SIZEOF;
-            id->msix_pos = pos;
-            break;
-        case CAP_ID_VNDR:
-            /* its length byte covers the whole capability */
-            e->len = pos + 3 <= end && c[pos + 2] >= 3 ? c[pos + 2] : 3;
-            break;
-        }
-        if (pos + e->len > end) {
-            return fail(err, errlen,
-                        "%s:%" PRIu64 ": capability 0x%02x at 0x%x is %u bytes long and "
-                        "ends past the config space (0x%x)",
-                        path, line, e->cap_id, pos, e->len, end);
+        if (walk_one(&w, pos, seen) < 0) {
+            return -1;
         }
     }
-    for (unsigned i = 0; i < n; i++) {
-        for (unsigned j = 0; j < n; j++) {
-            if (i != j && caps[j].pos > caps[i].pos && caps[j].pos < caps[i].pos + caps[i].len) {
-                return fail(err, errlen,
-                            "%s:%" PRIu64 ": capability 0x%02x at 0x%x (%u bytes) overlaps "
-                            "capability 0x%02x at 0x%x",
-                            path, line, caps[i].cap_id, caps[i].pos, caps[i].len, caps[j].cap_id,
-                            caps[j].pos);
-            }
-        }
+    if (check_overlaps(&w) < 0) {
+        return -1;
     }
     id->caps = true;
-
-    if (id->msix_pos) {
-        unsigned pos = id->msix_pos;
-        uint32_t table = cfg32(c, pos + 4), pba = cfg32(c, pos + 8);
-        uint64_t nvec = (cfg16(c, pos + 2) & MSIX_FLAGS_QSIZE) + 1;
-        uint64_t table_len = nvec * MSIX_ENTRY_SIZE, pba_len = (nvec + 63) / 64 * 8;
-        unsigned tbir = table & MSIX_BIR_MASK, pbir = pba & MSIX_BIR_MASK;
-        uint64_t toff = table & ~MSIX_BIR_MASK, poff = pba & ~MSIX_BIR_MASK;
-
-        if (tbir >= MMIOTRACE_REPLAY_BARS || pbir >= MMIOTRACE_REPLAY_BARS || !id->bar_size[tbir] ||
-            !id->bar_size[pbir]) {
-            return fail(err, errlen,
-                        "%s:%" PRIu64 ": MSI-X table or PBA in a BAR the recording does "
-                        "not have (BIR %u, %u)",
-                        path, line, tbir, pbir);
-        }
-        if ((id->bar_type[tbir] & BAR_IO) || (id->bar_type[pbir] & BAR_IO)) {
-            return fail(err, errlen, "%s:%" PRIu64 ": MSI-X table or PBA in an I/O BAR", path,
-                        line);
-        }
-        if (toff + table_len > id->bar_size[tbir] || poff + pba_len > id->bar_size[pbir]) {
-            return fail(err, errlen,
-                        "%s:%" PRIu64 ": MSI-X table (BAR %u 0x%" PRIx64 "+0x%" PRIx64
-                        ") or PBA (BAR %u 0x%" PRIx64 "+0x%" PRIx64 ") is outside its BAR",
-                        path, line, tbir, toff, table_len, pbir, poff, pba_len);
-        }
-        if (tbir == pbir && toff < poff + pba_len && poff < toff + table_len) {
-            return fail(err, errlen, "%s:%" PRIu64 ": MSI-X table and PBA overlap", path, line);
-        }
-        id->msix_vectors = nvec;
-        id->msix_table_bar = tbir;
-        id->msix_pba_bar = pbir;
-        id->msix_table_off = toff;
-        id->msix_pba_off = poff;
-    }
-    return 0;
+    return id->msix_pos ? check_msix(&w) : 0;
 }
 
 int mmiotrace_pci_identity_check(const struct mmiotrace_replay_dev *dev, const char *path,
