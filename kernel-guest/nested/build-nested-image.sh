@@ -72,7 +72,11 @@ for f in __import__('glob').glob('$files/*.py'): __import__(f.split('/')[-1][:-3
 	die "the Python modules copied into the image are not enough for $files/*.py"
 
 # Shared libraries at the paths ldd resolves them to (the loader included)
-{ ldd "$qemu"; ldd "$python"; for m in "${pymods[@]}"; do [[ $m != *.so ]] || ldd "$m"; done; } | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// && $2 ~ /^\(/ {print $1}' |
+{
+	ldd "$qemu"
+	ldd "$python"
+	for m in "${pymods[@]}"; do [[ $m != *.so ]] || ldd "$m"; done
+} | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// && $2 ~ /^\(/ {print $1}' |
 	sort -u | while read -r lib; do
 	mkdir -p "$root$(dirname "$lib")"
 	cp -L "$lib" "$root$lib"

@@ -182,12 +182,15 @@ def test_trap_repeated():
 
 
 def test_properties():
-    for prop, want in (('mmiotrace-mode=fast', "mmiotrace-mode: 'fast' is not lossless or drop"),
-                       ('mmiotrace-ring=3', 'mmiotrace-ring=3 must be a power of two'),
-                       ('mmiotrace-bars=7', "mmiotrace-bars: '7' is not a BAR number 0-5"),
-                       ('mmiotrace-ranges=0:0+x', "'0:0+x' is not BAR:OFFSET+LENGTH")):
+    # (mmiotrace-mode: hvmmio's own message, or QEMU's for a QAPI enum property)
+    for prop, wants in (('mmiotrace-mode=fast', ("mmiotrace-mode: 'fast' is not lossless or drop",
+                                                 "'mmiotrace-mode' does not accept value 'fast'")),
+                        ('mmiotrace-ring=3', ('mmiotrace-ring=3 must be a power of two',)),
+                        ('mmiotrace-bars=7', ("mmiotrace-bars: '7' is not a BAR number 0-5",)),
+                        ('mmiotrace-ranges=0:0+x', ("'0:0+x' is not BAR:OFFSET+LENGTH",))):
         rc, err = qemu_fails(['-device', f'edu,mmiotrace=off,{prop}'])
-        c.check(rc == 1 and want in err, f'mmiotrace=off,{prop} is refused: {err}')
+        c.check(rc == 1 and any(w in err for w in wants),
+                f'mmiotrace=off,{prop} is refused: {err}')
     rc, err = qemu_fails(['-device', 'edu,mmiotrace=on,mmiotrace-file=,'
                           'mmiotrace-ranges=4294967296:0x0+0x100'])
     c.check(rc == 1 and 'BAR 4294967296 is not 0-5' in err,

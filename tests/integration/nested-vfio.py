@@ -6,9 +6,10 @@ QEMU's emulated Intel IOMMU (interrupt remapping, caching mode) and two emulated
 edu at 00:04.0 and e1000e at 00:05.0. Its kernel (intel_iommu=on) gives both to vfio-pci.
 Level 2: hvmmio's QEMU inside it, under qtest, with both as `-device vfio-pci,...,mmiotrace=on`
 (container/type1 path: the 6.1 kernel has no iommufd), driven by nested_accesses.py (run
-inside the guest; the same file drives level 1 here): accesses of 4 and 8 bytes, an MSI that arrives through vfio's eventfd, DMA
-through the emulated IOMMU, a BAR move, MSI-X table and PBA accesses, and accesses to pages
-that mmiotrace-ranges / mmiotrace-bars leave on the mmap fast path.
+inside the guest; the same file drives level 1 here): accesses of 4 and 8 bytes, an MSI
+that arrives through vfio's eventfd, DMA through the emulated IOMMU, a BAR move, MSI-X table
+and PBA accesses, and accesses to pages that mmiotrace-ranges / mmiotrace-bars leave on the
+mmap fast path.
 
 Checked: every answer the accesses get, at both levels (each a check of nested_accesses.py,
 relayed here); the level-2 traces hold exactly the expected records; they have the same shape

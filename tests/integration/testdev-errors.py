@@ -24,7 +24,8 @@ def refused(want, pattern, *args):
     """The server, run with args, exits with status want saying pattern on stderr."""
     r = subprocess.run([TESTDEV] + list(args), capture_output=True, text=True, timeout=10)
     ok = r.returncode == want and pattern in r.stderr
-    c.check(ok, f'hvmmio-testdev {" ".join(args)}: exit {want}, "{pattern}"',
+    shown = ' '.join(a if len(a) < 60 else a[:30] + '...' + a[-10:] for a in args)
+    c.check(ok, f'hvmmio-testdev {shown}: exit {want}, "{pattern}"',
             f'exit {r.returncode}, stderr: {r.stderr.strip()}')
 
 

@@ -1,5 +1,9 @@
-"""A small harness for QEMU under qtest: drive memory, I/O ports and PCI config space
-(-qtest) and the monitor (-qmp) over unix sockets. Standard library only.
+"""The one harness of the project's Python tests (tests/integration, tests/faults): QEMU under
+qtest, driving memory, I/O ports and PCI config space (-qtest) and the monitor (-qmp) over
+unix sockets, or a guest that runs by itself with the monitor only; hvmmio-testdev, the
+vfio-user test device server; a trace file reader; TAP output (Checker), with SKIP and the
+reason when a test cannot run here. Standard library only (it also runs in the nested guest
+image: kernel-guest/nested/).
 
     with Qemu(['-device', 'edu,id=edu0,mmiotrace=on']) as q:
         bar = q.pci_map_bar(slot=2, bar=0, addr=0xfe000000)
