@@ -159,11 +159,10 @@ struct MmioTraceFile {
     QLIST_ENTRY(MmioTraceFile) next;
 };
 
-/* The new file of mmiotrace-rotate, for the writer in an MMIOTRACE_EV_ROTATE event. */
-typedef struct MmioTraceRotate {
+struct MmioTraceRotate {
     int fd, direct_fd;
     bool seekable;
-} MmioTraceRotate;
+};
 
 /* file-clock.c */
 extern bool mmiotrace_stamp_tsc;

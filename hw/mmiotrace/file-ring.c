@@ -183,7 +183,8 @@ MmioTraceEvent *mmiotrace_file_reserve(MmioTraceFile *f)
         MmioTraceEvent *lost = &l->ring[head++ & l->mask];
         memset(lost, 0, sizeof(*lost));
         lost->type = MMIOTRACE_LOST;
-        lost->value = l->lost_pending;
+        lost->bar = -1;
+        lost->lost.count = l->lost_pending;
         lost->ts = ts;
         l->lost_pending = 0;
         qatomic_store_release(&l->head, head);
@@ -241,25 +242,26 @@ void mmiotrace_file_push_insn(MmioTraceFile *f, MmioTraceEvent *ev, const uint8_
     MmioTraceLane *l;
 
     if (!slot) {
-        if (mmiotrace_event_has_payload(ev)) {
-            g_free(ev->payload);
-        }
+        mmiotrace_event_free(ev);
         return;
     }
     ts = slot->ts;
     *slot = *ev;
     slot->ts = ts;
-    if (ev->insn_len) {
+    if ((ev->type == MMIOTRACE_READ || ev->type == MMIOTRACE_WRITE) && ev->rw.insn_len) {
         l = own_lane(f);
         l = l ? l : f->lanes[MMIOTRACE_LANE_MISC];
-        memcpy(l->insn_ring + (slot - l->ring) * MMIOTRACE_INSN_MAX, insn, ev->insn_len);
+        memcpy(l->insn_ring + (slot - l->ring) * MMIOTRACE_INSN_MAX, insn,
+               ev->rw.insn_len);
     }
     mmiotrace_file_commit(f, slot);
 }
 
 void mmiotrace_file_push(MmioTraceFile *f, MmioTraceEvent *ev)
 {
-    ev->insn_len = 0;
+    if (ev->type == MMIOTRACE_READ || ev->type == MMIOTRACE_WRITE) {
+        ev->rw.insn_len = 0;
+    }
     mmiotrace_file_push_insn(f, ev, NULL);
 }
 

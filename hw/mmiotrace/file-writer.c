@@ -35,6 +35,68 @@ static void format_out(MmioTraceFile *f, MmioTraceEvent *ev,
     }
 }
 
+/* The record of an event other than R/W; false if it has none. */
+static bool other_record(MmioTraceFile *f, MmioTraceEvent *ev,
+                         struct mmiotrace_record *rec)
+{
+    switch (ev->type) {
+    case MMIOTRACE_MAP:
+        if (ev->dev) {
+            g_hash_table_insert(f->map_dev, GINT_TO_POINTER(ev->map.map_id),
+                                g_strdup(ev->dev->name));
+        }
+        rec->map.map_id = ev->map.map_id;
+        rec->map.phys = ev->map.phys;
+        rec->map.virt = 0;
+        rec->map.len = ev->map.len;
+        rec->ext |= MMIOTRACE_EXT_BAR;
+        rec->bar = ev->bar;
+        rec->bar_off = 0;
+        return true;
+    case MMIOTRACE_UNMAP:
+        rec->unmap.map_id = ev->map.map_id;
+        rec->ext |= MMIOTRACE_EXT_BAR;
+        rec->bar = ev->bar;
+        rec->bar_off = 0;
+        return true;
+    case MMIOTRACE_MARK:
+        rec->mark.text = ev->mark.text;
+        rec->mark.len = strlen(ev->mark.text);
+        rec->ext = 0;
+        return true;
+    case MMIOTRACE_LOST:
+        rec->lost.count = ev->lost.count;
+        rec->ext = 0;
+        return true;
+    case MMIOTRACE_VERSION:
+        rec->version.text = MMIOTRACE_VERSION_STRING;
+        rec->version.len = strlen(MMIOTRACE_VERSION_STRING);
+        rec->ext = 0;
+        return true;
+    case MMIOTRACE_PCIDEV:
+        rec->pcidev = *ev->pcidev.pcidev;
+        rec->ext &= MMIOTRACE_EXT_DEV;
+        return true;
+    case MMIOTRACE_CONFIG:
+        rec->config.bus = ev->config.bus;
+        rec->config.devfn = ev->config.devfn;
+        rec->config.len = ev->config.len;
+        rec->config.data = ev->config.data;
+        rec->ext &= MMIOTRACE_EXT_DEV;
+        return true;
+    case MMIOTRACE_IRQ:
+        rec->irq.kind = ev->irq.kind;
+        rec->irq.vector = ev->irq.vector;
+        rec->irq.data = ev->irq.data;
+        rec->irq.addr = ev->irq.addr;
+        rec->ext |= MMIOTRACE_EXT_VCPU;
+        rec->vcpu = ev->vcpu;
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* Every other event: rare, from a record of its own. */
 static void __attribute__((noinline)) format_other(MmioTraceFile *f, MmioTraceEvent *ev,
                                                    unsigned mode)
@@ -42,7 +104,7 @@ static void __attribute__((noinline)) format_other(MmioTraceFile *f, MmioTraceEv
     struct mmiotrace_record rec;
 
     if (ev->type == MMIOTRACE_EV_ROTATE) {
-        mmiotrace_out_switch(f, ev->payload);
+        mmiotrace_out_switch(f, ev->rotate.to);
         return;
     }
     mmiotrace_record_init(&rec, ev->type);
@@ -53,60 +115,7 @@ static void __attribute__((noinline)) format_other(MmioTraceFile *f, MmioTraceEv
         rec.dev = ev->dev->name;
         rec.dev_len = ev->dev->name_len;
     }
-    switch (ev->type) {
-    case MMIOTRACE_MAP:
-        if (ev->dev) {
-            g_hash_table_insert(f->map_dev, GINT_TO_POINTER(ev->map_id),
-                                g_strdup(ev->dev->name));
-        }
-        rec.map.map_id = ev->map_id;
-        rec.map.phys = ev->phys;
-        rec.map.virt = 0;
-        rec.map.len = ev->off;
-        rec.ext |= MMIOTRACE_EXT_BAR;
-        rec.bar = ev->bar;
-        rec.bar_off = 0;
-        break;
-    case MMIOTRACE_UNMAP:
-        rec.unmap.map_id = ev->map_id;
-        rec.ext |= MMIOTRACE_EXT_BAR;
-        rec.bar = ev->bar;
-        rec.bar_off = 0;
-        break;
-    case MMIOTRACE_MARK:
-        rec.mark.text = ev->payload;
-        rec.mark.len = strlen(ev->payload);
-        rec.ext = 0;
-        break;
-    case MMIOTRACE_LOST:
-        rec.lost.count = ev->value;
-        rec.ext = 0;
-        break;
-    case MMIOTRACE_VERSION:
-        rec.version.text = MMIOTRACE_VERSION_STRING;
-        rec.version.len = strlen(MMIOTRACE_VERSION_STRING);
-        rec.ext = 0;
-        break;
-    case MMIOTRACE_PCIDEV:
-        rec.pcidev = *(struct mmiotrace_pcidev *)ev->payload;
-        rec.ext &= MMIOTRACE_EXT_DEV;
-        break;
-    case MMIOTRACE_CONFIG:
-        rec.config.bus = ev->phys >> 8;
-        rec.config.devfn = ev->phys & 0xff;
-        rec.config.len = ev->off;
-        rec.config.data = ev->payload;
-        rec.ext &= MMIOTRACE_EXT_DEV;
-        break;
-    case MMIOTRACE_IRQ:
-        rec.irq.kind = ev->width;
-        rec.irq.vector = ev->off;
-        rec.irq.data = ev->value;
-        rec.irq.addr = ev->phys;
-        rec.ext |= MMIOTRACE_EXT_VCPU;
-        rec.vcpu = ev->vcpu;
-        break;
-    default:
+    if (!other_record(f, ev, &rec)) {
         return;
     }
     format_out(f, ev, &rec, mode);
@@ -134,7 +143,7 @@ void mmiotrace_writer_format(MmioTraceFile *f, MmioTraceEvent *ev, const uint8_t
             /* counted here, by the one thread that writes the device's file */
             qatomic_set(&ev->dev->records, ev->dev->records + 1);
         }
-        r->ext = MMIOTRACE_EXT_NS | MMIOTRACE_EXT_VCPU | MMIOTRACE_EXT_BAR | ev->flags;
+        r->ext = MMIOTRACE_EXT_NS | MMIOTRACE_EXT_VCPU | MMIOTRACE_EXT_BAR | ev->rw.flags;
         r->dev = NULL;
         r->dev_len = 0;
         if (ev->dev) {
@@ -142,26 +151,26 @@ void mmiotrace_writer_format(MmioTraceFile *f, MmioTraceEvent *ev, const uint8_t
             r->dev = ev->dev->name;
             r->dev_len = ev->dev->name_len;
         }
-        r->rw.width = ev->width;
-        r->rw.map_id = ev->map_id;
-        r->rw.phys = ev->phys;
-        r->rw.value = ev->value;
-        r->rw.pc = ev->pc;
+        r->rw.width = ev->rw.width;
+        r->rw.map_id = ev->rw.map_id;
+        r->rw.phys = ev->rw.phys;
+        r->rw.value = ev->rw.value;
+        r->rw.pc = ev->rw.pc;
         r->vcpu = ev->vcpu;
         r->bar = ev->bar;
-        r->bar_off = ev->off;
+        r->bar_off = ev->rw.off;
         r->asm_text = NULL;
         r->asm_len = 0;
         r->insn_len = 0;
-        if (ev->insn_len) {
+        if (ev->rw.insn_len) {
             /* first: disassembly trims the bytes to the one instruction */
             r->asm_text = mmiotrace_insn_text(&f->insn_cache, ev, insn, &r->asm_len);
             if (r->asm_text) {
                 r->ext |= MMIOTRACE_EXT_ASM;
             }
             r->ext |= MMIOTRACE_EXT_INSN;
-            r->insn_len = ev->insn_len;
-            memcpy(r->insn, insn, ev->insn_len);
+            r->insn_len = ev->rw.insn_len;
+            memcpy(r->insn, insn, ev->rw.insn_len);
         }
         format_out(f, ev, r, mode);
         return;
@@ -229,10 +238,7 @@ static void writer_event(MmioTraceFile *f, MmioTraceLane *l, uint64_t i)
     MmioTraceEvent *ev = &l->ring[i & l->mask];
 
     mmiotrace_writer_format(f, ev, l->insn_ring + (i & l->mask) * MMIOTRACE_INSN_MAX);
-    if (mmiotrace_event_has_payload(ev)) {
-        g_free(ev->payload);
-        ev->payload = NULL;
-    }
+    mmiotrace_event_free(ev);
 }
 
 /*

@@ -119,7 +119,7 @@ MmioTraceFile *mmiotrace_file_open(const char *path, bool compat, bool drop,
                        QEMU_THREAD_JOINABLE);
     QLIST_INSERT_HEAD(&files, f, next);
 
-    MmioTraceEvent ev = { .type = MMIOTRACE_VERSION, .ts = f->stamp0 };
+    MmioTraceEvent ev = { .type = MMIOTRACE_VERSION, .bar = -1 };
     mmiotrace_file_push(f, &ev);
     return f;
 }
@@ -164,11 +164,9 @@ bool mmiotrace_file_rotate(MmioTraceFile *f, const char *path, Error **errp)
     r->seekable = seekable;
 
     qatomic_set(&f->rotating, true);
-    MmioTraceEvent ev = { .type = MMIOTRACE_EV_ROTATE, .payload = r, .bar = -1,
-                          .ts = mmiotrace_stamp_now() };
+    MmioTraceEvent ev = { .type = MMIOTRACE_EV_ROTATE, .rotate.to = r, .bar = -1 };
     mmiotrace_file_push(f, &ev);
-    MmioTraceEvent ver = { .type = MMIOTRACE_VERSION, .bar = -1,
-                           .ts = mmiotrace_stamp_now() };
+    MmioTraceEvent ver = { .type = MMIOTRACE_VERSION, .bar = -1 };
     mmiotrace_file_push(f, &ver);
     qemu_mutex_lock(&f->mutex);
     g_free(f->path);
@@ -199,7 +197,8 @@ static void file_finish(MmioTraceFile *f)
 
         if (l && l->lost_pending) {
             /* losses at the very end still get their marker */
-            MmioTraceEvent lost = { .type = MMIOTRACE_LOST, .value = l->lost_pending };
+            MmioTraceEvent lost = { .type = MMIOTRACE_LOST, .bar = -1,
+                                    .lost.count = l->lost_pending };
             mmiotrace_writer_format(f, &lost, NULL);
             l->lost_pending = 0;
         }

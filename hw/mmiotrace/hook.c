@@ -83,6 +83,58 @@ static void push(MmioTraceFile *f, MmioTraceEvent *ev, bool defer)
     mmiotrace_file_push(f, ev);
 }
 
+/* The hot path: the record is written straight into its ring slot. */
+static void record_fast(MmioTraceDevice *d, MmioTraceRegion *r, uint64_t off,
+                        uint64_t gpa, unsigned size, uint64_t val, bool is_write,
+                        int vcpu, bool rejected)
+{
+    MmioTraceEvent *ev = mmiotrace_file_reserve(d->file);
+
+    if (ev) {
+        ev->type = is_write ? MMIOTRACE_WRITE : MMIOTRACE_READ;
+        ev->bar = r->bar;
+        ev->vcpu = vcpu;
+        ev->dev = d;
+        ev->rw.width = size;
+        ev->rw.insn_len = 0;
+        ev->rw.flags = rejected ? MMIOTRACE_EXT_REJECTED : 0;
+        ev->rw.map_id = d->map_id[r->bar];
+        ev->rw.phys = gpa;
+        ev->rw.value = val;
+        ev->rw.off = off;
+        ev->rw.pc = 0;
+        mmiotrace_file_commit(d->file, ev);
+    }
+}
+
+/* An access with its PC (and instruction), or one QEMU made inside a guest access. */
+static void record_slow(MmioTraceDevice *d, CPUState *cpu, MmioTraceEvent *ev,
+                        bool nested)
+{
+    uint8_t insn[MMIOTRACE_INSN_MAX];
+    bool known;
+
+    if (nested) {
+        push(d->file, ev, true);
+        return;
+    }
+    if (acc.active && acc.kvm) {
+        known = mmiotrace_kvm_access_pc(cpu, ev->type == MMIOTRACE_WRITE, ev->rw.phys,
+                                        ev->rw.width, ev, insn, d->want_insn);
+    } else {
+        known = guest_pc(cpu, &ev->rw.pc);
+        if (known && d->want_insn) {
+            mmiotrace_insn_capture(cpu, ev, insn);
+        }
+    }
+    if (!known) {
+        ev->rw.pc = 0;
+        ev->rw.insn_len = 0;
+        ev->rw.flags |= MMIOTRACE_EXT_PC_UNKNOWN;
+    }
+    mmiotrace_file_push_insn(d->file, ev, insn);
+}
+
 static void record(MmioTraceRegion *r, hwaddr addr, unsigned size, uint64_t val,
                    bool is_write, bool nested, bool rejected)
 {
@@ -118,60 +170,22 @@ static void record(MmioTraceRegion *r, hwaddr addr, unsigned size, uint64_t val,
         mmiotrace_device_push_pcidev(d);
     }
     if ((!d->want_pc || !cpu) && !(nested && acc.active)) {
-        /* the hot path: the record is written straight into its ring slot */
-        MmioTraceEvent *ev = mmiotrace_file_reserve(d->file);
-        if (ev) {
-            ev->type = is_write ? MMIOTRACE_WRITE : MMIOTRACE_READ;
-            ev->width = size;
-            ev->bar = r->bar;
-            ev->insn_len = 0;
-            ev->flags = rejected ? MMIOTRACE_EXT_REJECTED : 0;
-            ev->vcpu = vcpu;
-            ev->map_id = d->map_id[r->bar];
-            ev->phys = gpa;
-            ev->value = val;
-            ev->pc = 0;
-            ev->off = off;
-            ev->dev = d;
-            mmiotrace_file_commit(d->file, ev);
-        }
+        record_fast(d, r, off, gpa, size, val, is_write, vcpu, rejected);
         return;
     }
     MmioTraceEvent ev = {
         .type = is_write ? MMIOTRACE_WRITE : MMIOTRACE_READ,
-        .width = size,
         .bar = r->bar,
-        .flags = rejected ? MMIOTRACE_EXT_REJECTED : 0,
         .vcpu = vcpu,
-        .map_id = d->map_id[r->bar],
-        .phys = gpa,
-        .value = val,
-        .off = off,
         .dev = d,
+        .rw.width = size,
+        .rw.flags = rejected ? MMIOTRACE_EXT_REJECTED : 0,
+        .rw.map_id = d->map_id[r->bar],
+        .rw.phys = gpa,
+        .rw.value = val,
+        .rw.off = off,
     };
-    uint8_t insn[MMIOTRACE_INSN_MAX];
-    if (nested) {
-        ev.ts = mmiotrace_file_now(d->file);
-        push(d->file, &ev, true);
-        return;
-    }
-    bool known;
-    if (acc.active && acc.kvm) {
-        known = mmiotrace_kvm_access_pc(cpu, is_write, gpa, size, &ev, insn,
-                                        d->want_insn);
-    } else {
-        known = guest_pc(cpu, &ev.pc);
-        if (known && d->want_insn) {
-            mmiotrace_insn_capture(cpu, &ev, insn);
-        }
-    }
-    if (!known) {
-        ev.pc = 0;
-        ev.insn_len = 0;
-        ev.flags |= MMIOTRACE_EXT_PC_UNKNOWN;
-    }
-    ev.ts = mmiotrace_file_now(d->file);
-    mmiotrace_file_push_insn(d->file, &ev, insn);
+    record_slow(d, cpu, &ev, nested);
 }
 
 /*
@@ -320,7 +334,7 @@ void mmiotrace_mark(MmioTraceDevice *d, const char *text)
     /* a marker belongs to the whole file: no dev= (it stays a kernel MARK line) */
     MmioTraceEvent ev = {
         .type = MMIOTRACE_MARK, .bar = -1,
-        .payload = g_strdup(text), .ts = mmiotrace_file_now(d->file),
+        .mark.text = g_strdup(text),
     };
     mmiotrace_file_push(d->file, &ev);
 }
@@ -339,8 +353,7 @@ void mmiotrace_pci_irq(PCIDevice *pdev, int kind, unsigned vector, uint64_t addr
     }
     MmioTraceEvent ev = {
         .type = MMIOTRACE_IRQ, .bar = -1, .dev = d, .vcpu = MMIOTRACE_VCPU_NONE,
-        .width = kind, .off = vector, .phys = addr, .value = data,
-        .ts = mmiotrace_file_now(d->file),
+        .irq.kind = kind, .irq.vector = vector, .irq.addr = addr, .irq.data = data,
     };
     push(d->file, &ev, true);    /* after the access that raised it */
 }

@@ -24,16 +24,16 @@ void mmiotrace_insn_capture(CPUState *cpu, MmioTraceEvent *ev, uint8_t *bytes)
     disassemble_info info = { 0 };
 
     /* an instruction may cross into the next page; the guest may not map it */
-    if (cpu_memory_rw_debug(cpu, ev->pc, bytes, len, false) < 0) {
-        len = MIN(len, page - (ev->pc & (page - 1)));
-        if (cpu_memory_rw_debug(cpu, ev->pc, bytes, len, false) < 0) {
+    if (cpu_memory_rw_debug(cpu, ev->rw.pc, bytes, len, false) < 0) {
+        len = MIN(len, page - (ev->rw.pc & (page - 1)));
+        if (cpu_memory_rw_debug(cpu, ev->rw.pc, bytes, len, false) < 0) {
             return;
         }
     }
-    ev->insn_len = len;
+    ev->rw.insn_len = len;
     if (cpu->cc->disas_set_info) {
         cpu->cc->disas_set_info(cpu, &info);
-        ev->asm_mode = info.cap_mode;
+        ev->rw.asm_mode = info.cap_mode;
     }
 }
 
@@ -65,7 +65,7 @@ static char *disassemble(InsnCache *c, MmioTraceEvent *ev, const uint8_t *bytes,
 {
 #ifdef CONFIG_CAPSTONE
     cs_insn *insn;
-    uint32_t mode = ev->asm_mode ? ev->asm_mode : CS_MODE_64;
+    uint32_t mode = ev->rw.asm_mode ? ev->rw.asm_mode : CS_MODE_64;
 
     if (!c->open || c->mode != mode) {
         if (c->open) {
@@ -78,7 +78,7 @@ static char *disassemble(InsnCache *c, MmioTraceEvent *ev, const uint8_t *bytes,
         c->open = true;
         c->mode = mode;
     }
-    if (cs_disasm(c->handle, bytes, ev->insn_len, ev->pc, 1, &insn) != 1) {
+    if (cs_disasm(c->handle, bytes, ev->rw.insn_len, ev->rw.pc, 1, &insn) != 1) {
         return NULL;
     }
     char *s = g_strdup_printf("%s%s%s", insn->mnemonic, insn->op_str[0] ? " " : "",
@@ -102,10 +102,10 @@ const char *mmiotrace_insn_text(void **cache, MmioTraceEvent *ev, const uint8_t 
         c->by_pc = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
                                          insn_text_free);
     }
-    t = g_hash_table_lookup(c->by_pc, &ev->pc);
-    if (t && t->mode == ev->asm_mode && t->len <= ev->insn_len &&
+    t = g_hash_table_lookup(c->by_pc, &ev->rw.pc);
+    if (t && t->mode == ev->rw.asm_mode && t->len <= ev->rw.insn_len &&
         !memcmp(t->bytes, bytes, t->len)) {
-        ev->insn_len = t->len;
+        ev->rw.insn_len = t->len;
         *len = strlen(t->text);
         return t->text;
     }
@@ -120,11 +120,11 @@ const char *mmiotrace_insn_text(void **cache, MmioTraceEvent *ev, const uint8_t 
     t = g_new0(InsnText, 1);
     memcpy(t->bytes, bytes, ilen);
     t->len = ilen;
-    t->mode = ev->asm_mode;
+    t->mode = ev->rw.asm_mode;
     t->text = text;
-    g_hash_table_replace(c->by_pc, g_memdup2(&ev->pc, sizeof(ev->pc)), t);
+    g_hash_table_replace(c->by_pc, g_memdup2(&ev->rw.pc, sizeof(ev->rw.pc)), t);
     /* record only the decoded instruction's bytes, not the whole 16-byte window */
-    ev->insn_len = ilen;
+    ev->rw.insn_len = ilen;
     *len = strlen(text);
     return text;
 }

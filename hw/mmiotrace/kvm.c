@@ -184,13 +184,14 @@ bool mmiotrace_kvm_access_pc(CPUState *cpu, bool is_write, uint64_t gpa, unsigne
         return false;
     }
     /* the PC as QEMU's get_pc reports it: the linear address */
-    ev->pc = la - back;
+    ev->rw.pc = la - back;
     if (want_insn) {
-        size_t n = mmiotrace_x86_read_linear(&s, ev->pc, insn, MMIOTRACE_INSN_MAX,
+        size_t n = mmiotrace_x86_read_linear(&s, ev->rw.pc, insn, MMIOTRACE_INSN_MAX,
                                              read_ram, NULL);
         if (n) {
-            ev->insn_len = n;
-            ev->asm_mode = bits == 64 ? CS_MODE_64 : bits == 32 ? CS_MODE_32 : CS_MODE_16;
+            ev->rw.insn_len = n;
+            ev->rw.asm_mode = bits == 64 ? CS_MODE_64
+                            : bits == 32 ? CS_MODE_32 : CS_MODE_16;
         }
     }
     return true;

@@ -20,41 +20,89 @@
 typedef struct MmioTraceFile MmioTraceFile;
 typedef struct MmioTraceDevice MmioTraceDevice;
 
+/* The new file of mmiotrace-rotate (file.c), in an MMIOTRACE_EV_ROTATE event */
+typedef struct MmioTraceRotate MmioTraceRotate;
+
 /*
- * One event in the ring: one cache line, aligned, so that handing it from the vCPU to the
- * writer thread moves a single line between cores. The instruction bytes, when captured,
- * go in a side array of the file (mmiotrace_file_push_insn).
+ * One event in a ring: one cache line, aligned, so that handing it from the vCPU to the
+ * writer thread moves a single line between cores. The fields every event has, then
+ * one member per type. The instruction bytes of an access, when captured, go in a side
+ * array of the ring (mmiotrace_file_push_insn). Pointers in a member are owned by the
+ * event (freed by mmiotrace_event_free).
  */
 typedef struct MmioTraceEvent {
-    uint8_t type;           /* enum mmiotrace_type */
-    uint8_t width;          /* IRQ: kind */
-    int8_t bar;             /* -1: not a BAR access */
-    uint8_t insn_len;       /* 0: no instruction captured */
-    int32_t vcpu;           /* MMIOTRACE_VCPU_NONE for QEMU's own accesses */
-    int32_t map_id;
-    uint8_t asm_mode;       /* capstone mode of the instruction (cs_mode fits a byte) */
-    uint8_t flags;          /* R, W: MMIOTRACE_EXT_PC_UNKNOWN, MMIOTRACE_EXT_REJECTED */
+    uint8_t type;           /* enum mmiotrace_type, or MMIOTRACE_EV_ROTATE */
+    int8_t bar;             /* -1: not about a BAR */
     uint16_t pad;
-    uint64_t ts;            /* a stamp (mmiotrace_file_now); the writer converts to ns */
-    uint64_t phys;
-    uint64_t value;
-    uint64_t off;           /* offset in the BAR; MAP: length */
-    MmioTraceDevice *dev;
+    int32_t vcpu;           /* R, W, IRQ; MMIOTRACE_VCPU_NONE for QEMU's own */
+    uint64_t ts;            /* a stamp, set when queued; the writer converts to ns */
+    MmioTraceDevice *dev;   /* NULL: the file's own (VERSION, MARK, LOST) */
     union {
-        uint64_t pc;        /* R, W */
-        void *payload;      /* MARK text, PCIDEV, PCICFG bytes: owned by the event */
+        struct {            /* MMIOTRACE_READ, MMIOTRACE_WRITE */
+            uint8_t width;
+            uint8_t insn_len;   /* 0: no instruction captured */
+            uint8_t asm_mode;   /* capstone mode of the instruction (cs_mode fits) */
+            uint8_t flags;      /* MMIOTRACE_EXT_PC_UNKNOWN, MMIOTRACE_EXT_REJECTED */
+            int32_t map_id;
+            uint64_t phys, value;
+            uint64_t off;       /* offset in the BAR */
+            uint64_t pc;
+        } rw;
+        struct {            /* MMIOTRACE_MAP, MMIOTRACE_UNMAP */
+            int32_t map_id;
+            uint64_t phys, len;
+        } map;
+        struct {            /* MMIOTRACE_IRQ */
+            uint8_t kind;       /* enum mmiotrace_irq_kind */
+            uint32_t vector, data;
+            uint64_t addr;
+        } irq;
+        struct {            /* MMIOTRACE_LOST */
+            uint64_t count;
+        } lost;
+        struct {            /* MMIOTRACE_MARK */
+            char *text;
+        } mark;
+        struct {            /* MMIOTRACE_PCIDEV */
+            struct mmiotrace_pcidev *pcidev;
+        } pcidev;
+        struct {            /* MMIOTRACE_CONFIG */
+            uint8_t bus, devfn;
+            uint16_t len;
+            uint8_t *data;
+        } config;
+        struct {            /* MMIOTRACE_EV_ROTATE */
+            MmioTraceRotate *to;
+        } rotate;
     };
 } QEMU_ALIGNED(64) MmioTraceEvent;
 
 QEMU_BUILD_BUG_ON(sizeof(MmioTraceEvent) != 64);
 
-/* file.c's own event: go on in a new file (mmiotrace-rotate); payload: the new file */
+/* file.c's own event: go on in a new file (mmiotrace-rotate) */
 #define MMIOTRACE_EV_ROTATE 0x80
 
-static inline bool mmiotrace_event_has_payload(const MmioTraceEvent *ev)
+/* Free what the event owns (MARK text, PCIDEV, PCICFG bytes, a rotation's file). */
+static inline void mmiotrace_event_free(MmioTraceEvent *ev)
 {
-    return ev->type == MMIOTRACE_MARK || ev->type == MMIOTRACE_PCIDEV ||
-           ev->type == MMIOTRACE_CONFIG || ev->type == MMIOTRACE_EV_ROTATE;
+    switch (ev->type) {
+    case MMIOTRACE_MARK:
+        g_free(ev->mark.text);
+        ev->mark.text = NULL;
+        break;
+    case MMIOTRACE_PCIDEV:
+        g_free(ev->pcidev.pcidev);
+        ev->pcidev.pcidev = NULL;
+        break;
+    case MMIOTRACE_CONFIG:
+        g_free(ev->config.data);
+        ev->config.data = NULL;
+        break;
+    case MMIOTRACE_EV_ROTATE:
+        g_free(ev->rotate.to);
+        ev->rotate.to = NULL;
+        break;
+    }
 }
 
 /* A traced piece of a BAR: a leaf I/O MemoryRegion, or an overlay trapping RAM. */
@@ -143,8 +191,15 @@ bool mmiotrace_device_in_ranges(MmioTraceDevice *d, int bar, uint64_t off,
 bool mmiotrace_device_trap(MmioTraceDevice *d, int bar, uint64_t off,
                            uint64_t len, bool enable, Error **errp);
 
-/* device.c: a device's header for a new file (PCIDEV, PCICFG, MAP of mapped BARs) */
+/* device-header.c: a device's header for a new file (PCIDEV, PCICFG, MAPs) */
 void mmiotrace_device_header_rotated(MmioTraceDevice *d);
+/* device.c */
+bool mmiotrace_bar_is_memory(PCIDevice *pdev, int bar);
+/* device-ranges.c: mmiotrace-ranges=BAR:OFFSET+LEN,... */
+bool mmiotrace_device_parse_ranges(MmioTraceDevice *d, const char *spec, Error **errp);
+/* device-regions.c: the regions of the traced BARs, overlays in front of traced RAM */
+void mmiotrace_device_remove_overlays(MmioTraceDevice *d);
+void mmiotrace_device_rebuild_overlays(MmioTraceDevice *d);
 
 /* qmp.c: the MMIOTRACE_WRITE_ERROR / _RESUMED events (main loop; err 0: resumed) */
 void mmiotrace_qmp_write_state(const char *path, int err, uint64_t lost);

@@ -13,6 +13,7 @@
 #include "exec/hwaddr.h"
 #include "exec/memop.h"
 #include "exec/memattrs.h"
+#include "qapi/qapi-types-mmiotrace.h"
 
 typedef struct MemoryRegion MemoryRegion;
 typedef struct PCIDevice PCIDevice;
@@ -28,12 +29,17 @@ typedef struct MmioTracePciProps {
     bool pc;            /* mmiotrace-pc=on|off */
     bool insn;          /* mmiotrace-insn=on|off */
     bool compat;        /* mmiotrace-compat=on|off */
-    char *mode;         /* mmiotrace-mode=lossless|drop */
+    MmioTraceMode mode; /* mmiotrace-mode=lossless|drop */
     uint32_t ring;      /* mmiotrace-ring=N records */
     bool direct;        /* mmiotrace-direct=on|off */
 } MmioTracePciProps;
 
 #define MMIOTRACE_DEFAULT_RING 65536
+
+/* props.c: the properties whose values are QAPI enums */
+extern const PropertyInfo mmiotrace_prop_mode;
+extern const PropertyInfo mmiotrace_prop_replay_mode;
+extern const PropertyInfo mmiotrace_prop_replay_on_divergence;
 
 #define DEFINE_MMIOTRACE_PCI_PROPERTIES(_state, _f)                       \
     DEFINE_PROP_BOOL("mmiotrace", _state, _f.enabled, false),             \
@@ -43,7 +49,9 @@ typedef struct MmioTracePciProps {
     DEFINE_PROP_BOOL("mmiotrace-pc", _state, _f.pc, false),               \
     DEFINE_PROP_BOOL("mmiotrace-insn", _state, _f.insn, false),           \
     DEFINE_PROP_BOOL("mmiotrace-compat", _state, _f.compat, false),       \
-    DEFINE_PROP_STRING("mmiotrace-mode", _state, _f.mode),                \
+    DEFINE_PROP_SIGNED("mmiotrace-mode", _state, _f.mode,                 \
+                       MMIO_TRACE_MODE_LOSSLESS, mmiotrace_prop_mode,     \
+                       MmioTraceMode),                                    \
     DEFINE_PROP_UINT32("mmiotrace-ring", _state, _f.ring,                 \
                        MMIOTRACE_DEFAULT_RING),                           \
     DEFINE_PROP_BOOL("mmiotrace-direct", _state, _f.direct, true)

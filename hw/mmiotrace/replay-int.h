@@ -1,0 +1,110 @@
+/*
+ * hvmmio: the mmiotrace-replay device's internals, shared by
+ *
+ *   replay.c           the device: properties, realize, report, QMP
+ *   replay-stream.c    the recording, read as a stream of records to replay
+ *   replay-identity.c  the recorded device's PCI identity, BARs and interrupts
+ *   replay-match.c     matching the guest's accesses against the recording
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef HW_MMIOTRACE_REPLAY_INT_H
+#define HW_MMIOTRACE_REPLAY_INT_H
+
+#include "hw/pci/pci_device.h"
+#include "qapi/qapi-types-mmiotrace.h"
+#include "qom/object.h"
+#include "mmiotrace-int.h"
+#include "hw/mmiotrace/libmmiotrace/replay-scan.h"
+
+#define TYPE_MMIOTRACE_REPLAY "mmiotrace-replay"
+OBJECT_DECLARE_SIMPLE_TYPE(MmioTraceReplay, MMIOTRACE_REPLAY)
+
+#define RESYNC_WINDOW 4096
+#define LOOKAHEAD_MAX 65536     /* recorded polls skipped at once (poll-tolerant) */
+#define CONTEXT 3
+
+/* A record to replay: an access of the replayed device, or one of its interrupts. */
+typedef struct ReplayRec {
+    uint8_t type;           /* MMIOTRACE_READ, _WRITE, _IRQ */
+    uint64_t line;          /* in the trace file */
+    union {
+        struct {            /* MMIOTRACE_READ, MMIOTRACE_WRITE */
+            uint8_t width;
+            uint8_t bar;
+            bool poll;      /* a read repeating the previous access's register */
+            int32_t vcpu;   /* MMIOTRACE_VCPU_NONE: an access QEMU made itself */
+            uint64_t off, value;
+        } rw;
+        struct {            /* MMIOTRACE_IRQ */
+            uint8_t kind;   /* enum mmiotrace_irq_kind */
+            uint32_t vector;
+            uint32_t data;  /* INTx: level */
+        } irq;
+    };
+} ReplayRec;
+
+typedef struct ReplayBar {
+    struct MmioTraceReplay *s;
+    int nr;
+} ReplayBar;
+
+struct MmioTraceReplay {
+    PCIDevice parent_obj;
+
+    /* properties */
+    char *trace;
+    MmioTraceReplayMode mode;
+    MmioTraceReplayOnDivergence on_divergence;
+    char *device;
+    char *report;
+
+    char *dev_name;             /* the recorded device replayed */
+    MemoryRegion bar[PCI_NUM_REGIONS];
+    ReplayBar barctx[PCI_NUM_REGIONS];
+    /* the stream of records to replay: [win_base, win_base + win->len) are in win */
+    struct mmiotrace_reader *reader;
+    bool replay_guest_only;     /* QEMU's own accesses are not replayed */
+    struct mmiotrace_pcidev cur_pcidev;     /* the device's PCIDEV line in effect */
+    bool have_pcidev;
+    ReplayRec prev;             /* the last access streamed (for poll) */
+    bool have_prev;
+    GArray *win;
+    size_t win_base;
+    size_t n, pos;
+    ReplayRec last_read;
+    bool have_last_read;
+    uint64_t divergences, extra_polls, skipped_polls;
+    bool diverged;
+    uint64_t div_index, div_line;
+    char *div_expected, *div_actual;
+    GString *div_context;
+    bool ended;
+    /* MSI-X table and PBA: QEMU's MSI-X emulation serves them, not the recording */
+    int msix_bar[2];
+    uint64_t msix_off[2], msix_len[2];
+    Notifier exit_notifier;
+    QTAILQ_ENTRY(MmioTraceReplay) next;
+};
+
+extern const MemoryRegionOps replay_ops;
+
+/* replay-stream.c */
+bool replay_stream_open(MmioTraceReplay *s, Error **errp);
+/* The next record to replay: 1, 0 at the end, -1 with errp set. */
+int replay_stream_next(MmioTraceReplay *s, ReplayRec *out, Error **errp);
+/* Record i of the replay (NULL past the end), read from the stream as needed. */
+const ReplayRec *replay_rec_at(MmioTraceReplay *s, size_t i);
+void replay_window_trim(MmioTraceReplay *s);
+
+/* replay-identity.c */
+bool replay_setup_identity(MmioTraceReplay *s, const struct mmiotrace_replay_dev *d,
+                           Error **errp);
+
+/* replay-match.c */
+char *replay_describe(const ReplayRec *r);
+
+/* replay.c */
+void replay_write_report(MmioTraceReplay *s, FILE *out);
+
+#endif
