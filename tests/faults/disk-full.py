@@ -89,7 +89,7 @@ def run(direct, mode):
         c.equal(sum(lost), after['dropped'], f'{name}: the Lost markers carry the losses')
         c.equal(len(values) + sum(lost), total, f'{name}: kept + marked = accesses')
         c.check(values[-1] == total - 1, f'{name}: writing resumed (last access in the file)')
-        print(f'figures {name}: accesses {total}, kept {len(values)}, lost {sum(lost)}, '
+        print(f'# figures {name}: accesses {total}, kept {len(values)}, lost {sum(lost)}, '
               f'counted {after["dropped"]} (write errors {after["write-lost"]})')
 
 
@@ -130,8 +130,7 @@ def run_shared_compat():
 
 
 if not can_mount_tmpfs():
-    print('SKIP: cannot mount a tmpfs (needs root)')
-    sys.exit(77)
+    sys.exit(c.skip_all('cannot mount a tmpfs (needs root)'))
 for direct in ('on', 'off'):
     for mode in ('lossless', 'drop'):
         run(direct, mode)

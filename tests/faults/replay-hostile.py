@@ -255,7 +255,7 @@ c.equal((info['position'], info['divergences']), (10000, 0), 'and replays (10000
 c.check(peak - small < 64 * 1024,
         f'its memory is bounded: peak RSS {peak // 1024} MiB against {small // 1024} MiB for a '
         f'3-access recording (was 769 MB more)')
-print(f'figures: 1 GB recording ({os.path.getsize(big)} bytes gzip), peak RSS {peak // 1024} '
+print(f'# figures: 1 GB recording ({os.path.getsize(big)} bytes gzip), peak RSS {peak // 1024} '
       f'MiB, small recording {small // 1024} MiB')
 os.unlink(big)
 sys.exit(c.done())

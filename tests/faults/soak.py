@@ -57,8 +57,7 @@ def count_file(path):
 
 def main():
     if not can_mount_tmpfs():
-        print('SKIP: cannot mount a tmpfs (needs root)')
-        return 77
+        return c.skip_all('cannot mount a tmpfs (needs root)')
     os.makedirs(OUT, exist_ok=True)
     for f in os.listdir(OUT):
         if f.startswith('soak-'):
@@ -105,7 +104,7 @@ def main():
             counted.append((os.path.basename(done), a, l, head, info['records'],
                             info['dropped']))
             os.unlink(done)
-            print(f'{time.time() - t0:6.1f} s  {os.path.basename(done)}: {a} accesses, '
+            print(f'# {time.time() - t0:6.1f} s  {os.path.basename(done)}: {a} accesses, '
                   f'lost {l}; query: records {info["records"]} dropped {info["dropped"]} '
                   f'write-error {info.get("write-error")}; RSS {vm_rss_mb(proc.pid)} MiB',
                   flush=True)
@@ -117,7 +116,7 @@ def main():
         marked += l
         counted.append((os.path.basename(last), a, l, head, None, None))
         os.unlink(last)
-    print(f'figures: accesses {total}, records kept {kept}, lost (marked) {marked}, '
+    print(f'# figures: accesses {total}, records kept {kept}, lost (marked) {marked}, '
           f'rotations {len(files) - 1}, files {len(counted)}, RSS MiB min/max '
           f'{min(rss or [0])}/{max(rss or [0])} over {len(rss)} samples, {elapsed:.0f} s, '
           f'{total / elapsed / 1e6:.2f} M accesses/s', flush=True)
