@@ -23,19 +23,6 @@
 #include "warn.h"
 #include "workbench.h"
 
-static guint rkey_hash(gconstpointer p)
-{
-    const struct rkey *k = p;
-    return g_direct_hash(k->dev) ^ (guint)k->bar * 16777619u ^
-           (guint)(k->off ^ k->off >> 32) * 2654435761u;
-}
-
-static gboolean rkey_equal(gconstpointer a, gconstpointer b)
-{
-    const struct rkey *x = a, *y = b;
-    return x->dev == y->dev && x->bar == y->bar && x->off == y->off;
-}
-
 static void rstat_free(gpointer p)
 {
     struct rstat *r = p;
@@ -59,9 +46,9 @@ static struct rstat *reg_of(struct rep *r, const struct mmiotrace_record *rec)
     int bar = -1;
     uint64_t off = rec->rw.phys;
     const struct regmap_hit *h = regmap_set_resolve(r->maps, rec, &bar, &off);
-    struct rkey k = {rec->ext & MMIOTRACE_EXT_DEV ? intern(r, rec->dev, rec->dev_len)
-                                                  : intern(r, "device", 6),
-                     bar, off};
+    struct wb_reg_key k = {rec->ext & MMIOTRACE_EXT_DEV ? intern(r, rec->dev, rec->dev_len)
+                                                        : intern(r, "device", 6),
+                           bar, off};
     struct rstat *s = g_hash_table_lookup(r->regs, &k);
     if (!s) {
         s = g_new0(struct rstat, 1);
@@ -274,7 +261,7 @@ static void rep_init(struct rep *r)
     *r = (struct rep){
         .maps = regmap_set_new(),
         .names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
-        .regs = g_hash_table_new_full(rkey_hash, rkey_equal, NULL, rstat_free),
+        .regs = g_hash_table_new_full(wb_reg_key_hash, wb_reg_key_equal, NULL, rstat_free),
         .funcs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
         .pcidevs = g_ptr_array_new_with_free_func(g_free),
         .maplines = g_ptr_array_new_with_free_func(g_free),

@@ -15,6 +15,7 @@
 #include "perfetto.h"
 #include "regmap.h"
 #include "symbols.h"
+#include "workbench.h"
 
 #define W_LIT(w, lit) (memcpy((w), (lit), sizeof(lit) - 1), (w) += sizeof(lit) - 1)
 
@@ -66,7 +67,7 @@ static char *w_str(char *w, const char *s, size_t len)
         w += len;
     } else {
         GString *tmp = g_string_new(NULL);
-        pf_jstr(tmp, s, len); /* the slow path: escapes */
+        wb_json_string(tmp, s, len, false); /* the slow path: escapes */
         memcpy(w - 1, tmp->str, tmp->len);
         w += tmp->len - 2;
         g_string_free(tmp, TRUE);

@@ -15,6 +15,7 @@
 #include "mmiotrace.h"
 #include "perfetto.h"
 #include "regmap.h"
+#include "workbench.h"
 
 const char *pf_intern(struct pf *p, const char *s, size_t len)
 {
@@ -30,37 +31,6 @@ const char *pf_intern(struct pf *p, const char *s, size_t len)
     p->last_dev = v;
     p->last_dev_len = len;
     return v;
-}
-
-void pf_jstr(GString *o, const char *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len && (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f && s[i] != '"' &&
-           s[i] != '\\') {
-        i++;
-    }
-    if (i == len) { /* plain ASCII: as is */
-        gsize at = o->len;
-        g_string_set_size(o, at + len + 2);
-        o->str[at] = '"';
-        memcpy(o->str + at + 1, s, len);
-        o->str[at + len + 1] = '"';
-        return;
-    }
-    bool utf8 = g_utf8_validate(s, (gssize)len, NULL);
-    g_string_append_c(o, '"');
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') {
-            g_string_append_c(o, '\\');
-            g_string_append_c(o, (char)c);
-        } else if (c < 0x20 || c == 0x7f || (c >= 0x80 && !utf8)) {
-            g_string_append_printf(o, "\\u%04x", c);
-        } else {
-            g_string_append_c(o, (char)c);
-        }
-    }
-    g_string_append_c(o, '"');
 }
 
 static void jts(GString *o, uint64_t ns)
@@ -91,7 +61,7 @@ int pf_dev_pid(struct pf *p, const char *dev)
     g_hash_table_insert(p->devs, (gpointer)dev, GINT_TO_POINTER(pid));
     g_string_append_printf(
         p->s, "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%d,\"args\":{\"name\":", pid);
-    pf_jstr(p->s, dev, strlen(dev));
+    wb_json_string(p->s, dev, strlen(dev), false);
     g_string_append(p->s, "}}");
     pf_emit(p);
     return pid;
@@ -122,27 +92,14 @@ const struct regmap_hit *pf_locate(struct pf *p, const struct mmiotrace_record *
     return h && h->reg ? h : NULL;
 }
 
-static guint rc_hash(gconstpointer k)
-{
-    const struct reg_count *c = k;
-    return g_direct_hash(c->dev) ^ (guint)c->bar * 16777619u ^
-           (guint)(c->key_off ^ c->key_off >> 32) * 2654435761u;
-}
-
-static gboolean rc_equal(gconstpointer a, gconstpointer b)
-{
-    const struct reg_count *x = a, *y = b;
-    return x->dev == y->dev && x->bar == y->bar && x->key_off == y->key_off;
-}
-
 struct reg_count *pf_reg_get(struct pf *p, const char *dev, int bar, uint64_t off)
 {
-    struct reg_count k = {.key_off = off, .bar = bar, .dev = dev};
+    struct wb_reg_key k = {dev, bar, off};
     struct reg_count *c = g_hash_table_lookup(p->regs, &k);
     if (!c) {
         c = g_new0(struct reg_count, 1);
-        *c = k;
-        g_hash_table_add(p->regs, c);
+        c->k = k;
+        g_hash_table_insert(p->regs, &c->k, c);
     }
     return c;
 }
@@ -153,7 +110,7 @@ void pf_init(struct pf *p)
         .maps = regmap_set_new(),
         .devs = g_hash_table_new(g_str_hash, g_str_equal),
         .names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
-        .regs = g_hash_table_new_full(rc_hash, rc_equal, g_free, NULL),
+        .regs = g_hash_table_new_full(wb_reg_key_hash, wb_reg_key_equal, NULL, g_free),
         .threads = g_hash_table_new(g_direct_hash, g_direct_equal),
         .s = g_string_sized_new(1024),
         .key = g_string_sized_new(128),
@@ -222,7 +179,7 @@ void pf_other_event(struct pf *p, const struct mmiotrace_record *rec)
     }
     case MMIOTRACE_MARK:
         g_string_append(o, "{\"ph\":\"i\",\"s\":\"g\",\"cat\":\"MARK\",\"name\":");
-        pf_jstr(o, rec->mark.text, rec->mark.len);
+        wb_json_string(o, rec->mark.text, rec->mark.len, false);
         g_string_append(o, ",\"ts\":");
         jts(o, rec->ts_ns);
         g_string_append(o, ",\"pid\":0,\"tid\":0}");

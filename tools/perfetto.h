@@ -18,14 +18,13 @@
 #include "mmiotrace.h"
 #include "regmap.h"
 #include "symbols.h"
+#include "workbench.h"
 
 #define TID_IRQ 16
 #define TID_MAP 17
 
 struct reg_count {
-    uint64_t key_off;
-    int bar;
-    const char *dev; /* interned */
+    struct wb_reg_key k;
     uint64_t count;
     bool counter; /* one of the busiest: gets a counter track */
 };
@@ -36,7 +35,7 @@ struct pf {
     struct symtab *syms;
     GHashTable *devs;    /* interned dev name -> pid (GINT) */
     GHashTable *names;   /* interning */
-    GHashTable *regs;    /* "dev\nbar\noff" -> struct reg_count * */
+    GHashTable *regs;    /* struct wb_reg_key * -> struct reg_count * */
     GHashTable *threads; /* pid << 8 | tid seen */
     GString *s, *key, *name, *fields, *sym;
     const char *last_dev; /* intern's last answer */
@@ -50,8 +49,6 @@ void pf_init(struct pf *p);
 void pf_free(struct pf *p);
 /* The one copy of s[0..len) (names compare by pointer). */
 const char *pf_intern(struct pf *p, const char *s, size_t len);
-/* JSON string (valid UTF-8 is kept; other bytes are written as \u00XX). */
-void pf_jstr(GString *o, const char *s, size_t len);
 /* Write p->s as the next event. */
 void pf_emit(struct pf *p);
 /* The process of a device (its metadata event the first time). */

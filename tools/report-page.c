@@ -13,27 +13,11 @@
 
 #include "report-assets.h"
 #include "report.h"
+#include "workbench.h"
 
 bool report_have_chartjs(void)
 {
     return report_chartjs[0] != 0;
-}
-
-static void jstr(GString *o, const char *s, size_t len)
-{
-    g_string_append_c(o, '"');
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') {
-            g_string_append_c(o, '\\');
-            g_string_append_c(o, (char)c);
-        } else if (c < 0x20 || c >= 0x7f || c == '<' || c == '>' || c == '&') {
-            g_string_append_printf(o, "\\u%04x", c); /* also keeps </script> out */
-        } else {
-            g_string_append_c(o, (char)c);
-        }
-    }
-    g_string_append_c(o, '"');
 }
 
 static void html(GString *o, const char *s)
@@ -163,7 +147,7 @@ static void data_bins(GString *o, const struct rep *r)
         g_string_append(o, i ? "," : "");
         g_autofree char *n =
             g_strdup_printf("%s %s", r->heat_regs[i]->k.dev, r->heat_regs[i]->name);
-        jstr(o, n, strlen(n));
+        wb_json_string(o, n, strlen(n), true);
     }
     g_string_append(o, "],\"heat\":[");
     for (unsigned i = 0; i < r->nheat; i++) {
@@ -177,7 +161,7 @@ static void data_history(GString *o, const struct rep *r)
     g_string_append(o, "],\"history\":[");
     for (unsigned i = 0; i < r->nhist; i++) {
         g_string_append(o, i ? ",{\"name\":" : "{\"name\":");
-        jstr(o, r->hist_regs[i]->name, strlen(r->hist_regs[i]->name));
+        wb_json_string(o, r->hist_regs[i]->name, strlen(r->hist_regs[i]->name), true);
         g_string_append(o, ",\"values\":[");
         for (unsigned b = 0; b < r->bins; b++) {
             double v = r->hist[(size_t)i * r->bins + b];
@@ -206,7 +190,7 @@ static void data_functions(GString *o, const struct rep *r)
     for (guint i = 0; i < fa->len && i < 20; i++) {
         struct fc *f = &g_array_index(fa, struct fc, i);
         g_string_append(o, i ? ",{\"name\":" : "{\"name\":");
-        jstr(o, f->name, strlen(f->name));
+        wb_json_string(o, f->name, strlen(f->name), true);
         g_string_append_printf(o, ",\"count\":%" PRIu64 "}", f->n);
     }
     g_array_free(fa, TRUE);
@@ -219,7 +203,7 @@ static void data_marks(GString *o, const struct rep *r)
         const char *m = r->marks->pdata[i];
         const char *tab = strchr(m, '\t');
         g_string_append_printf(o, "%s{\"t_ns\":%.*s,\"text\":", i ? "," : "", (int)(tab - m), m);
-        jstr(o, tab + 1, strlen(tab + 1));
+        wb_json_string(o, tab + 1, strlen(tab + 1), true);
         g_string_append_c(o, '}');
     }
 }

@@ -15,19 +15,14 @@
 
 #include "regmap.h"
 #include "symbols.h"
+#include "workbench.h"
 
 #define HEAT_ROWS 24
 #define HISTORY 6
 #define LIST_MAX 64 /* PCIDEV, MAP lines and markers kept for the page */
 
-struct rkey {
-    const char *dev;
-    int bar;
-    uint64_t off;
-};
-
 struct rstat {
-    struct rkey k;
+    struct wb_reg_key k;
     char *name;
     uint64_t reads, writes;
     int heat_row, hist; /* -1: none */
@@ -37,7 +32,7 @@ struct rep {
     struct regmap_set *maps;
     struct symtab *syms;
     GHashTable *names;                     /* interned device names */
-    GHashTable *regs;                      /* struct rkey * -> struct rstat * */
+    GHashTable *regs;                      /* struct wb_reg_key * -> struct rstat * */
     GHashTable *funcs;                     /* "func [module]" or "0xPC" -> count */
     GPtrArray *pcidevs, *maplines, *marks; /* char * (marks: "T_NS\tTEXT") */
     uint64_t t0, t1, reads, writes, unknown, irqs, lost, records;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The workbench commands' shared command-line plumbing (workbench.h): options, maps and
- * symbols, the output file, opening a trace.
+ * What the workbench commands share (workbench.h): options, maps and symbols, the output
+ * file, opening a trace; register keys; JSON strings.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -83,4 +83,54 @@ struct mmiotrace_reader *wb_reader_open(const char *prog, const char *path, bool
     mmiotrace_reader_set_policy(r, skip_bad ? MMIOTRACE_ON_ERROR_SKIP : MMIOTRACE_ON_ERROR_STOP,
                                 warned ? hvmmio_warn_line : NULL, warned);
     return r;
+}
+
+guint wb_reg_key_hash(gconstpointer key)
+{
+    const struct wb_reg_key *k = key;
+    return g_direct_hash(k->dev) ^ (guint)k->bar * 16777619u ^
+           (guint)(k->off ^ k->off >> 32) * 2654435761u;
+}
+
+gboolean wb_reg_key_equal(gconstpointer a, gconstpointer b)
+{
+    const struct wb_reg_key *x = a, *y = b;
+    return x->dev == y->dev && x->bar == y->bar && x->off == y->off;
+}
+
+/* A byte written as it is. */
+static bool json_plain(unsigned char c, bool html)
+{
+    return c >= 0x20 && c < 0x7f && c != '"' && c != '\\' &&
+           !(html && (c == '<' || c == '>' || c == '&'));
+}
+
+void wb_json_string(GString *o, const char *s, size_t len, bool html)
+{
+    size_t i = 0;
+    while (i < len && json_plain((unsigned char)s[i], html)) {
+        i++;
+    }
+    if (i == len) { /* nothing to escape: as is */
+        gsize at = o->len;
+        g_string_set_size(o, at + len + 2);
+        o->str[at] = '"';
+        memcpy(o->str + at + 1, s, len);
+        o->str[at + len + 1] = '"';
+        return;
+    }
+    bool utf8 = !html && g_utf8_validate(s, (gssize)len, NULL);
+    g_string_append_c(o, '"');
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            g_string_append_c(o, '\\');
+            g_string_append_c(o, (char)c);
+        } else if (json_plain(c, html) || (c >= 0x80 && utf8)) {
+            g_string_append_c(o, (char)c);
+        } else {
+            g_string_append_printf(o, "\\u%04x", c); /* html: also keeps </script> out */
+        }
+    }
+    g_string_append_c(o, '"');
 }

@@ -2,13 +2,14 @@
 /*
  * What the workbench commands (decode, symbolize, report, convert --to perfetto) share: their
  * common options, parsing the command line, loading the register maps and symbols, the output
- * file, and opening a trace with the --skip-bad policy. Every function prints why it failed
- * as "PROG: ..." on stderr.
+ * file, and opening a trace with the --skip-bad policy (these print why they failed as
+ * "PROG: ..." on stderr); the key of a register's table; JSON strings.
  */
 #ifndef HVMMIO_TOOLS_WORKBENCH_H
 #define HVMMIO_TOOLS_WORKBENCH_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <glib.h>
@@ -40,5 +41,19 @@ int wb_output_close(const char *prog, const char *name, FILE *out);
  * (NULL: silently). NULL on failure. */
 struct mmiotrace_reader *wb_reader_open(const char *prog, const char *path, bool skip_bad,
                                         struct hvmmio_warn *warned);
+
+/* A register of a trace, a hash table key: its device (interned: compared by pointer), BAR
+ * (-1: unknown) and offset (the address when the BAR is unknown). */
+struct wb_reg_key {
+    const char *dev;
+    int bar;
+    uint64_t off;
+};
+guint wb_reg_key_hash(gconstpointer key);
+gboolean wb_reg_key_equal(gconstpointer a, gconstpointer b);
+
+/* s[0..len) as a JSON string. html: also <, > and & and every byte outside printable ASCII
+ * escaped (safe inside a <script>); else valid UTF-8 is kept and other bytes are \u00XX. */
+void wb_json_string(GString *o, const char *s, size_t len, bool html);
 
 #endif
