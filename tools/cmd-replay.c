@@ -86,7 +86,7 @@ static int parse_args(int *argc, char ***argv)
              "are raised at their place. Exits 0 only if the scenario passed and the whole\n"
              "recording was consumed without divergence.");
     g_option_context_set_description(
-        ctx, "Example:\n  hvmmio replay tests/fixtures/replay-e1000e-mac.mmiotrace.gz "
+        ctx, "Example:\n  hvmmio replay tests/fixtures/replay-e1000e-mac.trace.gz "
              "--scenario e1000e-mac\n");
     g_option_context_add_main_entries(ctx, entries, NULL);
     g_autoptr(GError) err = NULL;
