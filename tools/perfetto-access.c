@@ -19,40 +19,6 @@
 
 #define W_LIT(w, lit) (memcpy((w), (lit), sizeof(lit) - 1), (w) += sizeof(lit) - 1)
 
-static char *w_hex(char *w, uint64_t v, int digits)
-{
-    char buf[16];
-    int n = 0;
-    do {
-        buf[n++] = "0123456789abcdef"[v & 15];
-        v >>= 4;
-    } while (v);
-    while (n < digits && n < 16) {
-        buf[n++] = '0';
-    }
-    while (n) {
-        *w++ = buf[--n];
-    }
-    return w;
-}
-
-static char *w_dec(char *w, uint64_t v, int digits)
-{
-    char buf[20];
-    int n = 0;
-    do {
-        buf[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n < digits && n < 20) {
-        buf[n++] = '0';
-    }
-    while (n) {
-        *w++ = buf[--n];
-    }
-    return w;
-}
-
 /* a JSON string: needs at most 6 * len + 2 bytes */
 static char *w_str(char *w, const char *s, size_t len)
 {
@@ -78,9 +44,9 @@ static char *w_str(char *w, const char *s, size_t len)
 
 static char *w_ts(char *w, uint64_t ns)
 {
-    w = w_dec(w, ns / 1000, 1);
+    w = ff_dec_at(w, ns / 1000, 1);
     *w++ = '.';
-    return w_dec(w, ns % 1000, 3);
+    return ff_dec_at(w, ns % 1000, 3);
 }
 
 /* One access on its way out: where it goes and its texts (in p->name, p->fields, p->sym). */
@@ -160,9 +126,9 @@ static char *w_args(char *w, const struct pf *p, const struct access *a)
     const GString *name = p->name;
     if (!a->unknown) {
         W_LIT(w, ",\"width\":");
-        w = w_dec(w, a->width, 1);
+        w = ff_dec_at(w, a->width, 1);
         W_LIT(w, ",\"value\":\"0x");
-        w = w_hex(w, a->value, (int)(2 * a->width));
+        w = ff_hex_at(w, a->value, (int)(2 * a->width));
         *w++ = '"';
     }
     if (a->h) {
@@ -175,7 +141,7 @@ static char *w_args(char *w, const struct pf *p, const struct access *a)
     }
     if (a->pc) {
         W_LIT(w, ",\"pc\":\"0x");
-        w = w_hex(w, a->pc, 1);
+        w = ff_hex_at(w, a->pc, 1);
         *w++ = '"';
         if (a->have_sym) {
             W_LIT(w, ",\"function\":");
@@ -187,7 +153,7 @@ static char *w_args(char *w, const struct pf *p, const struct access *a)
             W_LIT(w, ",\"vcpu\":\"none\"");
         } else {
             W_LIT(w, ",\"vcpu\":");
-            w = w_dec(w, (uint64_t)rec->vcpu, 1);
+            w = ff_dec_at(w, (uint64_t)rec->vcpu, 1);
         }
     }
     if (a->asm_len) {
@@ -206,10 +172,10 @@ static char *w_counter(char *w, struct pf *p, const struct access *a)
     W_LIT(w, ",\"ts\":");
     w = w_ts(w, a->rec->ts_ns);
     W_LIT(w, ",\"pid\":");
-    w = w_dec(w, (uint64_t)a->pid, 1);
+    w = ff_dec_at(w, (uint64_t)a->pid, 1);
     /* a JSON number: exact up to 2^53 */
     W_LIT(w, ",\"args\":{\"value\":");
-    w = w_dec(w, a->value, 1);
+    w = ff_dec_at(w, a->value, 1);
     W_LIT(w, "}}");
     p->counters++;
     p->events++; /* emit counts the instant */
@@ -235,11 +201,11 @@ void pf_access_event(struct pf *p, const struct mmiotrace_record *rec)
     W_LIT(w, ",\"ts\":");
     w = w_ts(w, rec->ts_ns);
     W_LIT(w, ",\"pid\":");
-    w = w_dec(w, (uint64_t)a.pid, 1);
+    w = ff_dec_at(w, (uint64_t)a.pid, 1);
     W_LIT(w, ",\"tid\":");
-    w = w_dec(w, (uint64_t)a.tid, 1);
+    w = ff_dec_at(w, (uint64_t)a.tid, 1);
     W_LIT(w, ",\"args\":{\"offset\":\"0x");
-    w = w_hex(w, a.off, 1);
+    w = ff_hex_at(w, a.off, 1);
     *w++ = '"';
     w = w_args(w, p, &a);
     W_LIT(w, "}}");
