@@ -87,6 +87,8 @@ typedef struct MmioTraceLane {
     uint64_t mask;
 } MmioTraceLane;
 
+typedef struct MmioTraceZip MmioTraceZip;
+
 /* A trace file. Who may touch which field: docs/architecture.md. */
 struct MmioTraceFile {
     char *path;
@@ -138,6 +140,7 @@ struct MmioTraceFile {
     off_t off;
     bool seekable;          /* a regular file: written with pwrite at off */
     int direct_fd;          /* the same file opened with O_DIRECT, or -1 */
+    MmioTraceZip *zip;      /* a compressed file (by its name): the writer's compressor */
     /* writer: the record R/W events are formatted from (fields they do not set stay 0) */
     struct mmiotrace_record rw_rec;
 
@@ -162,7 +165,15 @@ struct MmioTraceFile {
 struct MmioTraceRotate {
     int fd, direct_fd;
     bool seekable;
+    MmioTraceZip *zip;      /* the new file's compressor, NULL: plain */
 };
+
+/* file-zip.c: a compressor of whole frames (NULL for MMIOTRACE_COMP_NONE) */
+MmioTraceZip *mmiotrace_zip_new(enum mmiotrace_compression comp);
+void mmiotrace_zip_free(MmioTraceZip *z);
+const char *mmiotrace_zip_name(MmioTraceZip *z);
+const void *mmiotrace_zip_frame(MmioTraceZip *z, const void *in, size_t len,
+                                size_t *out_len);
 
 /* file-clock.c */
 extern bool mmiotrace_stamp_tsc;

@@ -300,6 +300,34 @@ static bool out_put(MmioTraceFile *f, int fd, const char *p, size_t len, off_t o
 }
 
 /*
+ * A compressed file: the whole buffer as one frame (file-zip.c). A failed write is cut
+ * back to the end of the last whole frame, and every record of the buffer is lost.
+ */
+static void out_write_frame(MmioTraceFile *f)
+{
+    size_t clen, done;
+    const void *frame;
+
+    if (!f->buf_len) {
+        return;
+    }
+    frame = mmiotrace_zip_frame(f->zip, f->buf, f->buf_len, &clen);
+    if (!frame || !out_put(f, f->fd, frame, clen, f->off, &done)) {
+        out_fail(f, 0);
+        return;
+    }
+    if (f->marker_end) {
+        /* the pending Lost marker was in this frame: it is in the file */
+        f->marker_end = 0;
+        f->lost_unmarked = 0;
+    }
+    f->off += clen;
+    out_good(f, f->off);
+    qatomic_set(&f->buf_len, 0);
+    qatomic_set(&f->buf_synced, 0);
+}
+
+/*
  * Write out the buffer: all of it with flush, else at least the whole direct blocks.
  *
  * A regular file is written with O_DIRECT where its file system allows it. A trace is
@@ -318,6 +346,10 @@ void mmiotrace_out_write(MmioTraceFile *f, bool flush)
     size_t whole = f->direct_fd >= 0 ? QEMU_ALIGN_DOWN(f->buf_len, OUT_DIRECT_ALIGN) : 0;
     size_t done;
 
+    if (f->zip) {
+        out_write_frame(f);
+        return;
+    }
     if (whole && !out_put(f, f->direct_fd, f->buf, whole, f->off, &done)) {
         if (errno != EINVAL || done) {
             out_fail(f, MAX(done, f->buf_synced));
@@ -383,6 +415,8 @@ void mmiotrace_out_switch(MmioTraceFile *f, MmioTraceRotate *r)
     f->fd = r->fd;
     f->direct_fd = r->direct_fd;
     f->seekable = r->seekable;
+    mmiotrace_zip_free(f->zip);
+    f->zip = g_steal_pointer(&r->zip);
     f->off = f->good_off = 0;
     f->buf_len = f->buf_synced = 0;
     f->marker_end = 0;

@@ -21,6 +21,23 @@
 
 static QLIST_HEAD(, MmioTraceFile) files = QLIST_HEAD_INITIALIZER(files);
 
+/*
+ * The compressor a file's name asks for (.zst, .gz, .xz; NULL: plain) in *zip; false
+ * if it cannot be made. A compressed file is not written with O_DIRECT.
+ */
+static bool open_zip(const char *canon, const char *path, MmioTraceZip **zip,
+                     Error **errp)
+{
+    enum mmiotrace_compression comp = mmiotrace_compression_from_name(canon);
+
+    *zip = mmiotrace_zip_new(comp);
+    if (comp != MMIOTRACE_COMP_NONE && !*zip) {
+        error_setg(errp, "mmiotrace-file '%s': cannot set up its compression", path);
+        return false;
+    }
+    return true;
+}
+
 int32_t mmiotrace_file_next_map_id(MmioTraceFile *f)
 {
     return qatomic_fetch_inc(&f->map_ids);
@@ -82,8 +99,14 @@ MmioTraceFile *mmiotrace_file_open(const char *path, bool compat, bool drop,
     }
     int direct_fd;
     bool seekable;
-    int fd = mmiotrace_out_open(canon, path, direct, &direct_fd, &seekable, errp);
+    MmioTraceZip *zip;
+    if (!open_zip(canon, path, &zip, errp)) {
+        return NULL;
+    }
+    int fd = mmiotrace_out_open(canon, path, direct && !zip, &direct_fd, &seekable,
+                                errp);
     if (fd < 0) {
+        mmiotrace_zip_free(zip);
         return NULL;
     }
     f = qemu_memalign(64, sizeof(*f));   /* its cache-line aligned members */
@@ -107,6 +130,7 @@ MmioTraceFile *mmiotrace_file_open(const char *path, bool compat, bool drop,
     f->buf = qemu_memalign(OUT_DIRECT_ALIGN, OUT_BUF_SIZE);
     f->direct_fd = direct_fd;
     f->seekable = seekable;
+    f->zip = zip;
     f->want_direct = direct;
     f->lost_by_dev = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     f->map_dev = g_hash_table_new_full(NULL, NULL, NULL, g_free);
@@ -136,6 +160,7 @@ bool mmiotrace_file_rotate(MmioTraceFile *f, const char *path, Error **errp)
     MmioTraceRotate *r;
     int fd, direct_fd;
     bool seekable;
+    MmioTraceZip *zip;
 
     if (qatomic_read(&f->closed)) {
         error_setg(errp, "mmiotrace-rotate: %s is closed", f->path);
@@ -154,14 +179,20 @@ bool mmiotrace_file_rotate(MmioTraceFile *f, const char *path, Error **errp)
                    "it first, then rotate to its name)", path);
         return false;
     }
-    fd = mmiotrace_out_open(canon, path, f->want_direct, &direct_fd, &seekable, errp);
+    if (!open_zip(canon, path, &zip, errp)) {
+        return false;
+    }
+    fd = mmiotrace_out_open(canon, path, f->want_direct && !zip, &direct_fd, &seekable,
+                            errp);
     if (fd < 0) {
+        mmiotrace_zip_free(zip);
         return false;
     }
     r = g_new0(MmioTraceRotate, 1);
     r->fd = fd;
     r->direct_fd = direct_fd;
     r->seekable = seekable;
+    r->zip = zip;
 
     qatomic_set(&f->rotating, true);
     MmioTraceEvent ev = { .type = MMIOTRACE_EV_ROTATE, .rotate.to = r, .bar = -1 };
@@ -233,6 +264,7 @@ static void file_free(MmioTraceFile *f)
     for (unsigned i = 0; i < f->nlanes; i++) {
         mmiotrace_lane_free(f->lanes[i]);
     }
+    mmiotrace_zip_free(f->zip);
     qemu_vfree(f->buf);
     g_free(f->path);
     qemu_vfree(f);

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """A trace file on a full disk (a small tmpfs), for both modes and both mmiotrace-direct
-settings, then space returns:
+settings, and compressed (.zst: whole frames, cut back to the last whole one), then space
+returns:
 
 - the file stays a valid trace (hvmmio stat --strict), its header intact, and every access
   in it appears once, in order (nothing written at a stale offset);
@@ -25,6 +26,14 @@ BEFORE, DURING, AFTER = 300, 5000, 1000
 def trace_facts(path):
     """W values in order, Lost counts, the first lines."""
     values, lost, head = [], [], []
+    if path.endswith('.zst'):
+        out = os.environ.get('OUT') or '/tmp/hvmmio-disk-full'
+        os.makedirs(out, exist_ok=True)
+        plain = os.path.join(out, 'read.txt')
+        r = hvmmio('convert', path, plain)
+        c.check(r.returncode == 0, f'{path}: hvmmio reads the compressed file back',
+                r.stderr.strip())
+        path = plain
     with open(path, errors='replace') as f:
         for i, line in enumerate(f):
             if i < 4:
@@ -37,10 +46,10 @@ def trace_facts(path):
     return values, lost, head
 
 
-def run(direct, mode):
-    name = f'direct={direct} mode={mode}'
+def run(direct, mode, suffix='.txt'):
+    name = f'direct={direct} mode={mode} {suffix}'
     with Tmpfs('2M') as t:
-        path = os.path.join(t.dir, 'trace.txt')
+        path = os.path.join(t.dir, 'trace' + suffix)
         q = EvQemu(['-device', f'edu,id=edu0,addr={SLOT},mmiotrace=on,mmiotrace-file={path},'
                     f'mmiotrace-direct={direct},mmiotrace-mode={mode},mmiotrace-ring=1024'])
         q.start()
@@ -134,5 +143,7 @@ if not can_mount_tmpfs():
 for direct in ('on', 'off'):
     for mode in ('lossless', 'drop'):
         run(direct, mode)
+for mode in ('lossless', 'drop'):
+    run('on', mode, '.zst')
 run_shared_compat()
 sys.exit(c.done())
