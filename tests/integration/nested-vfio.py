@@ -95,7 +95,7 @@ def run_nested(image, folder):
            '-d', 'edu,addr=04.0', '-d', 'e1000e,addr=05.0', '-o', folder, 'nested-vfio']
     t = time.monotonic()
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    sys.stdout.write(p.stderr)
+    print(''.join('# ' + line for line in p.stderr.splitlines(True)), end='')
     return p.returncode, time.monotonic() - t
 
 
@@ -217,7 +217,7 @@ def main():
     # 2. the nested run
     image = build_image()
     rc, secs = run_nested(image, l2_dir)
-    print(f'nested run: {secs:.1f} s')
+    print(f'# nested run: {secs:.1f} s')
     c.equal(rc, 0, 'hvmmio run nested-vfio: the level-2 checks pass (ID, liveness, '
                    '8-byte registers, MSI, DMA both ways, BAR move, MSI-X table)')
     relay(read_l2('level2.out'), 'level 2 (vfio-pci)')
@@ -225,7 +225,8 @@ def main():
         for f in ('scenario.log', 'level2.err'):
             p = os.path.join(l2_dir, f)
             if os.path.exists(p):
-                print(f'--- {f}\n' + open(p).read()[-3000:])
+                text = f'--- {f}\n' + open(p).read()[-3000:]
+                print(''.join('# ' + line for line in text.splitlines(True)))
     check_traces(l2_dir, 2, 'level 2 (vfio-pci)')
 
     # 3. same shape at both levels
@@ -288,7 +289,7 @@ def main():
     c.check('0000:00:04.0 0x1234:0x11e8 iommu group' in groups and
             '0000:00:05.0 0x8086:0x10d3 iommu group' in groups,
             f'level 1: both devices are in IOMMU groups: {groups.strip()!r}')
-    print(read('timing.txt').strip())
+    print('# ' + read('timing.txt').strip())
     return c.done()
 
 
