@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * libFuzzer harness for the register-map parser (tools/regmap.c, docs/regmap.md): any input
+ * libFuzzer harness for the register-map parser (tools/regmap-yaml.c, docs/regmap.md): any input
  * either loads or fails with a "FILE:LINE: ..." message; a loaded map answers lookups and
  * formats values at every offset the input could name without crashing or leaking.
  */
