@@ -32,6 +32,13 @@ served=$(awk '$3 == "R" || $3 == "W"' "$d/witness.log" | wc -l)
 grep -q "^RESULT: the host trace agrees .* ($served accesses)" "$d/witness.txt" ||
 	fail "witness did not match all $served accesses: $(tail -n 1 "$d/witness.txt")"
 pass "host trace = witness: $served accesses, same values, per-vCPU and global order"
+# the file is in stamp order (docs/trace-format.md): timestamps never go back, across vCPUs
+back=$(awk '{ if ($1 == "R" || $1 == "W") t = $3 + 0
+	else if ($1 ~ /^(IRQ|MAP|UNMAP|MARK|PCICFG)$/) t = $2 + 0
+	else next
+	if (t < prev) b++; prev = t } END { print b + 0 }' "$d/host.txt")
+[ "$back" = 0 ] || fail "$back records with a timestamp before the previous record's"
+pass "timestamps nondecreasing in file order across the vCPUs"
 
 # The driver's per-CPU counts (CPU k's thread is bound to CPU k: vCPU k under q35)
 acc=$(awk '$1 == "smp_accesses" {print $2}' "$d/verdict")
