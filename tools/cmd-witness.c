@@ -32,6 +32,7 @@
 
 #include "hvmmio.h"
 #include "mmiotrace.h"
+#include "sorted.h"
 #include "testdev-regs.h"
 #include "witness.h"
 
@@ -48,20 +49,6 @@ static gint cmp_vcpu(gconstpointer a, gconstpointer b)
     return x->vcpu < y->vcpu ? -1 : x->vcpu > y->vcpu;
 }
 
-/* The table's values, sorted (GLib 2.74 has no g_hash_table_get_values_as_ptr_array). */
-static GPtrArray *sorted_values(GHashTable *t, GCompareFunc cmp)
-{
-    GPtrArray *a = g_ptr_array_sized_new(g_hash_table_size(t));
-    GHashTableIter it;
-    gpointer v;
-    g_hash_table_iter_init(&it, t);
-    while (g_hash_table_iter_next(&it, NULL, &v)) {
-        g_ptr_array_add(a, v);
-    }
-    g_ptr_array_sort(a, cmp);
-    return a;
-}
-
 static void print_summary(struct check *c, guint max_regs)
 {
     if (c->shown > c->show) {
@@ -71,7 +58,7 @@ static void print_summary(struct check *c, guint max_regs)
            " device resets)\n",
            c->dev, c->host_records, c->w.accesses, c->w.resets);
 
-    g_autoptr(GPtrArray) vs = sorted_values(c->vcpus, cmp_vcpu);
+    g_autoptr(GPtrArray) vs = hvmmio_sorted_values(c->vcpus, cmp_vcpu);
     printf("records per vCPU:");
     for (guint i = 0; i < vs->len; i++) {
         struct vcpu_stat *v = vs->pdata[i];
@@ -83,7 +70,7 @@ static void print_summary(struct check *c, guint max_regs)
         printf(" none\n");
     }
 
-    g_autoptr(GPtrArray) rs = sorted_values(c->regs, cmp_reg);
+    g_autoptr(GPtrArray) rs = hvmmio_sorted_values(c->regs, cmp_reg);
     printf("%-22s %9s %9s %9s %9s  %s\n", "per register:", "host R", "served R", "host W",
            "served W", "multiset");
     guint shown = 0, hidden = 0;

@@ -127,20 +127,6 @@ void stat_time_seen(struct stats *s, uint64_t ns)
     s->have_time = true;
 }
 
-GPtrArray *stat_sorted(GHashTable *t, GCompareFunc cmp)
-{
-    GPtrArray *a = g_ptr_array_new();
-    GHashTableIter it;
-    gpointer v;
-
-    g_hash_table_iter_init(&it, t);
-    while (g_hash_table_iter_next(&it, NULL, &v)) {
-        g_ptr_array_add(a, v);
-    }
-    g_ptr_array_sort(a, cmp);
-    return a;
-}
-
 void stats_merge(struct stats *to, struct stats *from)
 {
     GHashTableIter it;

@@ -110,7 +110,7 @@ static void print_summary(const struct stats *s)
 
 static void print_devices(const struct stats *s)
 {
-    g_autoptr(GPtrArray) devs = stat_sorted(s->devs, count_busier);
+    g_autoptr(GPtrArray) devs = hvmmio_sorted_values(s->devs, count_busier);
     if (devs->len) {
         printf("devices:\n");
         for (guint i = 0; i < devs->len; i++) {
@@ -126,7 +126,7 @@ static void print_devices(const struct stats *s)
 
 static void print_regions(const struct stats *s)
 {
-    g_autoptr(GPtrArray) regions = stat_sorted(s->regions, count_busier);
+    g_autoptr(GPtrArray) regions = hvmmio_sorted_values(s->regions, count_busier);
     if (regions->len) {
         printf("regions:\n");
         for (guint i = 0; i < regions->len; i++) {
@@ -148,7 +148,7 @@ static void print_regions(const struct stats *s)
 
 static void print_registers(const struct stats *s, unsigned top)
 {
-    g_autoptr(GPtrArray) regs = stat_sorted(s->regs, reg_busier);
+    g_autoptr(GPtrArray) regs = hvmmio_sorted_values(s->regs, reg_busier);
     if (regs->len) {
         unsigned n = regs->len < top ? regs->len : top;
         printf("busiest registers (%u of %u):\n", n, regs->len);
@@ -224,7 +224,7 @@ static void json_summary(json_object *o, const struct stats *s)
 static void json_devices(json_object *o, const struct stats *s)
 {
     json_object *devs = json_object_new_array();
-    g_autoptr(GPtrArray) da = stat_sorted(s->devs, count_busier);
+    g_autoptr(GPtrArray) da = hvmmio_sorted_values(s->devs, count_busier);
     for (guint i = 0; i < da->len; i++) {
         struct count_stat *c = da->pdata[i];
         json_object *d = json_object_new_object();
@@ -240,7 +240,7 @@ static void json_devices(json_object *o, const struct stats *s)
 static void json_regions(json_object *o, const struct stats *s)
 {
     json_object *regions = json_object_new_array();
-    g_autoptr(GPtrArray) ra = stat_sorted(s->regions, count_busier);
+    g_autoptr(GPtrArray) ra = hvmmio_sorted_values(s->regions, count_busier);
     for (guint i = 0; i < ra->len; i++) {
         struct count_stat *c = ra->pdata[i];
         json_object *d = json_object_new_object();
@@ -261,7 +261,7 @@ static void json_regions(json_object *o, const struct stats *s)
 static void json_registers(json_object *o, const struct stats *s, unsigned top)
 {
     json_object *regs = json_object_new_array();
-    g_autoptr(GPtrArray) ga = stat_sorted(s->regs, reg_busier);
+    g_autoptr(GPtrArray) ga = hvmmio_sorted_values(s->regs, reg_busier);
     for (guint i = 0; i < ga->len && i < top; i++) {
         struct reg_stat *r = ga->pdata[i];
         json_object *d = json_object_new_object();

@@ -61,7 +61,7 @@ static gint vcpu_order(gconstpointer a, gconstpointer b)
 
 void stat_vcpu_print(const struct stats *s)
 {
-    g_autoptr(GPtrArray) a = stat_sorted(s->vcpus, vcpu_order);
+    g_autoptr(GPtrArray) a = hvmmio_sorted_values(s->vcpus, vcpu_order);
     if (!a->len) {
         return;
     }
@@ -80,7 +80,7 @@ void stat_vcpu_print(const struct stats *s)
 
 void stat_vcpu_json(json_object *o, const struct stats *s)
 {
-    g_autoptr(GPtrArray) a = stat_sorted(s->vcpus, vcpu_order);
+    g_autoptr(GPtrArray) a = hvmmio_sorted_values(s->vcpus, vcpu_order);
     json_object *arr = json_object_new_array();
     for (guint i = 0; i < a->len; i++) {
         struct vcpu_count *c = a->pdata[i];

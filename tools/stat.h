@@ -18,6 +18,8 @@
 #include <stdint.h>
 
 #include <glib.h>
+
+#include "sorted.h"
 #include <json-c/json.h>
 
 #include "mmiotrace.h"
@@ -70,8 +72,6 @@ struct count_stat *stat_count_get(GHashTable *t, const char *key);
 struct reg_stat *stat_reg_get(struct stats *s, const struct reg_key *k);
 void stat_distinct_add(struct reg_stat *rs, uint64_t v);
 void stat_time_seen(struct stats *s, uint64_t ns);
-/* The values of t, sorted by cmp (to free with g_ptr_array_unref). */
-GPtrArray *stat_sorted(GHashTable *t, GCompareFunc cmp);
 /* Merge one file's statistics into the total. */
 void stats_merge(struct stats *to, struct stats *from);
 

@@ -7,55 +7,51 @@
 
 #include "reader-int.h"
 
-enum status mmiotrace_rd_get_hex32(struct cur *c, uint32_t *out)
+/* A number read by get (hex or dec) that must not exceed max; c is kept on overflow. */
+static enum status get_bounded(struct cur *c, enum status (*get)(struct cur *, uint64_t *),
+                               uint64_t max, uint64_t *v)
 {
     const char *start = c->p;
-    uint64_t v;
-    enum status st = get_hex(c, &v);
+    enum status st = get(c, v);
 
-    if (st) {
-        return st;
-    }
-    if (v > UINT32_MAX) {
+    if (!st && *v > max) {
         c->p = start;
         return ST_OVERFLOW;
     }
-    *out = v;
-    return ST_OK;
+    return st;
+}
+
+enum status mmiotrace_rd_get_hex32(struct cur *c, uint32_t *out)
+{
+    uint64_t v;
+    enum status st = get_bounded(c, get_hex, UINT32_MAX, &v);
+
+    if (!st) {
+        *out = v;
+    }
+    return st;
 }
 
 enum status mmiotrace_rd_get_hex16(struct cur *c, uint16_t *out)
 {
-    const char *start = c->p;
     uint64_t v;
-    enum status st = get_hex(c, &v);
+    enum status st = get_bounded(c, get_hex, 0xffff, &v);
 
-    if (st) {
-        return st;
+    if (!st) {
+        *out = v;
     }
-    if (v > 0xffff) {
-        c->p = start;
-        return ST_OVERFLOW;
-    }
-    *out = v;
-    return ST_OK;
+    return st;
 }
 
 enum status mmiotrace_rd_get_dec32(struct cur *c, uint32_t *out)
 {
-    const char *start = c->p;
     uint64_t v;
-    enum status st = get_dec(c, &v);
+    enum status st = get_bounded(c, get_dec, UINT32_MAX, &v);
 
-    if (st) {
-        return st;
+    if (!st) {
+        *out = v;
     }
-    if (v > UINT32_MAX) {
-        c->p = start;
-        return ST_OVERFLOW;
-    }
-    *out = v;
-    return ST_OK;
+    return st;
 }
 
 enum status mmiotrace_rd_get_opcode(struct cur *c, uint8_t *op)
