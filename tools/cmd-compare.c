@@ -22,6 +22,7 @@ struct options {
     gboolean json, skip_bad, no_anchors, strict_scope;
     gint window, confirm, show, context;
     gint64 max_report;
+    char **regs;
 };
 
 static bool parse_options(int *argc, char ***argv, struct options *o)
@@ -48,6 +49,12 @@ static bool parse_options(int *argc, char ***argv, struct options *o)
          "Skip malformed lines with a warning (default: stop with FILE:LINE: message)", NULL},
         {"no-anchors", 0, 0, G_OPTION_ARG_NONE, &o->no_anchors,
          "Do not use markers found in both logs as anchors", NULL},
+        {"regs", 'r', 0, G_OPTION_ARG_FILENAME_ARRAY, &o->regs,
+         "Name the register and decode the fields of every access printed, as hvmmio decode "
+         "does, for the devices a map covers (docs/regmap.md: YAML, or rules-ng-ng XML as "
+         "FILE.xml[#DOMAIN][@VARIANT]); DEV=MAP binds it to the device named DEV; repeat for "
+         "several",
+         "[DEV=]MAP"},
         {NULL},
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new("GUEST HOST");
@@ -101,6 +108,7 @@ int hvmmio_cmd_compare(int argc, char **argv)
 {
     struct options o = {.window = 4096, .confirm = 4, .show = 10, .context = 3, .max_report = 1000};
     if (!parse_options(&argc, &argv, &o)) {
+        g_strfreev(o.regs);
         return 2;
     }
 
@@ -117,7 +125,8 @@ int hvmmio_cmd_compare(int argc, char **argv)
     c.outside = g_array_new(FALSE, TRUE, sizeof(struct outside));
     c.reports = g_ptr_array_new_with_free_func(cmp_report_free);
     int ret = 2;
-    if (!cmp_side_open(&c.g, argv[1], "guest", c.window, o.skip_bad) ||
+    if (!cmp_regs_open(&c, o.regs) ||
+        !cmp_side_open(&c.g, argv[1], "guest", c.window, o.skip_bad) ||
         !cmp_side_open(&c.h, argv[2], "host", c.window, o.skip_bad)) {
         goto out;
     }
@@ -150,5 +159,7 @@ out:
     g_array_free(c.scope, TRUE);
     g_array_free(c.outside, TRUE);
     g_ptr_array_free(c.reports, TRUE);
+    cmp_regs_close(&c);
+    g_strfreev(o.regs);
     return ret;
 }

@@ -132,6 +132,7 @@ int cmp_side_fill(struct cmp *c, struct side *s, uint64_t idx)
         it->anchor = -1;
         it->cls = HC_PENDING;
         it->gap = it->out = false;
+        cmp_regs_take(c, s, it);
         it->rec.ext &= ~(MMIOTRACE_EXT_DEV | MMIOTRACE_EXT_ASM);
         it->rec.dev = it->rec.asm_text = NULL;
         it->rec.dev_len = it->rec.asm_len = 0;
@@ -214,6 +215,7 @@ static bool prepass_file(struct cmp *c, const char *path, bool skip_bad, GPtrArr
             g_ptr_array_add(marks, g_strndup(rec.mark.text, rec.mark.len));
         } else if (c) {
             scope_add_record(c, &rec);
+            cmp_regs_header(c, &rec);
         }
     }
     mmiotrace_reader_free(r);

@@ -20,7 +20,7 @@ const char *const cmp_dkind_id[D_COUNT] = {
     "out_of_order",   "guest_only",     "host_only_traced",
 };
 
-void cmp_format_record(const struct item *it, char *buf, size_t size)
+void cmp_format_record(struct side *s, const struct item *it, char *buf, size_t size)
 {
     static char line[MMIOTRACE_FORMAT_MAX];
     int n = mmiotrace_format(line, sizeof(line), &it->rec, MMIOTRACE_FMT_KERNEL);
@@ -37,13 +37,15 @@ void cmp_format_record(const struct item *it, char *buf, size_t size)
     } else {
         snprintf(buf, size, "%.400s", line);
     }
+    cmp_regs_append(s, it, buf, size);
 }
+
 static char *context_text(struct cmp *c, struct side *s, uint64_t center, bool mark)
 {
     GString *out = g_string_new(NULL);
     uint64_t keep = s->pos > HIST ? s->pos - HIST : 0;
     uint64_t from = center > c->context ? center - c->context : 0;
-    char rec[512];
+    char rec[CMP_RECORD_MAX];
 
     if (from < keep) {
         from = keep;
@@ -60,7 +62,7 @@ static char *context_text(struct cmp *c, struct side *s, uint64_t center, bool m
             break;
         }
         struct item *it = at(s, i);
-        cmp_format_record(it, rec, sizeof(rec));
+        cmp_format_record(s, it, rec, sizeof(rec));
         g_string_append_printf(out, "  %s %10" PRIu64 "  %s\n", mark && i == center ? ">" : " ",
                                it->line, rec);
     }
@@ -70,13 +72,18 @@ static char *context_text(struct cmp *c, struct side *s, uint64_t center, bool m
 /* Record a discrepancy; gi/hi are absolute indices or UINT64_MAX (context at the position). */
 void cmp_report(struct cmp *c, enum dkind kind, uint64_t gi, uint64_t hi, const char *note)
 {
-    char buf[512];
+    char buf[CMP_RECORD_MAX];
 
     if (c->ndisc >= c->max_disc) {
         c->stopped = true; /* --max-report: the rest is neither counted nor listed */
         return;
     }
     c->disc[kind]++;
+    if (gi != UINT64_MAX) { /* --regs: the register it concerns */
+        cmp_regs_count(c, &c->g, at(&c->g, gi));
+    } else if (hi != UINT64_MAX) {
+        cmp_regs_count(c, &c->h, at(&c->h, hi));
+    }
     if (++c->ndisc >= c->max_disc) {
         c->stopped = true;
     }
@@ -86,12 +93,12 @@ void cmp_report(struct cmp *c, enum dkind kind, uint64_t gi, uint64_t hi, const 
     struct report *r = g_new0(struct report, 1);
     r->kind = kind;
     if (gi != UINT64_MAX) {
-        cmp_format_record(at(&c->g, gi), buf, sizeof(buf));
+        cmp_format_record(&c->g, at(&c->g, gi), buf, sizeof(buf));
         r->grec = g_strdup(buf);
         r->gline = at(&c->g, gi)->line;
     }
     if (hi != UINT64_MAX) {
-        cmp_format_record(at(&c->h, hi), buf, sizeof(buf));
+        cmp_format_record(&c->h, at(&c->h, hi), buf, sizeof(buf));
         r->hrec = g_strdup(buf);
         r->hline = at(&c->h, hi)->line;
     }
@@ -200,6 +207,21 @@ static void print_outside(const struct cmp *c, unsigned max)
     }
 }
 
+/* --regs: the registers of the discrepancies, the most first (at most 10 named). */
+static void print_registers(const struct cmp *c)
+{
+    g_autoptr(GPtrArray) names = cmp_regs_ranked(c);
+    if (!names->len) {
+        return;
+    }
+    printf("  %-24s ", "unexplained by register");
+    for (guint i = 0; i < names->len && i < 10; i++) {
+        printf("%s%s %u", i ? ", " : "", (char *)names->pdata[i],
+               GPOINTER_TO_UINT(g_hash_table_lookup(c->disc_regs, names->pdata[i])));
+    }
+    printf("%s\n", names->len > 10 ? ", ..." : "");
+}
+
 static void print_counts(struct cmp *c)
 {
     uint64_t explained = c->hcls[HC_OFF] + c->hcls[HC_OUTSIDE] + c->hcls[HC_QEMU];
@@ -235,6 +257,7 @@ static void print_counts(struct cmp *c)
         }
     }
     printf("\n");
+    print_registers(c);
 }
 
 void cmp_print_text(struct cmp *c)
@@ -400,6 +423,16 @@ void cmp_print_json(struct cmp *c)
         json_object_object_add(d, cmp_dkind_id[k], json_object_new_uint64(c->disc[k]));
     }
     json_object_object_add(o, "discrepancies", d);
+    if (c->disc_regs) {
+        g_autoptr(GPtrArray) names = cmp_regs_ranked(c);
+        json_object *regs = json_object_new_object();
+        for (guint i = 0; i < names->len; i++) {
+            json_object_object_add(regs, names->pdata[i],
+                                   json_object_new_uint64(GPOINTER_TO_UINT(
+                                       g_hash_table_lookup(c->disc_regs, names->pdata[i]))));
+        }
+        json_object_object_add(o, "unexplained_by_register", regs);
+    }
     json_object_object_add(o, "unexplained", json_object_new_uint64(c->ndisc));
     json_object_object_add(o, "first_discrepancies", json_reports(c));
     json_object_object_add(o, "stopped", json_object_new_boolean(c->stopped && !c->error));

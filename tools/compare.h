@@ -5,6 +5,7 @@
  *   compare-sync.c    placing the guest log in the host trace (first synchronisation)
  *   compare-match.c   the walk: matching, resynchronisation, host classification
  *   compare-report.c  discrepancies, the text and JSON reports
+ *   compare-regs.c    --regs: register names and fields of the accesses printed
  *   cmd-compare.c     the command line
  */
 #ifndef HVMMIO_COMPARE_H
@@ -17,6 +18,7 @@
 #include <glib.h>
 
 #include "mmiotrace.h"
+#include "regmap.h"
 #include "warn.h"
 
 #define HIST 8           /* records kept behind each position (context of reports) */
@@ -54,6 +56,11 @@ struct item {
     uint8_t cls;    /* host R/W: enum hclass */
     bool gap;       /* guest: LOST, or VERSION after the first header (tracer restarted) */
     bool out;       /* guest access: outside every BAR of the host-traced devices */
+    /* --regs: an access's device (dev=, interned; NULL: none) and BAR (-1: unknown) and
+     * offset as they were known when it was read */
+    const char *dev;
+    int rbar;
+    uint64_t roff;
 };
 
 /* One log: its reader and a ring of the records around the current position. */
@@ -69,6 +76,7 @@ struct side {
     uint64_t nmarks;     /* MARK records read so far */
     GArray *mark_anchor; /* int32 per MARK ordinal: anchor pair, or -1 (NULL: no anchors) */
     uint64_t n_rw, n_unknown, n_mark, n_map, n_unmap, n_lost, n_other;
+    struct regmap_set *regs; /* --regs: the maps and this log's devices (NULL: no --regs) */
 };
 
 /* A look-ahead view: absolute indices of the next accesses that take part in matching. */
@@ -136,7 +144,8 @@ struct cmp {
     uint64_t g_rw_matched, g_unk_matched, g_unk_continued, anchors, anchors_used, gaps;
     uint64_t hcls[HC_COUNT];
     uint64_t disc[D_COUNT], ndisc;
-    GPtrArray *reports; /* struct report * */
+    GPtrArray *reports;    /* struct report * */
+    GHashTable *disc_regs; /* --regs: register name -> discrepancies (NULL: none yet) */
 };
 
 /* ---- Records ---- */
@@ -231,8 +240,24 @@ static inline bool gend_free(const struct view *v)
 /* ---- compare-sync.c ---- */
 void cmp_first_sync(struct cmp *c);
 
+/* ---- compare-regs.c ---- */
+/* Load --regs (NULL: none) into both sides; false having said why. */
+bool cmp_regs_open(struct cmp *c, char **regs);
+void cmp_regs_close(struct cmp *c);
+/* A host header record (PCIDEV) read by the pre-pass: it places the guest's accesses too. */
+void cmp_regs_header(struct cmp *c, const struct mmiotrace_record *rec);
+/* A record just read into s's ring (its dev= still set): track it, note an access's BAR. */
+void cmp_regs_take(struct cmp *c, struct side *s, struct item *it);
+/* Append "  BARb+0xOFF NAME = 0xVALUE {FIELDS}" to buf for an access a map covers. */
+void cmp_regs_append(struct side *s, const struct item *it, char *buf, size_t size);
+/* Count a discrepancy against the register of its record it (in s). */
+void cmp_regs_count(struct cmp *c, struct side *s, const struct item *it);
+/* The registers of the discrepancies, the most first (names owned by c->disc_regs). */
+GPtrArray *cmp_regs_ranked(const struct cmp *c);
+
 /* ---- compare-report.c ---- */
-void cmp_format_record(const struct item *it, char *buf, size_t size);
+#define CMP_RECORD_MAX 1024 /* a formatted record, with its register (--regs) */
+void cmp_format_record(struct side *s, const struct item *it, char *buf, size_t size);
 void cmp_report(struct cmp *c, enum dkind kind, uint64_t gi, uint64_t hi, const char *note);
 void cmp_report_free(gpointer p);
 /* Guest accesses that took part in the comparison (in the host-traced devices' scope). */

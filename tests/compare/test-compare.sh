@@ -23,10 +23,12 @@ not_ok() {
 }
 
 # expect STATUS NAME GUEST HOST [PATTERN...]: exit status and fixed strings in the output
+# ($compare_args: more options; $whole_lines=x: each PATTERN is a whole line)
 expect() {
     want=$1 name=$2 guest=$3 host=$4
     shift 4
-    "$HVMMIO" compare "$guest" "$host" >"$tmp/out" 2>&1
+    # shellcheck disable=SC2086
+    "$HVMMIO" compare ${compare_args-} "$guest" "$host" >"$tmp/out" 2>&1
     got=$?
     if [ "$got" -ne "$want" ]; then
         echo "# exit status $got, expected $want"
@@ -34,7 +36,7 @@ expect() {
         return
     fi
     for pat in "$@"; do
-        if ! grep -qF -- "$pat" "$tmp/out"; then
+        if ! grep -q${whole_lines-}F -- "$pat" "$tmp/out"; then
             echo "# output lacks: $pat"
             not_ok "$name"
             return
@@ -329,6 +331,71 @@ for lim in 1000 50; do
         not_ok "the report stops at $lim discrepancies (${opt:-default})"
     fi
 done
+
+# ---- --regs: register names and fields (the 82574's CTRL and STATUS, as in docs/regmap.md) ----
+cat >"$tmp/r-g.txt" <<'EOF2'
+VERSION 20070824
+MAP 1.000000 1 0xfeba0000 0xffffc90000000000 0x20000 0x0 0
+W 4 1.000001 1 0xfeba0000 0xc000040 0x0 0
+R 4 1.000002 1 0xfeba0008 0x80283 0x0 0
+W 4 1.000003 1 0xfeba0000 0x140245 0x0 0
+R 4 1.000004 1 0xfeba0004 0x0 0x0 0
+EOF2
+cat >"$tmp/r-h.txt" <<'EOF2'
+VERSION 20070824
+PCIDEV 0008 808610d3 a feba0000 febc0000 c041 febe0000 0 0 0 20000 20000 20 4000 0 0 0  dev=nic0
+MAP 0.010000 1 0xfeba0000 0x0 0x20000 0x0 0 ns=10000000 dev=nic0 bar=0 off=0x0
+W 4 2.000001 1 0xfeba0000 0xc000040 0x0 0 vcpu=0 dev=nic0 bar=0 off=0x0
+R 4 2.000002 1 0xfeba0008 0x80283 0x0 0 vcpu=0 dev=nic0 bar=0 off=0x8
+W 4 2.000003 1 0xfeba0000 0x140241 0x0 0 vcpu=0 dev=nic0 bar=0 off=0x0
+R 4 2.000004 1 0xfeba0004 0x0 0x0 0 vcpu=0 dev=nic0 bar=0 off=0x4
+EOF2
+e1000e_map="$FIXTURES/../../regmaps/e1000e.yaml"
+# compare_regs NAME STATUS PATTERN...: the pair above with $regs_args, each PATTERN a whole line
+compare_regs() {
+    name=$1 want=$2
+    shift 2
+    compare_args=$regs_args whole_lines=x
+    expect "$want" "$name" "$tmp/r-g.txt" "$tmp/r-h.txt" "$@"
+    compare_args='' whole_lines=''
+}
+regs_args="--regs $e1000e_map"
+compare_regs "--regs names the mismatched register and decodes both values' fields" 1 \
+    "  guest $tmp/r-g.txt:5: W 4 1.000003 1 0xfeba0000 0x140245 0x0 0  BAR0+0x0 CTRL = 0x00140245 {FD, GIO_MASTER_DISABLE, SLU, SPEED=1000M, SWDPIN0, ADVD3WUC}" \
+    "  host  $tmp/r-h.txt:6: W 4 2.000003 1 0xfeba0000 0x140241 0x0 0  BAR0+0x0 CTRL = 0x00140241 {FD, SLU, SPEED=1000M, SWDPIN0, ADVD3WUC}" \
+    "             4  R 4 1.000002 1 0xfeba0008 0x80283 0x0 0  BAR0+0x8 STATUS = 0x00080283 {FD, LU, SPEED=1000M, ASDV=2, GIO_MASTER_ENABLE}" \
+    "             7  R 4 2.000004 1 0xfeba0004 0x0 0x0 0  BAR0+0x4 ? = 0x00000000" \
+    "             2  MAP 1.000000 1 0xfeba0000 0xffffc90000000000 0x20000 0x0 0" \
+    "  unexplained                     1: 1 value mismatch" \
+    "  unexplained by register  CTRL 1"
+regs_args=""
+compare_regs "without --regs the records are as they were" 1 \
+    "  guest $tmp/r-g.txt:5: W 4 1.000003 1 0xfeba0000 0x140245 0x0 0" \
+    "  host  $tmp/r-h.txt:6: W 4 2.000003 1 0xfeba0000 0x140241 0x0 0"
+grep -q "CTRL\|BAR0+" "$tmp/out" && not_ok "without --regs no register is named" ||
+    ok "without --regs no register is named"
+# several maps: the one with the 82574's ids names it; DEV=MAP binds by the host's dev= name
+regs_args="--regs $FIXTURES/../../regmaps/nvme.yaml --regs nic0=$e1000e_map"
+compare_regs "--regs twice, DEV=MAP names the guest's accesses through the host's header" 1 \
+    "  guest $tmp/r-g.txt:5: W 4 1.000003 1 0xfeba0000 0x140245 0x0 0  BAR0+0x0 CTRL = 0x00140245 {FD, GIO_MASTER_DISABLE, SLU, SPEED=1000M, SWDPIN0, ADVD3WUC}"
+regs_args="--regs $FIXTURES/../../regmaps/nvme.yaml"
+compare_regs "a map for other PCI ids names nothing" 1 \
+    "  guest $tmp/r-g.txt:5: W 4 1.000003 1 0xfeba0000 0x140245 0x0 0"
+regs_args="--json --regs $e1000e_map"
+compare_regs "--json --regs: the records carry their register" 1
+grep -qF '"record":"W 4 2.000003 1 0xfeba0000 0x140241 0x0 0  BAR0+0x0 CTRL = 0x00140241 {FD, SLU, SPEED=1000M, SWDPIN0, ADVD3WUC}"' "$tmp/out" &&
+    ok "--json --regs: the host record is named" || not_ok "--json --regs: the host record is named"
+grep -qF '"unexplained_by_register":{' "$tmp/out" && grep -qF '"CTRL":1' "$tmp/out" &&
+    ok "--json --regs: the discrepancies by register" ||
+    not_ok "--json --regs: the discrepancies by register"
+printf 'registers:\n  A: {offset: zero}\n' >"$tmp/bad.yaml"
+regs_args="--regs $tmp/bad.yaml"
+compare_regs "a map that does not parse: the loader's FILE:LINE, exit 2" 2 \
+    "hvmmio compare: $tmp/bad.yaml:2: offset: 'zero' is not a number (decimal or 0x hex)"
+regs_args="--regs $tmp/nonexistent.yaml"
+compare_regs "an unknown map file: exit 2" 2
+grep -qF "nonexistent.yaml" "$tmp/out" && ok "an unknown map file is named" ||
+    not_ok "an unknown map file is named"
 
 # ---- errors ----
 { echo "$G0"; echo "W 4 1.000002 1 0xfe000004"; echo "$GEND"; } >"$tmp/bad-g.txt"
