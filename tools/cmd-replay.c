@@ -14,10 +14,14 @@
 
 #include "hvmmio.h"
 #include "mmiotrace.h"
+#include "regmap.h"
+#include "regs-annotate.h"
 #include "run.h"
 
-/* The recorded device's PCI address (devfn) from its first PCIDEV line, -1 if none. */
-static int recorded_devfn(const char *trace, const char *device, GError **err)
+/* The recorded device's PCI address (devfn) from its first PCIDEV line, -1 if none. The
+ * PCIDEV lines up to it are tracked in maps (they choose its register map). */
+static int recorded_devfn(const char *trace, const char *device, struct regmap_set *maps,
+                          GError **err)
 {
     struct mmiotrace_reader *r = mmiotrace_reader_open(trace);
     struct mmiotrace_record rec;
@@ -32,6 +36,7 @@ static int recorded_devfn(const char *trace, const char *device, GError **err)
         if (rec.type != MMIOTRACE_PCIDEV) {
             continue;
         }
+        regmap_set_track(maps, &rec);
         if (device && (!(rec.ext & MMIOTRACE_EXT_DEV) || rec.dev_len != strlen(device) ||
                        memcmp(rec.dev, device, rec.dev_len))) {
             continue;
@@ -50,6 +55,7 @@ static int recorded_devfn(const char *trace, const char *device, GError **err)
 /* The options of hvmmio replay (file scope: the option table points into it). */
 static struct {
     char *scenario, *device, *mode, *on_div, *outdir, *accel, *args;
+    char **regs;
     int timeout_s;
     gboolean quiet;
 } opt;
@@ -71,6 +77,12 @@ static const GOptionEntry entries[] = {
     {"args", 0, 0, G_OPTION_ARG_STRING, &opt.args, "Arguments for the scenario", "A,B"},
     {"timeout", 't', 0, G_OPTION_ARG_INT, &opt.timeout_s, "Seconds (default 300)", "SECONDS"},
     {"quiet", 'q', 0, G_OPTION_ARG_NONE, &opt.quiet, "Only the report", NULL},
+    {"regs", 'r', 0, G_OPTION_ARG_FILENAME_ARRAY, &opt.regs,
+     "Name the register and decode the fields of each access in the report (expected, got, "
+     "the records around it), as hvmmio decode does: the map whose PCI ids are the recorded "
+     "device's (docs/regmap.md), or DEV=MAP for the recorded device named DEV; repeat for "
+     "several",
+     "[DEV=]MAP"},
     {NULL},
 };
 
@@ -87,7 +99,10 @@ static int parse_args(int *argc, char ***argv)
              "recording was consumed without divergence.");
     g_option_context_set_description(
         ctx, "Example:\n  hvmmio replay tests/fixtures/replay-e1000e-mac.trace.gz "
-             "--scenario e1000e-mac\n");
+             "--scenario e1000e-mac --regs regmaps/e1000e.yaml\n"
+             "With --regs the report's accesses carry their register:\n"
+             "    expected W 4 bar=0 off=0x0 0x140245  CTRL = 0x00140245 {FD, GIO_MASTER_DISABLE, "
+             "SLU, ...}\n");
     g_option_context_add_main_entries(ctx, entries, NULL);
     g_autoptr(GError) err = NULL;
     opt.timeout_s = 300;
@@ -130,7 +145,8 @@ static char *replay_device(const char *trace, int devfn)
 }
 
 /* After the run: print the replay device's report and the verdict; the exit status. */
-static int print_report(const char *report_path, const char *outdir, int run_rc)
+static int print_report(const char *report_path, const char *outdir, int run_rc,
+                        struct regmap_set *maps)
 {
     g_autofree char *report = NULL;
     if (!g_file_get_contents(report_path, &report, NULL, NULL)) {
@@ -142,7 +158,9 @@ static int print_report(const char *report_path, const char *outdir, int run_rc)
     }
     /* the first line is for machines; the rest is the report */
     const char *body = strchr(report, '\n');
-    printf("%s", body ? body + 1 : report);
+    body = body ? body + 1 : report;
+    g_autofree char *named = regmap_set_size(maps) ? regs_annotate_replay(body, maps) : NULL;
+    printf("%s", named ? named : body);
     gboolean pass = g_str_has_prefix(report, "RESULT PASS");
     printf("%s\n", pass && !run_rc ? "RESULT: PASS — the driver made exactly the recorded accesses"
                    : !pass ? "RESULT: FAIL — the driver's accesses diverged from the recording"
@@ -150,23 +168,9 @@ static int print_report(const char *report_path, const char *outdir, int run_rc)
     return pass && !run_rc ? 0 : 1;
 }
 
-int hvmmio_cmd_replay(int argc, char **argv)
+/* Boot the guest with the replay device for trace and print its report: the exit status. */
+static int replay_run(const char *trace, int devfn, struct regmap_set *maps)
 {
-    int ret = parse_args(&argc, &argv);
-    if (ret) {
-        return ret;
-    }
-    g_autoptr(GError) err = NULL;
-    g_autofree char *trace = g_canonicalize_filename(argv[1], NULL);
-    if (strchr(trace, ',')) {
-        fprintf(stderr, "hvmmio replay: the trace path must not contain ','\n");
-        return 2;
-    }
-    int devfn = recorded_devfn(trace, opt.device, &err);
-    if (devfn == -2) {
-        fprintf(stderr, "hvmmio replay: %s\n", err->message);
-        return 1;
-    }
     g_autofree char *outdir =
         opt.outdir ? g_strdup(opt.outdir) : g_strdup_printf("hvmmio-out/replay-%s", opt.scenario);
     g_autofree char *dev = replay_device(trace, devfn);
@@ -190,5 +194,34 @@ int hvmmio_cmd_replay(int argc, char **argv)
     if (run_rc == 2) {
         return 2; /* hvmmio run refused its options (e.g. an unknown scenario): no guest ran */
     }
-    return print_report(report_path, outdir, run_rc);
+    return print_report(report_path, outdir, run_rc, maps);
+}
+
+int hvmmio_cmd_replay(int argc, char **argv)
+{
+    int ret = parse_args(&argc, &argv);
+    if (ret) {
+        return ret;
+    }
+    g_autoptr(GError) err = NULL;
+    g_autofree char *trace = g_canonicalize_filename(argv[1], NULL);
+    if (strchr(trace, ',')) {
+        fprintf(stderr, "hvmmio replay: the trace path must not contain ','\n");
+        return 2;
+    }
+    struct regmap_set *maps = regmap_set_new(); /* empty without --regs */
+    if (!regmap_set_add_all(maps, opt.regs, &err)) {
+        fprintf(stderr, "hvmmio replay: %s\n", err->message);
+        ret = 2;
+    } else {
+        int devfn = recorded_devfn(trace, opt.device, maps, &err);
+        if (devfn == -2) {
+            fprintf(stderr, "hvmmio replay: %s\n", err->message);
+            ret = 1;
+        } else {
+            ret = replay_run(trace, devfn, maps);
+        }
+    }
+    regmap_set_free(maps);
+    return ret;
 }

@@ -429,5 +429,6 @@ int main(int argc, char **argv)
     g_test_add_func("/regmap/rnn", test_rnn);
     g_test_add_func("/regmap/symbols", test_symbols);
     regmap_add_cmd_tests();
+    regmap_add_annotate_tests();
     return g_test_run();
 }

@@ -10,5 +10,7 @@
 char *test_src(const char *rel);
 /* test-regmap-cmds.c: /regmap/...-cmd */
 void regmap_add_cmd_tests(void);
+/* test-regmap-annotate.c: /regmap/replay-... (tools/regs-annotate.c) */
+void regmap_add_annotate_tests(void);
 
 #endif
