@@ -32,12 +32,17 @@ static void rstat_free(gpointer p)
 
 static const char *intern(struct rep *r, const char *s, size_t len)
 {
+    if (r->last_name && len == r->last_len && !memcmp(s, r->last_name, len)) {
+        return r->last_name; /* the usual case: the same device as the record before */
+    }
     g_autofree char *k = g_strndup(s, len);
     char *v = g_hash_table_lookup(r->names, k);
     if (!v) {
         v = g_steal_pointer(&k);
         g_hash_table_add(r->names, v);
     }
+    r->last_name = v;
+    r->last_len = len;
     return v;
 }
 
@@ -127,9 +132,24 @@ static void pass1(struct rep *r, const struct mmiotrace_record *rec, char *buf)
                   : rec->type == MMIOTRACE_READ || rec->type == MMIOTRACE_WRITE ? rec->rw.pc
                                                                                 : 0;
     if (pc) {
-        GString *f = g_string_new(NULL);
+        /* counted by PC here, by function once the pass is over (fold_pcs) */
+        gpointer key = GSIZE_TO_POINTER((gsize)pc);
+        gpointer old = g_hash_table_lookup(r->pcs, key);
+        g_hash_table_insert(r->pcs, key, GSIZE_TO_POINTER(GPOINTER_TO_SIZE(old) + 1));
+    }
+}
+
+/* The counts by PC as counts by "func [module]" (or "0xPC" where no symbol names it). */
+static void fold_pcs(struct rep *r)
+{
+    GHashTableIter it;
+    gpointer k, v;
+
+    g_hash_table_iter_init(&it, r->pcs);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        uint64_t pc = GPOINTER_TO_SIZE(k), off;
         const char *name, *module;
-        uint64_t off;
+        GString *f = g_string_new(NULL);
         if (r->syms && symtab_lookup(r->syms, pc, &name, &off, &module)) {
             g_string_append(f, name);
             if (module) {
@@ -140,7 +160,7 @@ static void pass1(struct rep *r, const struct mmiotrace_record *rec, char *buf)
         }
         gpointer old = g_hash_table_lookup(r->funcs, f->str);
         g_hash_table_replace(r->funcs, g_string_free(f, FALSE),
-                             GSIZE_TO_POINTER(GPOINTER_TO_SIZE(old) + 1));
+                             GSIZE_TO_POINTER(GPOINTER_TO_SIZE(old) + GPOINTER_TO_SIZE(v)));
     }
 }
 
@@ -201,7 +221,17 @@ static gint busier(gconstpointer a, gconstpointer b)
 {
     const struct rstat *x = *(struct rstat *const *)a, *y = *(struct rstat *const *)b;
     uint64_t nx = x->reads + x->writes, ny = y->reads + y->writes;
-    return nx > ny ? -1 : nx < ny;
+    int c;
+
+    if (nx != ny) {
+        return nx > ny ? -1 : 1;
+    }
+    /* ties in a fixed order, so that the page does not change from run to run */
+    c = strcmp(x->k.dev, y->k.dev);
+    if (c || x->k.bar != y->k.bar) {
+        return c ? c : x->k.bar - y->k.bar;
+    }
+    return x->k.off < y->k.off ? -1 : x->k.off > y->k.off;
 }
 
 static struct {
@@ -263,6 +293,7 @@ static void rep_init(struct rep *r)
         .names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
         .regs = g_hash_table_new_full(wb_reg_key_hash, wb_reg_key_equal, NULL, rstat_free),
         .funcs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
+        .pcs = g_hash_table_new(g_direct_hash, g_direct_equal),
         .pcidevs = g_ptr_array_new_with_free_func(g_free),
         .maplines = g_ptr_array_new_with_free_func(g_free),
         .marks = g_ptr_array_new_with_free_func(g_free),
@@ -277,6 +308,7 @@ static void rep_free(struct rep *r)
     g_hash_table_destroy(r->regs);
     g_hash_table_destroy(r->names);
     g_hash_table_destroy(r->funcs);
+    g_hash_table_destroy(r->pcs);
     g_ptr_array_free(r->pcidevs, TRUE);
     g_ptr_array_free(r->maplines, TRUE);
     g_ptr_array_free(r->marks, TRUE);
@@ -357,6 +389,7 @@ int hvmmio_cmd_report(int argc, char **argv)
     if (read_trace(&r, argv[0], argv[1], cli.wb.skip_bad, 1) < 0) {
         goto out;
     }
+    fold_pcs(&r);
     sorted = prepare_bins(&r);
     /* the second pass starts afresh: the same devices and mappings again */
     regmap_set_reset(r.maps);

@@ -31,7 +31,10 @@ struct rstat {
 struct rep {
     struct regmap_set *maps;
     struct symtab *syms;
-    GHashTable *names;                     /* interned device names */
+    GHashTable *names;     /* interned device names */
+    const char *last_name; /* the name interned last (most records' device) */
+    size_t last_len;
+    GHashTable *pcs;                       /* PC -> count (pass 1), folded into funcs */
     GHashTable *regs;                      /* struct wb_reg_key * -> struct rstat * */
     GHashTable *funcs;                     /* "func [module]" or "0xPC" -> count */
     GPtrArray *pcidevs, *maplines, *marks; /* char * (marks: "T_NS\tTEXT") */
