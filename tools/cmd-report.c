@@ -221,17 +221,9 @@ static gint busier(gconstpointer a, gconstpointer b)
 {
     const struct rstat *x = *(struct rstat *const *)a, *y = *(struct rstat *const *)b;
     uint64_t nx = x->reads + x->writes, ny = y->reads + y->writes;
-    int c;
 
-    if (nx != ny) {
-        return nx > ny ? -1 : 1;
-    }
     /* ties in a fixed order, so that the page does not change from run to run */
-    c = strcmp(x->k.dev, y->k.dev);
-    if (c || x->k.bar != y->k.bar) {
-        return c ? c : x->k.bar - y->k.bar;
-    }
-    return x->k.off < y->k.off ? -1 : x->k.off > y->k.off;
+    return nx != ny ? (nx > ny ? -1 : 1) : wb_reg_key_cmp(&x->k, &y->k);
 }
 
 static struct {

@@ -38,7 +38,8 @@ int hvmmio_perfetto_requested(int argc, char **argv)
 static gint busier(gconstpointer a, gconstpointer b)
 {
     const struct reg_count *x = *(struct reg_count *const *)a, *y = *(struct reg_count *const *)b;
-    return x->count > y->count ? -1 : x->count < y->count;
+    /* ties in a fixed order, so that the output does not change from run to run */
+    return x->count != y->count ? (x->count > y->count ? -1 : 1) : wb_reg_key_cmp(&x->k, &y->k);
 }
 
 /* One pass over path: count (first) or write events. */

@@ -98,6 +98,16 @@ gboolean wb_reg_key_equal(gconstpointer a, gconstpointer b)
     return x->dev == y->dev && x->bar == y->bar && x->off == y->off;
 }
 
+int wb_reg_key_cmp(const struct wb_reg_key *a, const struct wb_reg_key *b)
+{
+    int c = strcmp(a->dev, b->dev);
+
+    if (c || a->bar != b->bar) {
+        return c ? c : a->bar - b->bar;
+    }
+    return a->off < b->off ? -1 : a->off > b->off;
+}
+
 /* A byte written as it is. */
 static bool json_plain(unsigned char c, bool html)
 {

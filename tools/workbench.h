@@ -51,6 +51,8 @@ struct wb_reg_key {
 };
 guint wb_reg_key_hash(gconstpointer key);
 gboolean wb_reg_key_equal(gconstpointer a, gconstpointer b);
+/* A fixed order of keys (device name, BAR, offset): ties broken the same in every run. */
+int wb_reg_key_cmp(const struct wb_reg_key *a, const struct wb_reg_key *b);
 
 /* s[0..len) as a JSON string. html: also <, > and & and every byte outside printable ASCII
  * escaped (safe inside a <script>); else valid UTF-8 is kept and other bytes are \u00XX. */
