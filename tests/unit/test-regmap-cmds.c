@@ -121,6 +121,42 @@ static void test_symbolize_cmd(void)
     g_assert_cmpstr(text, ==, text2);
 }
 
+/* Equally busy registers: the counter track goes to the first by BAR and offset, every run
+ * (the choice once followed the hash table's order). */
+static void test_perfetto_ties(void)
+{
+    static const char ties[] =
+        "VERSION 20070824\n"
+        "R 4 0.020000 1 0xfeba0008 0x1 0x0 0 ns=20000000 vcpu=0 dev=nic0 bar=0 off=0x8\n"
+        "R 4 0.020100 1 0xfeba5418 0x2 0x0 0 ns=20100000 vcpu=0 dev=nic0 bar=0 off=0x5418\n"
+        "R 4 0.020200 1 0xfeba0000 0x3 0x0 0 ns=20200000 vcpu=0 dev=nic0 bar=0 off=0x0\n"
+        "R 4 0.020300 1 0xfeba0008 0x4 0x0 0 ns=20300000 vcpu=0 dev=nic0 bar=0 off=0x8\n"
+        "R 4 0.020400 1 0xfeba5418 0x5 0x0 0 ns=20400000 vcpu=0 dev=nic0 bar=0 off=0x5418\n"
+        "R 4 0.020500 1 0xfeba0000 0x6 0x0 0 ns=20500000 vcpu=0 dev=nic0 bar=0 off=0x0\n";
+    g_autofree char *dir = g_dir_make_tmp("regmap-XXXXXX", NULL);
+    g_autofree char *trace = g_build_filename(dir, "ties.txt", NULL);
+    g_autofree char *map = test_src("regmaps/e1000e.yaml");
+    g_autofree char *json = g_build_filename(dir, "ties.json", NULL);
+    g_autofree char *out = NULL, *err = NULL, *text = NULL;
+    char *argv[] = {(char *)g_getenv("HVMMIO"),
+                    "convert",
+                    trace,
+                    json,
+                    "--to",
+                    "perfetto",
+                    "--regs",
+                    map,
+                    "--counters",
+                    "1",
+                    NULL};
+
+    g_assert_true(g_file_set_contents(trace, ties, -1, NULL));
+    g_assert_cmpint(run(argv, &out, &err), ==, 0);
+    g_assert_true(g_file_get_contents(json, &text, NULL, NULL));
+    g_assert_nonnull(strstr(text, "\"ph\":\"C\",\"name\":\"CTRL\""));
+    g_assert_null(strstr(text, "\"ph\":\"C\",\"name\":\"STATUS\""));
+}
+
 static void test_perfetto_cmd(void)
 {
     g_autofree char *dir = g_dir_make_tmp("regmap-XXXXXX", NULL);
@@ -256,5 +292,6 @@ void regmap_add_cmd_tests(void)
     g_test_add_func("/regmap/decode-cmd", test_decode_cmd);
     g_test_add_func("/regmap/symbolize-cmd", test_symbolize_cmd);
     g_test_add_func("/regmap/perfetto-cmd", test_perfetto_cmd);
+    g_test_add_func("/regmap/perfetto-ties", test_perfetto_ties);
     g_test_add_func("/regmap/stat-cmd", test_stat_cmd);
 }
