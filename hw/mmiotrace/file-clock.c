@@ -70,8 +70,3 @@ void mmiotrace_stamp_refine(MmioTraceFile *f)
     f->seg_stamp = s;
     f->ns_per_stamp = (double)(n - f->ns0) / (double)(s - f->stamp0);
 }
-
-uint64_t mmiotrace_file_now(MmioTraceFile *f)
-{
-    return mmiotrace_stamp_now();
-}

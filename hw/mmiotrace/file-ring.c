@@ -151,6 +151,18 @@ static bool lane_room(MmioTraceFile *f, MmioTraceLane *l, bool misc, uint64_t ne
 }
 
 /*
+ * The lane of the slot this thread has reserved and not committed yet (reserve and
+ * commit are on one thread, with nothing queued in between).
+ */
+static __thread MmioTraceLane *reserved;
+
+/* The shared lane 0 (under misc_lock from reserve to commit)? */
+static inline bool lane_is_misc(MmioTraceFile *f, MmioTraceLane *l)
+{
+    return l == f->lanes[MMIOTRACE_LANE_MISC];
+}
+
+/*
  * The next slot of the calling thread's lane, stamped (ev->ts): fill it and
  * mmiotrace_file_commit it. NULL if the event is lost (drop mode with a full ring, or
  * the file is closed): counted.
@@ -190,6 +202,7 @@ MmioTraceEvent *mmiotrace_file_reserve(MmioTraceFile *f)
         qatomic_store_release(&l->head, head);
     }
     l->ring[head & l->mask].ts = ts;
+    reserved = l;
     return &l->ring[head & l->mask];
 
 lost:
@@ -201,15 +214,10 @@ lost:
 
 void mmiotrace_file_commit(MmioTraceFile *f, MmioTraceEvent *ev)
 {
-    MmioTraceLane *l = own_lane(f);
-    bool misc = !l;
+    MmioTraceLane *l = reserved;
     bool wake, urgent = false;
-    uint64_t head;
+    uint64_t head = l->head + 1;
 
-    if (misc) {
-        l = f->lanes[MMIOTRACE_LANE_MISC];
-    }
-    head = l->head + 1;
     qatomic_store_release(&l->head, head);
     qatomic_store_release(&l->claim, LANE_IDLE);
     if (head + PREFETCH_AHEAD - l->tail_seen <= l->mask) {
@@ -227,7 +235,7 @@ void mmiotrace_file_commit(MmioTraceFile *f, MmioTraceEvent *ev)
     if (wake) {
         l->last_wake_ts = ev->ts;
     }
-    if (misc) {
+    if (lane_is_misc(f, l)) {
         qemu_spin_unlock(&f->misc_lock);
     }
     if (wake || urgent) {
@@ -239,7 +247,6 @@ void mmiotrace_file_push_insn(MmioTraceFile *f, MmioTraceEvent *ev, const uint8_
 {
     MmioTraceEvent *slot = mmiotrace_file_reserve(f);
     uint64_t ts;
-    MmioTraceLane *l;
 
     if (!slot) {
         mmiotrace_event_free(ev);
@@ -249,9 +256,7 @@ void mmiotrace_file_push_insn(MmioTraceFile *f, MmioTraceEvent *ev, const uint8_
     *slot = *ev;
     slot->ts = ts;
     if ((ev->type == MMIOTRACE_READ || ev->type == MMIOTRACE_WRITE) && ev->rw.insn_len) {
-        l = own_lane(f);
-        l = l ? l : f->lanes[MMIOTRACE_LANE_MISC];
-        memcpy(l->insn_ring + (slot - l->ring) * MMIOTRACE_INSN_MAX, insn,
+        memcpy(reserved->insn_ring + (slot - reserved->ring) * MMIOTRACE_INSN_MAX, insn,
                ev->rw.insn_len);
     }
     mmiotrace_file_commit(f, slot);

@@ -4,12 +4,13 @@
  * out (file-out.c). This file opens, rotates and closes files, shared by the devices
  * that name the same path.
  *
- * Producers (vCPU threads, the main loop) serialise on a spinlock; the writer consumes
- * without it. Lossless mode makes a producer wait for room; drop mode counts what does
- * not fit and queues the kernel's "Lost N events" marker where the loss happened.
- * The writer flushes its buffer when it is full, when the writer has been idle a few ms
- * and at least every WRITER_FLUSH_NS, so at most the ring's content and one output buffer
- * are lost if QEMU itself crashes.
+ * Each vCPU thread queues into a ring of its own; the main loop and I/O threads share
+ * one more under a spinlock; the writer merges them in stamp order. Lossless mode
+ * makes a producer wait for room; drop mode counts what does not fit and queues the
+ * kernel's "Lost N events" marker where the loss happened. The writer flushes its
+ * buffer when it is full, when the writer has been idle a few ms and at least every
+ * WRITER_FLUSH_NS, so at most the rings' content and one output buffer are lost if
+ * QEMU itself crashes.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */

@@ -164,7 +164,6 @@ MmioTraceEvent *mmiotrace_file_reserve(MmioTraceFile *f);
 void mmiotrace_file_commit(MmioTraceFile *f, MmioTraceEvent *ev);
 /* Wait until every event queued so far is written out. */
 void mmiotrace_file_sync(MmioTraceFile *f);
-uint64_t mmiotrace_file_now(MmioTraceFile *f);
 int32_t mmiotrace_file_next_map_id(MmioTraceFile *f);
 const char *mmiotrace_file_path(MmioTraceFile *f);
 bool mmiotrace_file_compat(MmioTraceFile *f);
