@@ -9,11 +9,52 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
+#ifdef CONFIG_LINUX
+#include <sys/syscall.h>
+#include <linux/membarrier.h>
+#endif
 #include "file-int.h"
 
 bool mmiotrace_stamp_tsc;
 double mmiotrace_stamp_ns_per_tick = 1.0;
 uint64_t mmiotrace_wake_latency_stamps = WAKE_LATENCY_NS;
+bool mmiotrace_stamp_asymmetric;
+
+/* Can the writer make every thread of the process execute a barrier? */
+static void stamp_barrier_init(void)
+{
+#if defined(CONFIG_LINUX) && defined(__NR_membarrier)
+    long cmds = syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+
+    if (cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+        syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0) {
+        mmiotrace_stamp_asymmetric = true;
+    }
+#endif
+}
+
+/*
+ * The writer's side of mmiotrace_stamp_after_stores: once this returns, every store a
+ * producer made before its stamp is visible, or the producer takes its stamp after
+ * this began (an interrupt separates the two: what the CPU had not retired runs again
+ * after it). A thread that was not running passed a context switch, a full barrier.
+ */
+void mmiotrace_stamp_barrier_global(void)
+{
+#if defined(CONFIG_LINUX) && defined(__NR_membarrier)
+    if (mmiotrace_stamp_asymmetric &&
+        syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0) {
+        /*
+         * Not seen once registered. Should it happen, producers fence from now on; one
+         * that is between its claim and its stamp is a few instructions from done.
+         */
+        qatomic_set(&mmiotrace_stamp_asymmetric, false);
+        smp_mb();   /* the switch is visible before the claims are read below */
+        g_usleep(1000);
+    }
+#endif
+    smp_mb();   /* the caller's stamp was taken before the loads that follow */
+}
 
 /* Once per process: is the TSC usable, and at what rate? */
 void mmiotrace_stamp_init(void)
@@ -26,6 +67,7 @@ void mmiotrace_stamp_init(void)
         return;
     }
     done = true;
+    stamp_barrier_init();
     /* CPUID 0x80000007 EDX bit 8: the TSC runs at a constant rate in every state */
     if (!__get_cpuid(0x80000007, &a, &b, &c, &d) || !(d & (1u << 8))) {
         return;
@@ -42,7 +84,10 @@ void mmiotrace_stamp_init(void)
     mmiotrace_wake_latency_stamps = WAKE_LATENCY_NS / mmiotrace_stamp_ns_per_tick;
     mmiotrace_stamp_tsc = true;
 #else
-    done = true;
+    if (!done) {
+        done = true;
+        stamp_barrier_init();
+    }
 #endif
 }
 

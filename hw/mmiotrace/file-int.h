@@ -81,6 +81,7 @@ typedef struct MmioTraceLane {
     uint64_t tail_seen;     /* tail as the producer last read it (<= the real tail) */
     uint64_t lost_pending;  /* drop mode: lost since the last queued marker */
     uint64_t last_wake_ts;  /* stamp of the last wake-up asked for */
+    uint64_t backlog_check; /* head at which to look at the writer's progress next */
     QEMU_ALIGNED(64) uint64_t tail;         /* next slot to write (writer) */
     MmioTraceEvent *ring;
     uint8_t *insn_ring;     /* MMIOTRACE_INSN_MAX bytes per ring slot */
@@ -115,6 +116,7 @@ struct MmioTraceFile {
     uint64_t min_batch;     /* records a polling writer takes at a time */
     bool poll;              /* the writer polls while records come */
     bool rotating;          /* a rotation's records wait for room even in drop mode */
+    bool closed;            /* QEMU is exiting: the writer is gone (read per record) */
     MmioTraceLane *lanes[MMIOTRACE_LANES];  /* [i]: vCPU i; made at its first record */
     unsigned nlanes;        /* lanes[] in use: the highest made + 1 */
     QemuSpin misc_lock;     /* the producers of lanes[MMIOTRACE_LANE_MISC] */
@@ -129,7 +131,6 @@ struct MmioTraceFile {
     int flush_req;          /* mmiotrace_file_sync callers waiting for the file */
     uint64_t flushes;       /* flushes asked by flush_req done (or failed) so far */
     bool stopping;
-    bool closed;            /* QEMU is exiting: the writer is gone */
     void *insn_cache;
 
     /* statistics */
@@ -186,18 +187,30 @@ static inline uint64_t mmiotrace_stamp_now(void)
 }
 
 /*
- * Ordered stamps (file-ring.c): after every earlier store is visible to other threads
- * (MFENCE; LFENCE; RDTSC, as Intel's SDM says), or before any later load (RDTSC;
- * LFENCE). get_clock() reads the TSC ordered itself (the vDSO's rdtsc_ordered).
+ * Ordered stamps (file-ring.c): taken after every earlier store is visible to other
+ * threads, or before any later load. The producers' side is the hot one: where the
+ * kernel offers membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED), the writer pays for the
+ * barrier (mmiotrace_stamp_barrier_global: every running thread of the process is
+ * interrupted and executes a full barrier) and a producer needs none, as QEMU's RCU
+ * does with smp_mb_global. Otherwise MFENCE; LFENCE; RDTSC (Intel's SDM), and RDTSC;
+ * LFENCE; MFENCE on the writer's side.
  */
+extern bool mmiotrace_stamp_asymmetric;
+
 static inline uint64_t mmiotrace_stamp_after_stores(void)
 {
-    smp_mb();   /* the caller's stores are visible before the stamp is taken */
+    if (likely(mmiotrace_stamp_asymmetric)) {
+        barrier();  /* the writer's global barrier orders the caller's stores */
+    } else {
+        smp_mb();   /* the caller's stores are visible before the stamp is taken */
+    }
 #if defined(__x86_64__) || defined(__i386__)
     asm volatile("lfence" : : : "memory");
 #endif
     return mmiotrace_stamp_now();
 }
+
+void mmiotrace_stamp_barrier_global(void);
 
 static inline uint64_t mmiotrace_stamp_before_loads(void)
 {
@@ -206,7 +219,7 @@ static inline uint64_t mmiotrace_stamp_before_loads(void)
 #if defined(__x86_64__) || defined(__i386__)
     asm volatile("lfence" : : : "memory");
 #endif
-    smp_mb();   /* the stamp is taken before the caller's loads */
+    mmiotrace_stamp_barrier_global();   /* the stamp is taken before the caller's loads */
     return s;
 }
 

@@ -13,12 +13,13 @@
  *
  * The writer must not write a record while another lane may still queue one with an
  * earlier stamp. So a producer announces itself in its lane's claim before it takes
- * the stamp (claim = LANE_STAMPING, a full barrier, the stamp: the barrier also keeps
- * the TSC read after the announcement), then claims the stamp, and goes back to
- * LANE_IDLE once the event is published. The writer takes its own stamp first, then
- * reads every lane's claim: a lane in LANE_IDLE can only queue events stamped later
- * than the writer's stamp, a lane claiming a stamp nothing later, a lane stamping
- * nothing at all yet (see writer_watermark in file-writer.c).
+ * the stamp (claim = LANE_STAMPING, then the stamp, ordered after the announcement by
+ * mmiotrace_stamp_after_stores), then claims the stamp, and goes back to LANE_IDLE
+ * once the event is published. The writer takes its own stamp first, then a global
+ * barrier (membarrier: the producers pay no fence), then reads every lane's claim: a
+ * lane in LANE_IDLE can only queue events stamped later than the writer's stamp, a
+ * lane claiming a stamp nothing later, a lane stamping nothing at all yet (see
+ * writer_watermark in file-writer.c).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -226,11 +227,20 @@ void mmiotrace_file_commit(MmioTraceFile *f, MmioTraceEvent *ev)
     }
     wake = (ev->type != MMIOTRACE_READ && ev->type != MMIOTRACE_WRITE) ||
            ev->ts - l->last_wake_ts >= mmiotrace_wake_latency_stamps;
-    if (head - l->tail_seen >= f->wake_batch) {
+    if (head - l->tail_seen >= f->wake_batch && head >= l->backlog_check) {
+        uint64_t backlog;
+
         l->tail_seen = qatomic_read(&l->tail);
-        wake |= head - l->tail_seen >= f->wake_batch;
+        backlog = head - l->tail_seen;
+        wake |= backlog >= f->wake_batch;
         /* over half full: even a polling writer (a small ring fills between polls) */
-        urgent = head - l->tail_seen > (l->mask + 1) / 2;
+        urgent = backlog > (l->mask + 1) / 2;
+        /*
+         * A writer that lags by a batch is awake or being woken: look again a sixteenth
+         * of a batch later, not at every record (the tail's line is the writer's, and
+         * each wake-up costs a full barrier).
+         */
+        l->backlog_check = head + MAX(f->wake_batch / 16, 1);
     }
     if (wake) {
         l->last_wake_ts = ev->ts;

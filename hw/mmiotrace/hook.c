@@ -16,14 +16,10 @@
 #include "qemu/bswap.h"
 #include "hw/core/cpu.h"
 #include "exec/cpu-common.h"
-#include "exec/target_page.h"
-#include "exec/translation-block.h"
 #include "system/memory.h"
 #include "hw/pci/pci_device.h"
-#include "system/tcg.h"
 #include "system/kvm.h"
 #include "system/hw_accel.h"
-#include "tcg/insn-start-words.h"
 #include "mmiotrace-int.h"
 #include "trace.h"
 
@@ -51,27 +47,6 @@ static __thread struct {
     unsigned ndeferred;
     MmioTraceEvent deferred[DEFERRED_MAX];
 } acc;
-
-static bool guest_pc(CPUState *cpu, uint64_t *pc)
-{
-#ifdef CONFIG_TCG
-    if (tcg_enabled()) {
-        uint64_t data[INSN_START_WORDS];
-
-        /* mid-TB the CPU state is stale: unwind from the host return address */
-        if (!cpu->mem_io_pc || !cpu_unwind_state_data(cpu, cpu->mem_io_pc, data)) {
-            return false;
-        }
-        if (tcg_cflags_has(cpu, CF_PCREL)) {
-            *pc = (cpu->cc->get_pc(cpu) & qemu_target_page_mask()) | data[0];
-        } else {
-            *pc = data[0];
-        }
-        return true;
-    }
-#endif
-    return false;
-}
 
 /* Queue an event, or hold it back until the access in progress is recorded. */
 static void push(MmioTraceFile *f, MmioTraceEvent *ev, bool defer)
@@ -122,10 +97,7 @@ static void record_slow(MmioTraceDevice *d, CPUState *cpu, MmioTraceEvent *ev,
         known = mmiotrace_kvm_access_pc(cpu, ev->type == MMIOTRACE_WRITE, ev->rw.phys,
                                         ev->rw.width, ev, insn, d->want_insn);
     } else {
-        known = guest_pc(cpu, &ev->rw.pc);
-        if (known && d->want_insn) {
-            mmiotrace_insn_capture(cpu, ev, insn);
-        }
+        known = mmiotrace_tcg_access_pc(cpu, ev, insn, d->want_insn);
     }
     if (!known) {
         ev->rw.pc = 0;

@@ -214,6 +214,13 @@ void mmiotrace_mark(MmioTraceDevice *d, const char *text);
 bool mmiotrace_kvm_access_pc(CPUState *cpu, bool is_write, uint64_t gpa, unsigned len,
                              MmioTraceEvent *ev, uint8_t *insn, bool want_insn);
 
+/*
+ * tcg-pc.c: the same for the TCG access in progress (cached per host code address).
+ * false: unknown.
+ */
+bool mmiotrace_tcg_access_pc(CPUState *cpu, MmioTraceEvent *ev, uint8_t *insn,
+                             bool want_insn);
+
 /* insn.c */
 void mmiotrace_insn_capture(CPUState *cpu, MmioTraceEvent *ev, uint8_t *bytes);
 /* Writer thread only: the disassembly of ev's instruction, cached by PC. */

@@ -246,6 +246,36 @@ static void bench_paired(uint32_t blocks, uint32_t loops)
     debug_exit(0);
 }
 
+/*
+ * Code that rewrites itself (smc=N): N reads of edu's ID, all by the instruction at
+ * smc_code, rewritten before each read to one of two encodings, chosen by bit 16 of an
+ * LCG (x = x * 1103515245 + 12345 from x = 1; 0: mov (%eax),%eax; 1: mov 0x0(%eax),%eax),
+ * so that the sequence has no period a cache could fall in step with. A tracer that caches
+ * the instruction behind a PC must see each rewrite.
+ */
+static uint8_t smc_code[16] __attribute__((aligned(16)));
+static const uint8_t smc_insn[2][4] = {{0x8b, 0x00, 0xc3}, {0x8b, 0x40, 0x00, 0xc3}};
+
+static void smc_loop(uint32_t n, uint32_t edu)
+{
+    uint32_t bad = 0, x = 1;
+
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t v;
+
+        x = x * 1103515245u + 12345u;
+        for (int j = 0; j < 4; j++) {
+            ((volatile uint8_t *)smc_code)[j] = smc_insn[(x >> 16) & 1][j];
+        }
+        __asm__ volatile("call *%1" : "=a"(v) : "r"(smc_code), "0"(edu) : "ecx", "edx", "memory");
+        bad += v != 0x010000ed;
+    }
+    puts_("smc_code ");
+    puthex((uint32_t)(uintptr_t)smc_code);
+    puts_(bad ? "\nRESULT FAIL 1\n" : "\nRESULT PASS 0\n");
+    debug_exit(bad ? 1 : 0);
+}
+
 void probe_main(const uint32_t *mbi)
 {
     uint32_t loops = cmdline_num(mbi, "loops", 1000);
@@ -263,6 +293,13 @@ void probe_main(const uint32_t *mbi)
     puts_("hvmmio kvm-probe\n");
     if (cmdline_num(mbi, "bench", 0)) {
         bench_paired(cmdline_num(mbi, "bench", 0), loops);
+    }
+    if (cmdline_num(mbi, "smc", 0)) {
+        if (!ctx.e) {
+            puts_("FAIL devices: smc needs edu on bus 0\n");
+            debug_exit(1);
+        }
+        smc_loop(cmdline_num(mbi, "smc", 0), ctx.e);
     }
     if (!ctx.e || !ctx.n || (ctx.t && !ctx.m)) {
         puts_("FAIL devices: need edu and e1000e (and hvmmio-testdev) on bus 0\n");
