@@ -21,7 +21,15 @@ PACKAGES=(
 	kmod cpio gzip seabios qemu-system-data
 	# tests (clang-format: the style suite; binutils' nm/objcopy: the kvm-probe guest)
 	gawk clang-format binutils
+	# libvirt (test libvirt, docs/libvirt.md): the system daemon, its QEMU driver and virsh
+	libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients
 )
+# Without systemd as init, libvirt's sysv flavour: the systemd one (apt's first choice)
+# would install systemd-sysv. The two conflict: keep the one already installed.
+if [ ! -d /run/systemd/system ] &&
+	! dpkg-query -W -f='${Status}\n' libvirt-daemon-system-systemd 2>/dev/null | grep -q 'ok installed'; then
+	PACKAGES+=(libvirt-daemon-system-sysv)
+fi
 MESON_MIN=1.5
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
