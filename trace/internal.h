@@ -22,6 +22,8 @@ enum keyword {
     KW_LOST,
     KW_PCICFG,
     KW_IRQ,
+    KW_DMA,
+    KW_DMAMAP,
 };
 enum keyword mmiotrace_classify_line(const char *line, size_t len);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <json-c/json.h>
+#include <zlib.h>
 
 #include "internal.h"
 
@@ -373,6 +374,62 @@ static int obj_irq(struct jctx *j, struct mmiotrace_record *rec)
     return 0;
 }
 
+/* A string field that must be one of two words: 0 or 1 into *out, or -1. */
+static int get_word2(struct jctx *j, const char *key, const char *w0, const char *w1, bool *out)
+{
+    const char *k;
+    size_t klen;
+
+    if (get_str(j, key, true, 8, &k, &klen) < 0) {
+        return -1;
+    }
+    *out = klen == strlen(w1) && !memcmp(k, w1, klen);
+    if (!*out && (klen != strlen(w0) || memcmp(k, w0, klen))) {
+        return jerr(j, "bad", key);
+    }
+    return 0;
+}
+
+static int obj_dma(struct jctx *j, struct mmiotrace_record *rec)
+{
+    struct json_object *o;
+    bool from;
+
+    if (get_word2(j, "dir", "TO", "FROM", &from) < 0) {
+        return -1;
+    }
+    rec->dma.dir = from ? MMIOTRACE_DMA_FROM_DEVICE : MMIOTRACE_DMA_TO_DEVICE;
+    U("addr", UINT64_MAX, rec->dma.addr);
+    U("len", UINT64_MAX, rec->dma.len);
+    U("crc", UINT32_MAX, rec->dma.crc);
+    if (json_object_object_get_ex(j->obj, "data", &o)) {
+        int n = get_hexbytes(j, "data", MMIOTRACE_DMA_BYTES_MAX, NULL, &rec->dma.data);
+        if (n < 0) {
+            return -1;
+        }
+        rec->dma.nbytes = n;
+        if ((uint64_t)n == rec->dma.len && crc32(0, rec->dma.data, n) != rec->dma.crc) {
+            return jerr(j, "does not match \"crc\":", "data");
+        }
+    }
+    return 0;
+}
+
+static int obj_dmamap(struct jctx *j, struct mmiotrace_record *rec)
+{
+    bool unmap;
+    int ro;
+
+    if (get_word2(j, "op", "MAP", "UNMAP", &unmap) < 0 || (ro = get_flag(j, "readonly")) < 0) {
+        return -1;
+    }
+    rec->dmamap.map = !unmap;
+    rec->dmamap.readonly = ro;
+    U("iova", UINT64_MAX, rec->dmamap.iova);
+    U("len", UINT64_MAX, rec->dmamap.len);
+    return 0;
+}
+
 typedef int obj_fn(struct jctx *j, struct mmiotrace_record *rec);
 
 static obj_fn *const type_fields[MMIOTRACE_TYPE_COUNT] = {
@@ -381,7 +438,8 @@ static obj_fn *const type_fields[MMIOTRACE_TYPE_COUNT] = {
     [MMIOTRACE_UNKNOWN] = obj_unknown, [MMIOTRACE_MAP] = obj_map,
     [MMIOTRACE_UNMAP] = obj_unmap,     [MMIOTRACE_MARK] = obj_mark,
     [MMIOTRACE_LOST] = obj_lost,       [MMIOTRACE_CONFIG] = obj_config,
-    [MMIOTRACE_IRQ] = obj_irq,
+    [MMIOTRACE_IRQ] = obj_irq,         [MMIOTRACE_DMA] = obj_dma,
+    [MMIOTRACE_DMAMAP] = obj_dmamap,
 };
 
 /* What an optional getter returned (1 found, 0 absent, -1 error): found sets flag in ext. */
@@ -391,6 +449,29 @@ static int fact_flag(int got, struct mmiotrace_record *rec, unsigned flag)
         rec->ext |= flag;
     }
     return got < 0 ? -1 : 0;
+}
+
+/* The replay annotations (R/W; mmiotrace_record_check says where each may be) */
+static int obj_annotations(struct jctx *j, struct mmiotrace_record *rec)
+{
+    struct json_object *o;
+    const char *s;
+    size_t n;
+
+    int got = get_u64(j, "match", false, UINT64_MAX, &rec->match_mask);
+    if (fact_flag(got, rec, MMIOTRACE_EXT_MATCH) < 0) {
+        return -1;
+    }
+    if (json_object_object_get_ex(j->obj, "rel_bar", &o)) {
+        I("rel_bar", 0, 5, rec->rel_bar);
+        U("rel_offset", UINT64_MAX, rec->rel_off);
+        rec->ext |= MMIOTRACE_EXT_REL;
+    }
+    got = get_str(j, "poll", false, 8, &s, &n);
+    if (got > 0 && (n != 8 || memcmp(s, "tolerant", 8))) {
+        return jerr(j, "bad", "poll");
+    }
+    return fact_flag(got, rec, MMIOTRACE_EXT_POLL);
 }
 
 /* hvmmio's facts */
@@ -434,7 +515,7 @@ static int obj_facts(struct jctx *j, struct mmiotrace_record *rec)
         fact_flag(get_flag(j, "rejected"), rec, MMIOTRACE_EXT_REJECTED) < 0) {
         return -1;
     }
-    return 0;
+    return obj_annotations(j, rec);
 }
 
 #undef U

@@ -199,6 +199,29 @@ static void fields_irq(struct out *o, const struct mmiotrace_record *r)
     }
 }
 
+static void fields_dma(struct out *o, const struct mmiotrace_record *r)
+{
+    putf(o, ",\"dir\":\"%s\"", r->dma.dir == MMIOTRACE_DMA_TO_DEVICE ? "TO" : "FROM");
+    key_hex(o, "addr", r->dma.addr);
+    key_u64(o, "len", r->dma.len);
+    key_hex(o, "crc", r->dma.crc);
+    if (r->dma.nbytes) {
+        put(o, ",\"data\":\"", 9);
+        put_hexbytes(o, r->dma.data, r->dma.nbytes);
+        put(o, "\"", 1);
+    }
+}
+
+static void fields_dmamap(struct out *o, const struct mmiotrace_record *r)
+{
+    putf(o, ",\"op\":\"%s\"", r->dmamap.map ? "MAP" : "UNMAP");
+    key_hex(o, "iova", r->dmamap.iova);
+    key_u64(o, "len", r->dmamap.len);
+    if (r->dmamap.readonly) {
+        put(o, ",\"readonly\":true", 16);
+    }
+}
+
 /* A record type's fields; the record is valid (mmiotrace_record_check). */
 typedef void fields_fn(struct out *o, const struct mmiotrace_record *r);
 
@@ -208,7 +231,8 @@ static fields_fn *const type_fields[MMIOTRACE_TYPE_COUNT] = {
     [MMIOTRACE_UNKNOWN] = fields_unknown, [MMIOTRACE_MAP] = fields_map,
     [MMIOTRACE_UNMAP] = fields_unmap,     [MMIOTRACE_MARK] = fields_mark,
     [MMIOTRACE_LOST] = fields_lost,       [MMIOTRACE_CONFIG] = fields_config,
-    [MMIOTRACE_IRQ] = fields_irq,
+    [MMIOTRACE_IRQ] = fields_irq,         [MMIOTRACE_DMA] = fields_dma,
+    [MMIOTRACE_DMAMAP] = fields_dmamap,
 };
 
 /* hvmmio's facts (VERSION has none, as in text) */
@@ -243,6 +267,16 @@ static void put_facts(struct out *o, const struct mmiotrace_record *r)
     }
     if (ext & MMIOTRACE_EXT_REJECTED) {
         put(o, ",\"rejected\":true", 16);
+    }
+    if (ext & MMIOTRACE_EXT_MATCH) {
+        key_hex(o, "match", r->match_mask);
+    }
+    if (ext & MMIOTRACE_EXT_REL) {
+        key_u64(o, "rel_bar", r->rel_bar);
+        key_hex(o, "rel_offset", r->rel_off);
+    }
+    if (ext & MMIOTRACE_EXT_POLL) {
+        key_str(o, "poll", "tolerant", 8);
     }
 }
 

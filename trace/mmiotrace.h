@@ -51,6 +51,8 @@ enum mmiotrace_type {
     MMIOTRACE_LOST,    /* "MARK 0.000000 Lost N events." */
     MMIOTRACE_CONFIG,  /* PCICFG (hvmmio): a device's PCI config space */
     MMIOTRACE_IRQ,     /* IRQ (hvmmio): an interrupt */
+    MMIOTRACE_DMA,     /* DMA (hvmmio): a DMA the device made through its bus-master space */
+    MMIOTRACE_DMAMAP,  /* DMAMAP (hvmmio): an IOMMU mapping programmed for the device */
     MMIOTRACE_TYPE_COUNT
 };
 
@@ -59,6 +61,13 @@ enum mmiotrace_irq_kind {
     MMIOTRACE_IRQ_MSI,      /* MSI message: vector (index within the block), addr, data */
     MMIOTRACE_IRQ_MSIX,     /* MSI-X message: vector (table entry), addr, data */
 };
+
+/* A DMA record's direction (record.dma.dir). */
+enum mmiotrace_dma_dir {
+    MMIOTRACE_DMA_TO_DEVICE = 0,   /* "TO": the device read guest memory */
+    MMIOTRACE_DMA_FROM_DEVICE = 1, /* "FROM": the device wrote guest memory */
+};
+#define MMIOTRACE_DMA_BYTES_MAX 4096 /* bytes of a DMA a record may carry (data=) */
 
 /* Which of a record's optional host-side facts are set (record.ext). */
 #define MMIOTRACE_EXT_NS (1u << 0)   /* ts_ns is exact to the nanosecond (ns=) */
@@ -72,8 +81,18 @@ enum mmiotrace_irq_kind {
 /* R/W: the device refused the access (a size or alignment it does not accept); a read
  * returned what QEMU returns for unassigned memory, a write was dropped (rejected=1) */
 #define MMIOTRACE_EXT_REJECTED (1u << 7)
+/* Replay annotations (R/W only; written by hvmmio replay --learn, honoured by the replay
+ * device): */
+/* W: only the bits of match_mask are checked against the written value (match=0xMASK) */
+#define MMIOTRACE_EXT_MATCH (1u << 8)
+/* R: the replay returns what the guest last wrote to BAR rel_bar offset rel_off in this run;
+ * W: the guest is expected to write that value (rel=BAR:0xOFF) */
+#define MMIOTRACE_EXT_REL (1u << 9)
+/* R: the read may be repeated more or fewer times in a replay (poll=tolerant) */
+#define MMIOTRACE_EXT_POLL (1u << 10)
+#define MMIOTRACE_EXT_ANNOT (MMIOTRACE_EXT_MATCH | MMIOTRACE_EXT_REL | MMIOTRACE_EXT_POLL)
 #define MMIOTRACE_EXT_FACTS 0x3fu /* the facts with a value: ns vcpu dev bar/off insn asm */
-#define MMIOTRACE_EXT_ALL 0xffu
+#define MMIOTRACE_EXT_ALL 0x7ffu
 
 #define MMIOTRACE_VCPU_NONE (-1) /* the access was made by QEMU itself, not by a vCPU */
 
@@ -102,6 +121,11 @@ struct mmiotrace_record {
     const char *asm_text; /* disassembly, not NUL-terminated */
     size_t asm_len;
     uint8_t insn[MMIOTRACE_INSN_MAX];
+
+    /* Replay annotations of R/W records, valid according to ext (MMIOTRACE_EXT_MATCH, _REL). */
+    uint64_t match_mask; /* W: the bits of the value that are checked (0: any value) */
+    uint8_t rel_bar;     /* 0-5 */
+    uint64_t rel_off;
 
     union {
         struct {
@@ -144,6 +168,19 @@ struct mmiotrace_record {
             uint32_t data;   /* MSI/MSI-X data; INTx: level (0 or 1) */
             uint64_t addr;   /* MSI/MSI-X address */
         } irq;
+        struct {
+            uint8_t dir;         /* MMIOTRACE_DMA_TO_DEVICE (device reads guest memory) or
+                                    MMIOTRACE_DMA_FROM_DEVICE (device writes guest memory) */
+            uint64_t addr, len;  /* bus address (the guest physical address without an IOMMU) */
+            uint32_t crc;        /* zlib crc32 of all len bytes */
+            uint32_t nbytes;     /* bytes in data: nbytes <= len, <= MMIOTRACE_DMA_BYTES_MAX */
+            const uint8_t *data; /* the first nbytes bytes */
+        } dma;
+        struct {
+            bool map; /* true: MAP, false: UNMAP */
+            uint64_t iova, len;
+            bool readonly; /* the device may only read the range (ro=1) */
+        } dmamap;
     };
 };
 
@@ -162,7 +199,8 @@ const char *mmiotrace_record_check(const struct mmiotrace_record *rec);
 #define MMIOTRACE_FMT_KERNEL                                                                       \
     0u /* byte for byte the kernel's lines; drops hvmmio's records/facts                           \
         */
-#define MMIOTRACE_FMT_EXTENDED 1u /* kernel fields first, then " key=value" facts; PCICFG, IRQ */
+#define MMIOTRACE_FMT_EXTENDED                                                                     \
+    1u /* kernel fields first, then " key=value" facts; PCICFG, IRQ, DMA, DMAMAP */
 
 /* Upper bound of one formatted line (any record, any mode), terminating NUL included. */
 #define MMIOTRACE_FORMAT_MAX (6 * MMIOTRACE_TEXT_MAX + 2 * MMIOTRACE_CONFIG_MAX + 4096)

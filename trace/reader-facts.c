@@ -277,8 +277,92 @@ static int fact_text(struct facts *f, const char *v, size_t vlen)
     return ST_OK;
 }
 
-#define FACT_RW 1u    /* only on R/W records (elsewhere: ignored as unknown) */
-#define FACT_MARKX 2u /* only on MARKX records (elsewhere: ignored as unknown) */
+/* match=0xMASK (W only): the bits of the written value a replay checks */
+static int fact_match(struct facts *f, const char *v, size_t vlen)
+{
+    struct cur vc = {v, v + vlen};
+
+    if (f->rec->type != MMIOTRACE_WRITE) {
+        return mmiotrace_rd_line_error(f->r, f->r->lineno,
+                                       "%s record: match= is for W records only", f->what);
+    }
+    enum status vst = get_hex(&vc, &f->rec->match_mask);
+    unsigned w = f->rec->rw.width;
+    if (!vst && w < 8 && f->rec->match_mask >> (8 * w)) {
+        return mmiotrace_rd_line_error(f->r, f->r->lineno,
+                                       "%s record: match= has bits beyond the width (%u bytes)",
+                                       f->what, w);
+    }
+    f->rec->ext |= MMIOTRACE_EXT_MATCH;
+    return vst;
+}
+
+/* rel=BAR:0xOFF: the value the guest last wrote to that register */
+static int fact_rel(struct facts *f, const char *v, size_t vlen)
+{
+    struct cur vc = {v + 2, v + vlen};
+
+    if (vlen < 3 || v[0] < '0' || v[0] > '5' || v[1] != ':') {
+        return mmiotrace_rd_line_error(
+            f->r, f->r->lineno, "%s record: rel= must be BAR:0xOFFSET with a BAR 0-5", f->what);
+    }
+    f->rec->rel_bar = v[0] - '0';
+    f->rec->ext |= MMIOTRACE_EXT_REL;
+    return get_hex(&vc, &f->rec->rel_off);
+}
+
+/* poll=tolerant (R only) */
+static int fact_poll(struct facts *f, const char *v, size_t vlen)
+{
+    if (f->rec->type != MMIOTRACE_READ) {
+        return mmiotrace_rd_line_error(f->r, f->r->lineno, "%s record: poll= is for R records only",
+                                       f->what);
+    }
+    if (vlen != 8 || memcmp(v, "tolerant", 8)) {
+        return mmiotrace_rd_line_error(f->r, f->r->lineno, "%s record: poll= must be 'tolerant'",
+                                       f->what);
+    }
+    f->rec->ext |= MMIOTRACE_EXT_POLL;
+    return ST_OK;
+}
+
+/* DMA's data=: the first bytes of the DMA in hex, decoded into the scratch buffer */
+static int fact_data(struct facts *f, const char *v, size_t vlen)
+{
+    uint8_t *out = (uint8_t *)f->r->scratch + f->r->scratch_len;
+
+    if (!vlen || vlen % 2 || vlen > 2 * MMIOTRACE_DMA_BYTES_MAX) {
+        return mmiotrace_rd_line_error(f->r, f->r->lineno,
+                                       "%s record: data= must be 1 to %d bytes in hex", f->what,
+                                       MMIOTRACE_DMA_BYTES_MAX);
+    }
+    for (size_t i = 0; i < vlen; i += 2) {
+        int hi = hex_value[(unsigned char)v[i]], lo = hex_value[(unsigned char)v[i + 1]];
+        if (!hi || !lo) {
+            return ST_BAD;
+        }
+        out[i / 2] = (hi - 1) << 4 | (lo - 1);
+    }
+    f->r->scratch_len += vlen / 2;
+    f->rec->dma.data = out;
+    f->rec->dma.nbytes = vlen / 2;
+    return ST_OK;
+}
+
+/* DMAMAP's ro=1: a read-only mapping */
+static int fact_ro(struct facts *f, const char *v, size_t vlen)
+{
+    if (vlen != 1 || *v != '1') {
+        return mmiotrace_rd_line_error(f->r, f->r->lineno, "%s record: ro= must be 1", f->what);
+    }
+    f->rec->dmamap.readonly = true;
+    return ST_OK;
+}
+
+#define FACT_RW 1u     /* only on R/W records (elsewhere: ignored as unknown) */
+#define FACT_MARKX 2u  /* only on MARKX records (elsewhere: ignored as unknown) */
+#define FACT_DMA 4u    /* only on DMA records (elsewhere: ignored as unknown) */
+#define FACT_DMAMAP 8u /* only on DMAMAP records (elsewhere: ignored as unknown) */
 
 /* The known keys: X(key, FACT_* where it applies or 0 for any record, handler) */
 #define FACT_KEYS(X)                                                                               \
@@ -291,7 +375,12 @@ static int fact_text(struct facts *f, const char *v, size_t vlen)
     X("asm", 0, fact_asm)                                                                          \
     X("pc", FACT_RW, fact_pc)                                                                      \
     X("rejected", FACT_RW, fact_rejected)                                                          \
-    X("text", FACT_MARKX, fact_text)
+    X("text", FACT_MARKX, fact_text)                                                               \
+    X("match", FACT_RW, fact_match)                                                                \
+    X("rel", FACT_RW, fact_rel)                                                                    \
+    X("poll", FACT_RW, fact_poll)                                                                  \
+    X("data", FACT_DMA, fact_data)                                                                 \
+    X("ro", FACT_DMAMAP, fact_ro)
 
 /*
  * The handler of a key on this record (FACT_* flags), or NULL (a fact of a newer hvmmio:
@@ -389,6 +478,10 @@ int mmiotrace_rd_parse_ext(struct mmiotrace_reader *r, const char *what, struct 
     f.is_rw = rec->type == MMIOTRACE_READ || rec->type == MMIOTRACE_WRITE;
     if (f.is_rw) {
         record |= FACT_RW;
+    } else if (rec->type == MMIOTRACE_DMA) {
+        record |= FACT_DMA;
+    } else if (rec->type == MMIOTRACE_DMAMAP) {
+        record |= FACT_DMAMAP;
     }
     for (;;) {
         enum status st = sep(&c);

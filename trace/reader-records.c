@@ -4,6 +4,7 @@
  * each reading the kernel's fields in its printf order, then hvmmio's facts (reader-facts.c).
  */
 #include <stdio.h>
+#include <zlib.h>
 
 #include "reader-int.h"
 
@@ -316,6 +317,87 @@ static int parse_irq(struct mmiotrace_reader *r, const char *line, size_t len,
     return mmiotrace_rd_parse_ext(r, what, c, rec, line, len, frac, false);
 }
 
+/* One of two words (DMA's TO/FROM, DMAMAP's MAP/UNMAP): 0 or 1, else ST_BAD. */
+static enum status get_word2(struct cur *c, const char *w0, const char *w1, uint8_t *out)
+{
+    const char *p = c->p;
+
+    while (p < c->end && !is_blank(*p)) {
+        p++;
+    }
+    size_t n = p - c->p;
+    if (n == strlen(w0) && !memcmp(c->p, w0, n)) {
+        *out = 0;
+    } else if (n == strlen(w1) && !memcmp(c->p, w1, n)) {
+        *out = 1;
+    } else {
+        return ST_BAD;
+    }
+    c->p = p;
+    return ST_OK;
+}
+
+static enum status get_dma_dir(struct cur *c, uint8_t *dir)
+{
+    return get_word2(c, "TO", "FROM", dir);
+}
+
+static enum status get_dmamap_op(struct cur *c, uint8_t *unmap)
+{
+    return get_word2(c, "MAP", "UNMAP", unmap);
+}
+
+/* "DMA T TO|FROM 0xADDR LEN 0xCRC facts... [data=HEX]" */
+static int parse_dma(struct mmiotrace_reader *r, const char *line, size_t len,
+                     struct mmiotrace_record *rec)
+{
+    const char *what = "DMA";
+    struct cur c = {line + 3, line + len};
+    int frac;
+
+    rec->type = MMIOTRACE_DMA;
+    rec->dma.nbytes = 0;
+    rec->dma.data = NULL;
+    FIELD(get_time, "timestamp", &rec->ts_ns, &frac);
+    FIELD(get_dma_dir, "direction (TO or FROM)", &rec->dma.dir);
+    FIELD(get_hex, "address", &rec->dma.addr);
+    FIELD(get_dec, "length", &rec->dma.len);
+    FIELD(mmiotrace_rd_get_hex32, "crc", &rec->dma.crc);
+    if (mmiotrace_rd_parse_ext(r, what, c, rec, line, len, frac, false) < 0) {
+        return -1;
+    }
+    if (rec->dma.nbytes > rec->dma.len) {
+        return mmiotrace_rd_line_error(r, r->lineno,
+                                       "DMA record: data= has %u bytes, more than the length %llu",
+                                       (unsigned)rec->dma.nbytes, (unsigned long long)rec->dma.len);
+    }
+    if (rec->dma.nbytes && rec->dma.nbytes == rec->dma.len &&
+        crc32(0, rec->dma.data, rec->dma.nbytes) != rec->dma.crc) {
+        return mmiotrace_rd_line_error(r, r->lineno, "DMA record: data= does not match crc 0x%x",
+                                       (unsigned)rec->dma.crc);
+    }
+    return 0;
+}
+
+/* "DMAMAP T MAP|UNMAP 0xIOVA LEN [ro=1] facts..." */
+static int parse_dmamap(struct mmiotrace_reader *r, const char *line, size_t len,
+                        struct mmiotrace_record *rec)
+{
+    const char *what = "DMAMAP";
+    struct cur c = {line + 6, line + len};
+    uint8_t unmap;
+    int frac;
+
+    rec->type = MMIOTRACE_DMAMAP;
+    rec->dmamap.readonly = false;
+    FIELD(get_time, "timestamp", &rec->ts_ns, &frac);
+    FIELD(get_dmamap_op, "operation (MAP or UNMAP)", &unmap);
+    rec->dmamap.map = !unmap;
+    FIELD(get_hex, "iova", &rec->dmamap.iova);
+    FIELD(get_dec, "length", &rec->dmamap.len);
+    return mmiotrace_rd_parse_ext(r, what, c, rec, line, len, frac, false);
+}
+
 /* A line that starts with no keyword of the format. */
 static int unknown_line(struct mmiotrace_reader *r, const char *line, size_t len)
 {
@@ -364,6 +446,10 @@ __attribute__((noinline)) static int parse_other(struct mmiotrace_reader *r, enu
         return parse_pcicfg(r, line, len, rec);
     case KW_IRQ:
         return parse_irq(r, line, len, rec);
+    case KW_DMA:
+        return parse_dma(r, line, len, rec);
+    case KW_DMAMAP:
+        return parse_dmamap(r, line, len, rec);
     default:
         return unknown_line(r, line, len);
     }

@@ -9,6 +9,7 @@ static const char *const type_names[MMIOTRACE_TYPE_COUNT] = {
     [MMIOTRACE_READ] = "R",    [MMIOTRACE_WRITE] = "W",         [MMIOTRACE_UNKNOWN] = "UNKNOWN",
     [MMIOTRACE_MAP] = "MAP",   [MMIOTRACE_UNMAP] = "UNMAP",     [MMIOTRACE_MARK] = "MARK",
     [MMIOTRACE_LOST] = "LOST", [MMIOTRACE_CONFIG] = "PCICFG",   [MMIOTRACE_IRQ] = "IRQ",
+    [MMIOTRACE_DMA] = "DMA",   [MMIOTRACE_DMAMAP] = "DMAMAP",
 };
 
 const char *mmiotrace_type_name(enum mmiotrace_type type)
@@ -49,7 +50,52 @@ static bool is_token(const char *s, size_t len)
     return true;
 }
 
-const char *mmiotrace_record_check(const struct mmiotrace_record *rec)
+/* The replay annotations' rules (R/W records only). */
+static const char *check_annotations(const struct mmiotrace_record *rec)
+{
+    unsigned ext = rec->ext;
+
+    if (!(ext & MMIOTRACE_EXT_ANNOT)) {
+        return NULL;
+    }
+    if (rec->type != MMIOTRACE_READ && rec->type != MMIOTRACE_WRITE) {
+        return "match=, rel= and poll= are for R and W records only";
+    }
+    if ((ext & MMIOTRACE_EXT_MATCH) && rec->type != MMIOTRACE_WRITE) {
+        return "match= is for W records only";
+    }
+    if ((ext & MMIOTRACE_EXT_POLL) && rec->type != MMIOTRACE_READ) {
+        return "poll= is for R records only";
+    }
+    if ((ext & MMIOTRACE_EXT_MATCH) && rec->rw.width < 8 &&
+        rec->match_mask >> (8 * rec->rw.width)) {
+        return "match= has bits beyond the access's width";
+    }
+    if ((ext & MMIOTRACE_EXT_REL) && rec->rel_bar > 5) {
+        return "rel= BAR is not 0-5";
+    }
+    return NULL;
+}
+
+static const char *check_dma(const struct mmiotrace_record *rec)
+{
+    if (rec->type == MMIOTRACE_DMAMAP) {
+        return NULL;
+    }
+    if (rec->dma.dir != MMIOTRACE_DMA_TO_DEVICE && rec->dma.dir != MMIOTRACE_DMA_FROM_DEVICE) {
+        return "DMA direction is not TO or FROM";
+    }
+    if (rec->dma.nbytes > MMIOTRACE_DMA_BYTES_MAX || rec->dma.nbytes > rec->dma.len) {
+        return "DMA data is longer than the DMA or than 4096 bytes";
+    }
+    if (rec->dma.nbytes && !rec->dma.data) {
+        return "DMA data missing";
+    }
+    return NULL;
+}
+
+/* The facts' rules (any record). */
+static const char *check_facts(const struct mmiotrace_record *rec)
 {
     if (rec->ext & ~MMIOTRACE_EXT_ALL) {
         return "unknown ext bits";
@@ -68,6 +114,16 @@ const char *mmiotrace_record_check(const struct mmiotrace_record *rec)
     }
     if ((rec->ext & MMIOTRACE_EXT_VCPU) && rec->vcpu < MMIOTRACE_VCPU_NONE) {
         return "vcpu is negative";
+    }
+    return check_annotations(rec);
+}
+
+const char *mmiotrace_record_check(const struct mmiotrace_record *rec)
+{
+    const char *why = check_facts(rec);
+
+    if (why) {
+        return why;
     }
     if (rec->ts_ns > MMIOTRACE_TS_MAX_NS && rec->type != MMIOTRACE_VERSION &&
         rec->type != MMIOTRACE_PCIDEV) {
@@ -97,6 +153,9 @@ const char *mmiotrace_record_check(const struct mmiotrace_record *rec)
         }
         break;
     }
+    case MMIOTRACE_DMA:
+    case MMIOTRACE_DMAMAP:
+        return check_dma(rec);
     case MMIOTRACE_UNKNOWN:
     case MMIOTRACE_MAP:
     case MMIOTRACE_UNMAP:
@@ -137,7 +196,8 @@ static const struct {
     {"VERSION", 7, KW_VERSION}, {"PCIDEV", 6, KW_PCIDEV}, {"UNKNOWN", 7, KW_UNKNOWN},
     {"MAP", 3, KW_MAP},         {"UNMAP", 5, KW_UNMAP},   {"MARK", 4, KW_MARK},
     {"MARKX", 5, KW_MARKX},     {"LOST", 4, KW_LOST},     {"PCICFG", 6, KW_PCICFG},
-    {"IRQ", 3, KW_IRQ},         {"LSPCI", 5, KW_SKIP},
+    {"IRQ", 3, KW_IRQ},         {"LSPCI", 5, KW_SKIP},    {"DMA", 3, KW_DMA},
+    {"DMAMAP", 6, KW_DMAMAP},
 };
 
 static bool is_blank(char c)

@@ -61,7 +61,29 @@ static char *put_value(char *p, const char *s, size_t len)
     return p;
 }
 
-/* hvmmio's facts, in this fixed order: ns vcpu dev bar off insn asm pc rejected. */
+/* The replay annotations of an R/W record: match= rel= poll= */
+static char *put_annotations(char *p, const struct mmiotrace_record *r)
+{
+    if (r->ext & MMIOTRACE_EXT_MATCH) {
+        p = PUT(p, " match=");
+        p = put_0x(p, r->match_mask);
+    }
+    if (r->ext & MMIOTRACE_EXT_REL) {
+        p = PUT(p, " rel=");
+        *p++ = '0' + r->rel_bar;
+        *p++ = ':';
+        p = put_0x(p, r->rel_off);
+    }
+    if (r->ext & MMIOTRACE_EXT_POLL) {
+        p = PUT(p, " poll=tolerant");
+    }
+    return p;
+}
+
+/*
+ * hvmmio's facts, in this fixed order: ns vcpu dev bar off insn asm pc rejected, then the
+ * replay annotations match rel poll.
+ */
 static char *put_ext(char *p, const struct mmiotrace_record *r)
 {
     unsigned ext = r->ext;
@@ -109,6 +131,9 @@ static char *put_ext(char *p, const struct mmiotrace_record *r)
     }
     if (ext & MMIOTRACE_EXT_REJECTED) {
         p = PUT(p, " rejected=1");
+    }
+    if (ext & MMIOTRACE_EXT_ANNOT) {
+        p = put_annotations(p, r);
     }
     return p;
 }
@@ -370,6 +395,45 @@ static char *fmt_irq(char *p, const struct mmiotrace_record *r)
     return put_0x(p, r->irq.data);
 }
 
+/*
+ * hvmmio: "DMA %u.%06lu TO|FROM 0x%llx %llu 0x%x" direction, bus address, length, crc32; then
+ * the facts and " data=" with the first nbytes bytes in hex ("%02x" each), if any.
+ */
+static char *fmt_dma(char *p, const struct mmiotrace_record *r)
+{
+    p = PUT(p, "DMA ");
+    p = put_time(p, r->ts_ns);
+    p = r->dma.dir == MMIOTRACE_DMA_TO_DEVICE ? PUT(p, " TO ") : PUT(p, " FROM ");
+    p = put_0x(p, r->dma.addr);
+    *p++ = ' ';
+    p = put_u64(p, r->dma.len);
+    *p++ = ' ';
+    p = put_0x(p, r->dma.crc);
+    p = put_ext(p, r);
+    if (r->dma.nbytes) {
+        p = PUT(p, " data=");
+        for (uint32_t i = 0; i < r->dma.nbytes; i++) {
+            p = put_hex_fixed(p, r->dma.data[i], 2);
+        }
+    }
+    return p;
+}
+
+/* hvmmio: "DMAMAP %u.%06lu MAP|UNMAP 0x%llx %llu" IOVA, length; " ro=1" if read-only. */
+static char *fmt_dmamap(char *p, const struct mmiotrace_record *r)
+{
+    p = PUT(p, "DMAMAP ");
+    p = put_time(p, r->ts_ns);
+    p = r->dmamap.map ? PUT(p, " MAP ") : PUT(p, " UNMAP ");
+    p = put_0x(p, r->dmamap.iova);
+    *p++ = ' ';
+    p = put_u64(p, r->dmamap.len);
+    if (r->dmamap.readonly) {
+        p = PUT(p, " ro=1");
+    }
+    return p;
+}
+
 /* Upper bound of the line for this record (valid records only). */
 static size_t line_bound(const struct mmiotrace_record *r)
 {
@@ -393,6 +457,9 @@ static size_t line_bound(const struct mmiotrace_record *r)
         break;
     case MMIOTRACE_CONFIG:
         n += 2 * r->config.len;
+        break;
+    case MMIOTRACE_DMA:
+        n += 2 * r->dma.nbytes;
         break;
     default:
         break;
@@ -449,6 +516,19 @@ static int format_line(char *buf, const struct mmiotrace_record *r, unsigned mod
             return 0;
         }
         p = fmt_irq(buf, r);
+        break;
+    case MMIOTRACE_DMA:
+        if (!ext) {
+            return 0;
+        }
+        p = fmt_dma(buf, r);
+        ext = false; /* the facts are written before data= */
+        break;
+    case MMIOTRACE_DMAMAP:
+        if (!ext) {
+            return 0;
+        }
+        p = fmt_dmamap(buf, r);
         break;
     default:
         errno = EINVAL;

@@ -502,5 +502,6 @@ int main(int argc, char **argv)
     g_test_add_func("/reader/garbage", test_garbage);
     reader_add_compressed_tests();
     g_test_add_func("/reader/jsonl", test_jsonl);
+    reader_add_dma_tests();
     return g_test_run();
 }

@@ -37,5 +37,7 @@ void expect_error(const char *in, const char *msg);
 
 /* test-reader-compressed.c: /reader/compressed... */
 void reader_add_compressed_tests(void);
+/* test-reader-dma.c: /reader/dma/... (DMA, DMAMAP, replay annotations) */
+void reader_add_dma_tests(void);
 
 #endif

@@ -166,7 +166,16 @@ static const char extended_doc[] =
     "MARK 0.000000 Lost 42 events.\n"
     "LOST 3.500000 7 dev=nic0\n"
     /* found by fuzzing: a lost-events record with a time but no facts keeps its time */
-    "LOST 3.600000 8\n";
+    "LOST 3.600000 8\n"
+    /* Replay v2 (issue 18): DMA context and the replay annotations */
+    "DMAMAP 3.700000 MAP 0x100000 65536 ro=1 dev=nic0\n"
+    "DMA 3.700001 FROM 0x12340000 9 0xcbf43926 ns=3700000999 vcpu=none dev=nic0 "
+    "data=313233343536373839\n"
+    "DMA 3.700002 TO 0x12340000 4096 0x1 dev=nic0 data=00\n"
+    "W 4 3.700003 1 0xfeba3800 0x12340000 0x0 0 bar=0 off=0x3800 match=0xfffff000\n"
+    "W 4 3.700004 1 0xfeba3808 0x12340000 0x0 0 bar=0 off=0x3808 match=0x0 rel=0:0x3800\n"
+    "R 4 3.700005 1 0xfeba0008 0x80080783 0x0 0 bar=0 off=0x8 rel=0:0x3800 poll=tolerant\n"
+    "DMAMAP 3.800000 UNMAP 0x100000 65536 dev=nic0\n";
 
 static void test_extended_doc(void)
 {
@@ -185,6 +194,7 @@ static void test_extended_doc(void)
     g_assert_null(strstr(kern->str, "="));
     g_assert_null(strstr(kern->str, "IRQ"));
     g_assert_null(strstr(kern->str, "PCICFG"));
+    g_assert_null(strstr(kern->str, "DMA"));
     g_assert_nonnull(strstr(kern->str, "MARK 2.766198 host mark\twith tab\n"));
     g_assert_nonnull(strstr(kern->str, "MARK 0.000000 Lost 7 events.\n"));
     g_assert_nonnull(strstr(kern->str, "R 4 2.854035 1 0xfeba000c 0x1 0xffffffffc0a01234 0\n"));

@@ -16,6 +16,8 @@
 
 static char buf[MMIOTRACE_FORMAT_MAX];
 
+void writer_add_dma_tests(void); /* test-writer-dma.c */
+
 static void expect(const struct mmiotrace_record *r, unsigned mode, const char *want)
 {
     int n = mmiotrace_format(buf, sizeof(buf), r, mode);
@@ -573,5 +575,6 @@ int main(int argc, char **argv)
     g_test_add_func("/writer/invalid", test_invalid);
     g_test_add_func("/writer/kernel-mark-injection", test_kernel_mark_injection);
     g_test_add_func("/writer/stream", test_stream_writer);
+    writer_add_dma_tests();
     return g_test_run();
 }
