@@ -32,6 +32,7 @@ struct probe_bench {
     const char *accel;
     int reps, blocks;
     int loops;
+    int hogs; /* busy processes running beside the guest (--hog) */
     char *qemu, *probe, *outdir;
 };
 
@@ -205,6 +206,10 @@ static int parse_args(int argc, char **argv, struct probe_bench *B, char **json_
          "Folder for the boots' files (default: a temporary folder)", "DIR"},
         {"json", 'j', 0, G_OPTION_ARG_FILENAME, json_path, "Also write the results as JSON",
          "FILE"},
+        {"hog", 0, 0, G_OPTION_ARG_INT, &B->hogs,
+         "Run N busy processes (CPU hogs) beside the guest, e.g. 1 to keep the other core of a "
+         "2-core machine busy (default 0)",
+         "N"},
         {NULL},
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new("--probe");
@@ -224,6 +229,10 @@ static int parse_args(int argc, char **argv, struct probe_bench *B, char **json_
     B->accel = accel && !strcmp(accel, "tcg") ? "tcg" : "kvm";
     if (accel && strcmp(accel, "kvm") && strcmp(accel, "tcg")) {
         g_printerr("hvmmio bench: --accel must be kvm or tcg, not '%s'\n", accel);
+        return 2;
+    }
+    if (B->hogs < 0 || B->hogs > 64) {
+        g_printerr("hvmmio bench: --hog must be between 0 and 64\n");
         return 2;
     }
     if (B->reps < 1 || B->blocks < 1 || B->blocks > 1000 || B->loops < 0) {
@@ -288,9 +297,14 @@ struct probe_result {
 
 static void print_result(const struct probe_bench *B, const struct probe_result *R)
 {
+    char hogs[48] = "";
+
+    if (B->hogs) {
+        snprintf(hogs, sizeof(hogs), ", %d CPU hog(s) running", B->hogs);
+    }
     printf("hvmmio bench --probe: accel %s, %d boots x %d blocks x %d accesses per direction "
-           "and device (paired: one boot, four edu devices)\n",
-           B->accel, B->reps, B->blocks, B->loops);
+           "and device (paired: one boot, four edu devices)%s\n",
+           B->accel, B->reps, B->blocks, B->loops, hogs);
     printf("untraced: %.0f cycles per read, %.0f per write (median of boots; range %.0f-%.0f, "
            "%.0f-%.0f)\n",
            R->med[0][0], R->med[0][1], R->lo[0][0], R->hi[0][0], R->lo[0][1], R->hi[0][1]);
@@ -311,6 +325,7 @@ static int write_json(const struct probe_bench *B, const struct probe_result *R,
     json_object_object_add(j, "boots", json_object_new_int(B->reps));
     json_object_object_add(j, "blocks", json_object_new_int(B->blocks));
     json_object_object_add(j, "loops", json_object_new_int(B->loops));
+    json_object_object_add(j, "hogs", json_object_new_int(B->hogs));
     json_object_object_add(j, "untraced_read_cycles", json_object_new_double(R->med[0][0]));
     json_object_object_add(j, "untraced_write_cycles", json_object_new_double(R->med[0][1]));
     for (int c = 1; c < NCFG; c++) {
@@ -334,6 +349,28 @@ static int write_json(const struct probe_bench *B, const struct probe_result *R,
     return 0;
 }
 
+/* n processes that do nothing but use CPU, until hogs_stop */
+static void hogs_start(pid_t *pids, int n)
+{
+    for (int i = 0; i < n; i++) {
+        pids[i] = fork();
+        if (pids[i] == 0) {
+            for (volatile unsigned long x = 0;; x++) {
+            }
+        }
+    }
+}
+
+static void hogs_stop(pid_t *pids, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (pids[i] > 0) {
+            kill(pids[i], SIGKILL);
+            waitpid(pids[i], NULL, 0);
+        }
+    }
+}
+
 int hvmmio_bench_probe(int argc, char **argv)
 {
     struct probe_bench B = {.reps = 5, .blocks = 11, .loops = 0};
@@ -344,8 +381,11 @@ int hvmmio_bench_probe(int argc, char **argv)
         return ret;
     }
     double rr[B.reps][NCFG], rw[B.reps][NCFG], c0r[B.reps], c0w[B.reps];
+    pid_t hogs[B.hogs + 1];
+    hogs_start(hogs, B.hogs);
     for (int rep = 0; rep < B.reps; rep++) {
         if (!probe_boot(&B, rep, rr[rep], rw[rep], &c0r[rep], &c0w[rep], &err)) {
+            hogs_stop(hogs, B.hogs);
             g_printerr("hvmmio bench: %s\n", err->message);
             return 1;
         }
@@ -353,6 +393,7 @@ int hvmmio_bench_probe(int argc, char **argv)
             g_printerr("\rhvmmio bench: boot %d of %d", rep + 1, B.reps);
         }
     }
+    hogs_stop(hogs, B.hogs);
     if (isatty(2)) {
         g_printerr("\n");
     }
