@@ -13,7 +13,9 @@
 #    e1000e accesses (RDBAL/RDBAH written and read back) are in the trace between the marks,
 #    with their values and the PCs of the probe's instructions; after mmiotrace-stop a
 #    second run of the probe (virsh reset) leaves no record; after mmiotrace-start a third
-#    run gives the same four records again; `hvmmio stat` counts them.
+#    run gives the same four records again; `hvmmio stat` counts them; mmiotrace-rotate
+#    goes on in a second file that starts with the headers; the HMP form works too;
+#  - a <hostdev> vfio device gets the same override (its command line only: no IOMMU here).
 #
 # The daemon is the system one (root, qemu:///system, QEMU as libvirt-qemu with DAC labels),
 # started by this test in a private mount namespace: tmpfs over /etc/libvirt, /run/libvirt,
@@ -70,6 +72,7 @@ die() {
 DOM=hvmmio-probe
 TDIR=/var/lib/libvirt/qemu/mmiotrace # the trace directory, owned by libvirt-qemu
 TRACE=$TDIR/$DOM-nic0.txt
+TRACE2=$TDIR/$DOM-nic0.2.txt
 BIN=/var/lib/libvirt/hvmmio-test # the emulator and the probe, where libvirt-qemu can read them
 daemon_pid=
 
@@ -270,7 +273,19 @@ qmp '{"execute":"mmiotrace-mark","arguments":{"text":"libvirt-end"}}' >/dev/null
 h=$(virsh qemu-monitor-command --hmp $DOM 'info mmiotrace' 2>&1)
 grep -q 'ua-nic0' <<<"$h" && ok "HMP over virsh (--hmp 'info mmiotrace') names ua-nic0" ||
 	nok "virsh qemu-monitor-command --hmp 'info mmiotrace'" "$h"
+# rotation: the trace goes on in a second file, which starts with the headers
+q=$(qmp "{\"execute\":\"mmiotrace-rotate\",\"arguments\":{\"device\":\"ua-nic0\",\"file\":\"$TRACE2\"}}")
+grep -q '"return":{}' <<<"$q" || nok "mmiotrace-rotate" "$q"
+qmp '{"execute":"mmiotrace-mark","arguments":{"text":"libvirt-rotated"}}' >/dev/null
+q=$(qmp '{"execute":"query-mmiotrace"}')
+grep -q "\"file\":\"$TRACE2\"" <<<"$q" || nok "query-mmiotrace after mmiotrace-rotate" "$q"
 out=$(virsh destroy $DOM 2>&1) || nok "virsh destroy" "$out"
+t2=$(head -c 100000 "$TRACE2" 2>&1)
+[ "$(head -n 1 <<<"$t2")" = "VERSION 20070824" ] && grep -q '^PCIDEV .*dev=ua-nic0' <<<"$t2" &&
+	grep -Eq '^MARKX? .*libvirt-rotated' <<<"$t2" && ! grep -q 'libvirt-end' <<<"$t2" &&
+	[ "$(stat -c %U "$TRACE2")" = libvirt-qemu ] &&
+	ok "mmiotrace-rotate over virsh: $TRACE2 starts with VERSION and PCIDEV, holds the mark made after it" ||
+	nok "the rotated file" "$t2"
 
 # ---- the trace: the e1000e's accesses between the marks, with values and PCs
 pcs=$(nm "$PROBE" | awk '$3 ~ /^p_e_rdba/ {printf "%s=0x%s ", substr($3, 3), $1}')
@@ -304,7 +319,7 @@ grep -q ' seg1=4 seg2=0 seg3=4 seg4=0 bad=$' <<<"$res" &&
 	nok "e1000e records between the marks" "$res"
 st=$("$HVMMIO" stat "$TRACE" 2>&1)
 echo "$st" | sed 's/^/#   /' | head -20
-grep -Eq 'ua-nic0' <<<"$st" && ok "hvmmio stat reads the libvirt domain's trace" ||
+grep -Eq '^ +ua-nic0 +reads 4 +writes 4$' <<<"$st" && ok "hvmmio stat: ua-nic0 reads 4 writes 4" ||
 	nok "hvmmio stat" "$st"
 
 # ---- a trace file libvirt-qemu may not write: start fails with QEMU's reason
@@ -318,6 +333,41 @@ else
 	[ -n "$why" ] && ok "a trace file where libvirt-qemu may not write: virsh start fails: $why" ||
 		nok "virsh start with an unwritable trace file failed, but not with EACCES" "$out"
 fi
+
+# ---- a <hostdev> (vfio-pci): the same override on the device libvirt makes for it. Only its
+# command line is checked (virsh domxml-to-native): starting it needs an IOMMU and a device
+# bound to vfio-pci (docs/libvirt.md).
+cat >"$OUT/hostdev.xml" <<EOF
+<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
+  <name>hvmmio-vfio</name>
+  <memory unit='MiB'>512</memory>
+  <os><type arch='x86_64' machine='q35'>hvm</type></os>
+  <features><acpi/></features>
+  <devices>
+    <emulator>$BIN/qemu-system-x86_64</emulator>
+    <hostdev mode='subsystem' type='pci' managed='no'>
+      <driver name='vfio'/>
+      <source><address domain='0x0000' bus='0x0a' slot='0x00' function='0x0'/></source>
+      <alias name='ua-dev0'/>
+    </hostdev>
+  </devices>
+  <qemu:override>
+    <qemu:device alias='ua-dev0'>
+      <qemu:frontend>
+        <qemu:property name='mmiotrace' type='bool' value='true'/>
+        <qemu:property name='mmiotrace-file' type='string' value='$TDIR/hvmmio-vfio-dev0.txt'/>
+        <qemu:property name='mmiotrace-ranges' type='string' value='0:0x0+0x1000'/>
+      </qemu:frontend>
+    </qemu:device>
+  </qemu:override>
+</domain>
+EOF
+argv=$(virsh domxml-to-native --format qemu-argv --xml "$OUT/hostdev.xml" 2>&1)
+dev=$(grep -o -- "-device '\?{\"driver\":\"vfio-pci\"[^}]*}" <<<"$argv")
+grep -q '"host":"0000:0a:00.0"' <<<"$dev" && grep -q '"id":"ua-dev0"' <<<"$dev" &&
+	grep -q '"mmiotrace":true' <<<"$dev" && grep -q '"mmiotrace-ranges":"0:0x0+0x1000"' <<<"$dev" &&
+	ok "<hostdev>: libvirt's vfio-pci -device carries the override: $dev" ||
+	nok "<hostdev> override (virsh domxml-to-native)" "$argv"
 
 echo "1..$n"
 [ $bad = 0 ]
