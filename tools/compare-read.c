@@ -60,7 +60,7 @@ bool cmp_in_scope(const struct cmp *c, uint64_t phys)
 
 /* ---- The rings ---- */
 
-/* Count a record read into the ring; false: it is not kept (header, PCIDEV, PCICFG, IRQ). */
+/* Count a record read into the ring; false: it is not kept (header, PCIDEV, PCICFG, IRQ, DMA). */
 static bool side_take(struct cmp *c, struct side *s, struct item *it)
 {
     struct mmiotrace_record *rec = &it->rec;
@@ -97,7 +97,7 @@ static bool side_take(struct cmp *c, struct side *s, struct item *it)
         }
         it->gap = true; /* a new trace session: see docs/compare.md */
         break;
-    default: /* PCIDEV, PCICFG, IRQ: not compared */
+    default: /* PCIDEV, PCICFG, IRQ, DMA, DMAMAP: not compared */
         s->n_other++;
         return false;
     }

@@ -64,6 +64,7 @@ void stats_init(struct stats *s, const char *name)
     s->regions = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
     s->opcodes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     s->vcpus = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+    s->dma = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
 }
 
 void stats_clear(struct stats *s)
@@ -73,6 +74,7 @@ void stats_clear(struct stats *s)
     g_hash_table_destroy(s->regions);
     g_hash_table_destroy(s->opcodes);
     g_hash_table_destroy(s->vcpus);
+    g_hash_table_destroy(s->dma);
 }
 
 struct count_stat *stat_count_get(GHashTable *t, const char *key)
@@ -138,6 +140,7 @@ void stats_merge(struct stats *to, struct stats *from)
     to->lost_events += from->lost_events;
     to->malformed += from->malformed;
     stat_vcpu_merge(to, from);
+    stat_dma_merge(to, from);
     if (from->have_time) {
         stat_time_seen(to, from->first_ns);
         stat_time_seen(to, from->last_ns);

@@ -226,7 +226,8 @@ static void account(struct file_state *fs, const struct mmiotrace_record *rec)
         return;
     case MMIOTRACE_VERSION:
         return;
-    default:
+    default: /* DMA, DMAMAP (stat-dma.c), MARK, IRQ, PCICFG */
+        stat_dma_account(s, rec);
         stat_time_seen(s, rec->ts_ns);
         return;
     }

@@ -172,6 +172,7 @@ void stat_print_text(const struct stats *s, unsigned top)
     print_summary(s);
     print_devices(s);
     stat_vcpu_print(s);
+    stat_dma_print(s);
     print_regions(s);
     print_registers(s, top);
     printf("\n");
@@ -299,6 +300,7 @@ json_object *stat_json(const struct stats *s, unsigned top)
     json_devices(o, s);
     json_regions(o, s);
     stat_vcpu_json(o, s);
+    stat_dma_json(o, s);
     json_registers(o, s, top);
     return o;
 }

@@ -4,6 +4,7 @@
  *   stat-count.c      the tables (interned labels, registers, devices, regions) and their merging
  *   stat-file.c       reading one trace file into them (header devices, MAP table, accesses)
  *   stat-vcpu.c       the per-vCPU counts (the vcpu= fact)
+ *   stat-dma.c        the DMA volume per device (DMA and DMAMAP records)
  *   stat-print.c      the text and JSON summaries
  *   stat-workbench.c  register names (--regs) and busiest functions (--top-functions)
  *   cmd-stat.c        the command line
@@ -59,6 +60,7 @@ struct stats {
     GHashTable *regions; /* interned "dev\nregion" -> struct count_stat * */
     GHashTable *opcodes; /* "0f,b6,42" -> count (UNKNOWN records) */
     GHashTable *vcpus;   /* per-vCPU counts: stat-vcpu.c */
+    GHashTable *dma;     /* DMA volume per device: stat-dma.c */
 };
 
 /* stat-count.c */
@@ -83,6 +85,12 @@ void stat_vcpu_account(struct stats *s, const struct mmiotrace_record *rec);
 void stat_vcpu_merge(struct stats *to, struct stats *from);
 void stat_vcpu_print(const struct stats *s);
 void stat_vcpu_json(json_object *o, const struct stats *s);
+
+/* stat-dma.c: DMA records and bytes each way, IOMMU maps, per device. */
+void stat_dma_account(struct stats *s, const struct mmiotrace_record *rec);
+void stat_dma_merge(struct stats *to, struct stats *from);
+void stat_dma_print(const struct stats *s);
+void stat_dma_json(json_object *o, const struct stats *s);
 
 /* stat-print.c */
 void stat_print_text(const struct stats *s, unsigned top);

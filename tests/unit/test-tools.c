@@ -197,6 +197,89 @@ static void test_stat_dev_names(void)
     run_free(&r);
 }
 
+/* issue 18: DMA volume per device (bytes and records each way), IOMMU maps; text and JSON */
+static const char dma_doc[] = "W 4 1.0 1 0xfeba0000 0x1 0x0 0 dev=nic0 bar=0 off=0x0\n"
+                              "DMA 1.1 TO 0x1000 64 0x0 dev=nic0\n"
+                              "DMA 1.2 TO 0x2000 4096 0x0 dev=nic0 data=00\n"
+                              "DMA 1.3 FROM 0x3000 9 0xcbf43926 dev=nic0 data=313233343536373839\n"
+                              "DMAMAP 1.4 MAP 0x100000 65536 ro=1 dev=vf0\n"
+                              "DMAMAP 1.5 UNMAP 0x100000 65536 dev=vf0\n"
+                              "DMA 1.6 FROM 0x4000 100 0x0\n";
+
+static void test_stat_dma(void)
+{
+    g_autofree char *p = write_tmp("dma.txt", dma_doc);
+    struct run r = RUN(NULL, "stat", p, p);
+    g_assert_cmpint(r.status, ==, 0);
+    g_assert_nonnull(strstr(r.out, "DMA 4, DMAMAP 2"));
+    /* the total of the two files: twice each figure */
+    const char *total = strstr(r.out, "== total");
+    g_assert_nonnull(total);
+    g_assert_true(g_regex_match_simple(
+        "\n  \\? +to 0 \\(0 bytes\\)  from 2 \\(200 bytes\\)\n"
+        "  nic0 +to 4 \\(8320 bytes\\)  from 2 \\(18 bytes\\)\n"
+        "  vf0 +to 0 \\(0 bytes\\)  from 0 \\(0 bytes\\)  iommu maps 2 unmaps 2\n",
+        total, 0, 0));
+    run_free(&r);
+    r = RUN(NULL, "stat", "--json", p);
+    g_assert_cmpint(r.status, ==, 0);
+    json_object *o = json_tokener_parse(r.out), *files, *f, *dma, *nic, *x, *y;
+    g_assert_true(json_object_object_get_ex(o, "files", &files));
+    f = json_object_array_get_idx(files, 0);
+    g_assert_true(json_object_object_get_ex(f, "dma", &dma));
+    g_assert_cmpint(json_object_array_length(dma), ==, 3);
+    nic = json_object_array_get_idx(dma, 1);
+    g_assert_true(json_object_object_get_ex(nic, "to_device", &x));
+    g_assert_true(json_object_object_get_ex(x, "bytes", &y));
+    g_assert_cmpint(json_object_get_int64(y), ==, 4160);
+    g_assert_true(json_object_object_get_ex(nic, "from_device", &x));
+    g_assert_true(json_object_object_get_ex(x, "records", &y));
+    g_assert_cmpint(json_object_get_int64(y), ==, 1);
+    json_object_put(o);
+    run_free(&r);
+    /* convert passes them through; --kernel-compat drops them */
+    g_autofree char *k = tmp_path("dma-kernel.txt");
+    r = RUN(NULL, "convert", "--kernel-compat", p, k);
+    g_assert_cmpint(r.status, ==, 0);
+    g_autofree char *kt = slurp(k);
+    g_assert_cmpstr(kt, ==, "W 4 1.000000 1 0xfeba0000 0x1 0x0 0\n");
+    run_free(&r);
+}
+
+/* issue 18: compare ignores DMA and DMAMAP: the same result with a DMA record after every line */
+static void test_compare_ignores_dma(void)
+{
+    const char *fixtures = g_getenv("FIXTURES");
+    g_autofree char *guest = g_build_filename(fixtures, "compare-e1000e-guest-2.txt.gz", NULL);
+    g_autofree char *host = g_build_filename(fixtures, "compare-e1000e-host-2.txt.gz", NULL);
+    g_autofree char *cmd = g_strdup_printf("gzip -dc %s", host);
+    g_autofree char *text = NULL;
+    g_assert_true(g_spawn_command_line_sync(cmd, &text, NULL, NULL, NULL));
+    GString *with = g_string_new(NULL);
+    for (char *l = text, *nl; *l; l = nl + 1) {
+        nl = strchr(l, '\n');
+        g_string_append_len(with, l, nl - l + 1);
+        g_string_append(with, "DMA 9.0 FROM 0x1000 4 0x0 dev=nic0 data=00\n"
+                              "DMAMAP 9.0 MAP 0x1000 4096 dev=nic0\n");
+    }
+    g_autofree char *host_dma = write_tmp("host-dma.txt", with->str);
+    g_string_free(with, TRUE);
+    struct run a = RUN(NULL, "compare", guest, host);
+    struct run b = RUN(NULL, "compare", guest, host_dma);
+    g_assert_cmpint(a.status, ==, 0);
+    g_assert_cmpint(b.status, ==, 0);
+    g_assert_nonnull(strstr(b.out, "RESULT: PASS"));
+    /* the same figures: all but the first line (the file names) and the start's host line */
+    g_autoptr(GRegex) drop = g_regex_new("^(hvmmio compare: .*|  host R/W before the start.*)\n",
+                                         G_REGEX_MULTILINE, 0, NULL);
+    g_autofree char *sa = g_regex_replace_literal(drop, a.out, -1, 0, "", 0, NULL);
+    g_autofree char *sb = g_regex_replace_literal(drop, b.out, -1, 0, "", 0, NULL);
+    g_assert_nonnull(strstr(sa, "guest R/W matched            3568 / 3568"));
+    g_assert_cmpstr(sa, ==, sb);
+    run_free(&a);
+    run_free(&b);
+}
+
 static void test_stat_usage(void)
 {
     struct run r = RUN(NULL, "stat", "--help");
@@ -383,6 +466,8 @@ int main(int argc, char **argv)
     g_test_add_func("/tools/stat/lost-unknown", test_stat_lost_unknown);
     g_test_add_func("/tools/stat/dev-names", test_stat_dev_names);
     g_test_add_func("/tools/stat/usage", test_stat_usage);
+    g_test_add_func("/tools/stat/dma", test_stat_dma);
+    g_test_add_func("/tools/compare/ignores-dma", test_compare_ignores_dma);
     g_test_add_func("/tools/convert/chain", test_convert_chain);
     g_test_add_func("/tools/convert/stdio", test_convert_stdio);
     g_test_add_func("/tools/convert/kernel-mark", test_convert_kernel_mark);
