@@ -33,7 +33,8 @@
 
 static int result = -1;
 module_param(result, int, 0444);
-MODULE_PARM_DESC(result, "-1: no device probed; 0: the probe passed; else the errno of the failed step");
+MODULE_PARM_DESC(result,
+		 "-1: no device probed; 0: the probe passed; else the errno of the failed step");
 
 struct ft_mode {
 	const char *name;
@@ -148,5 +149,5 @@ static struct pci_driver ft_driver = {
 };
 module_pci_driver(ft_driver);
 
-MODULE_DESCRIPTION("TEST ONLY: a driver for hvmmio's test device with a planted bug (fuzzing target)");
+MODULE_DESCRIPTION("TEST ONLY: hvmmio's test device with a planted bug (a fuzzing target)");
 MODULE_LICENSE("GPL");
