@@ -4,7 +4,8 @@
 # mmiotrace-file, mmiotrace-pc as frontend properties of the device libvirt names ua-nic0),
 # and the firmware-free probe guest (tests/kvm-probe/) under TCG as its kernel. The test
 # drives the trace over `virsh qemu-monitor-command` and checks the file:
-#  - the override reached QEMU: the device is traced, to the file named, with PCs;
+#  - the override reached QEMU (bool, string and unsigned properties): the device is traced,
+#    to the file named, with PCs;
 #  - QEMU runs as libvirt's user (libvirt-qemu) and writes the trace into a directory that
 #    user owns (/var/lib/libvirt/qemu/mmiotrace, the place docs/libvirt.md recommends), the
 #    file owned by it; a trace file where that user may not write makes `virsh start` fail
@@ -188,6 +189,8 @@ domain_xml() { # NAME TRACE-FILE
         <qemu:property name='mmiotrace' type='bool' value='true'/>
         <qemu:property name='mmiotrace-file' type='string' value='$2'/>
         <qemu:property name='mmiotrace-pc' type='bool' value='true'/>
+        <qemu:property name='mmiotrace-ring' type='unsigned' value='4096'/>
+        <qemu:property name='mmiotrace-mode' type='string' value='lossless'/>
       </qemu:frontend>
     </qemu:device>
   </qemu:override>
@@ -212,6 +215,7 @@ log=/var/log/libvirt/qemu/$DOM.log
 dev=$(grep -o -- "-device '\?{\"driver\":\"e1000e\"[^}]*}" "$log" | head -1)
 grep -q '"mmiotrace":true' <<<"$dev" && grep -q "\"mmiotrace-file\":\"$TRACE\"" <<<"$dev" &&
 	grep -q '"mmiotrace-pc":true' <<<"$dev" && grep -q '"id":"ua-nic0"' <<<"$dev" &&
+	grep -q '"mmiotrace-ring":4096' <<<"$dev" && grep -q '"mmiotrace-mode":"lossless"' <<<"$dev" &&
 	ok "the e1000e's -device carries the overridden properties: $dev" ||
 	nok "override on QEMU's command line" "$(grep -- -device "$log")"
 
@@ -279,12 +283,15 @@ grep -q '"return":{}' <<<"$q" || nok "mmiotrace-rotate" "$q"
 qmp '{"execute":"mmiotrace-mark","arguments":{"text":"libvirt-rotated"}}' >/dev/null
 q=$(qmp '{"execute":"query-mmiotrace"}')
 grep -q "\"file\":\"$TRACE2\"" <<<"$q" || nok "query-mmiotrace after mmiotrace-rotate" "$q"
+# a mark just before virsh destroy (SIGTERM: QEMU writes the file out as it exits)
+qmp '{"execute":"mmiotrace-mark","arguments":{"text":"libvirt-before-destroy"}}' >/dev/null
 out=$(virsh destroy $DOM 2>&1) || nok "virsh destroy" "$out"
 t2=$(head -c 100000 "$TRACE2" 2>&1)
 [ "$(head -n 1 <<<"$t2")" = "VERSION 20070824" ] && grep -q '^PCIDEV .*dev=ua-nic0' <<<"$t2" &&
 	grep -Eq '^MARKX? .*libvirt-rotated' <<<"$t2" && ! grep -q 'libvirt-end' <<<"$t2" &&
+	grep -Eq '^MARKX? .*libvirt-before-destroy' <<<"$t2" &&
 	[ "$(stat -c %U "$TRACE2")" = libvirt-qemu ] &&
-	ok "mmiotrace-rotate over virsh: $TRACE2 starts with VERSION and PCIDEV, holds the mark made after it" ||
+	ok "mmiotrace-rotate over virsh: $TRACE2 starts with VERSION and PCIDEV, holds the marks made after it, the last one just before virsh destroy" ||
 	nok "the rotated file" "$t2"
 
 # ---- the trace: the e1000e's accesses between the marks, with values and PCs
