@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * hvmmio convert --to perfetto: the per-access event (an instant with the access's fields as
- * args: offset, width, value, register, bitfields, PC, function, vCPU, instruction) and, for
- * one of the busiest registers, its counter sample. Written with a cursor into a buffer sized
- * beforehand: this is the hot path of the export.
+ * args: offset, width, value, register, bitfields, PC, function, vCPU, instruction); its
+ * register's count and counter sample (spooled: perfetto-counters.c). Written with a cursor
+ * into a buffer sized beforehand: this is the hot path of the export.
  */
 #include <stdio.h>
 #include <string.h>
@@ -19,17 +19,31 @@
 
 #define W_LIT(w, lit) (memcpy((w), (lit), sizeof(lit) - 1), (w) += sizeof(lit) - 1)
 
-/* a JSON string: needs at most 6 * len + 2 bytes */
-static char *w_str(char *w, const char *s, size_t len)
+/* A word of 8 bytes with none to escape in JSON: no control byte (< 0x20), none >= 0x7f,
+ * no '"' and no '\\' (bit tricks: a byte below n, above n, equal to 0). */
+static inline bool plain8(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t lt20 = (x - ones * 0x20) & ~x & highs;
+    uint64_t ge7f = ((x + ones * (127 - 0x7e)) | x) & highs;
+    uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+    uint64_t zq = (q - ones) & ~q & highs, zb = (b - ones) & ~b & highs;
+    return !(lt20 | ge7f | zq | zb);
+}
+
+char *pf_w_str(char *w, const char *s, size_t len)
 {
     size_t i = 0;
+    *w++ = '"';
+    for (uint64_t x; i + 8 <= len && (memcpy(&x, s + i, 8), plain8(x)); i += 8) {
+        memcpy(w + i, &x, 8);
+    }
     while (i < len && (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f && s[i] != '"' &&
            s[i] != '\\') {
+        w[i] = s[i];
         i++;
     }
-    *w++ = '"';
     if (i == len) {
-        memcpy(w, s, len);
         w += len;
     } else {
         GString *tmp = g_string_new(NULL);
@@ -42,32 +56,32 @@ static char *w_str(char *w, const char *s, size_t len)
     return w;
 }
 
-static char *w_ts(char *w, uint64_t ns)
+char *pf_w_ts(char *w, uint64_t ns)
 {
     w = ff_dec_at(w, ns / 1000, 1);
     *w++ = '.';
     return ff_dec_at(w, ns % 1000, 3);
 }
 
-/* One access on its way out: where it goes and its texts (in p->name, p->fields, p->sym). */
+/* One access on its way out: where it goes and its texts (in p->name, p->fields). */
 struct access {
     const struct mmiotrace_record *rec;
     const struct regmap_hit *h; /* NULL: no register known */
     const char *dev, *kind;
     int bar, pid, tid;
-    bool unknown, have_sym;
+    bool unknown;
     unsigned width;
     uint64_t off, value, pc;
     gsize bare;      /* p->name->str + bare: the register's name alone */
     const char *dec; /* the decoded fields (in p->fields), or NULL */
     size_t declen, asm_len;
+    const char *pcj; /* ,"pc":...,"function":... ("" without a PC) */
+    size_t pcj_len;
 };
 
-/* Its device's process, its BAR's thread, its value. */
-static void access_place(struct pf *p, struct access *a)
+/* Its device's process and BAR's thread (their metadata events the first time). */
+static void access_owner(struct pf *p, struct access *a)
 {
-    const struct mmiotrace_record *rec = a->rec;
-    a->h = pf_locate(p, rec, &a->dev, &a->bar, &a->off);
     a->pid = pf_dev_pid(p, a->dev);
     a->tid = a->bar >= 0 ? a->bar : 15;
     if (a->bar >= 0) {
@@ -76,18 +90,13 @@ static void access_place(struct pf *p, struct access *a)
     } else {
         pf_thread(p, a->pid, a->tid, "unknown BAR");
     }
-    a->unknown = rec->type == MMIOTRACE_UNKNOWN;
-    a->width = a->unknown ? 0 : rec->rw.width;
-    uint64_t mask = a->width >= 8 ? UINT64_MAX : (1ull << (8 * a->width)) - 1;
-    a->value = a->unknown ? 0 : rec->rw.value & mask;
-    a->kind = a->unknown ? "UNKNOWN" : rec->type == MMIOTRACE_READ ? "R" : "W";
 }
 
-/* The variable parts: the event's name, the decoded fields, the function. */
-static void access_texts(struct pf *p, struct access *a)
+/* The event's name into p->name ("R CTRL", "W +0x5418"). */
+static void access_name(struct pf *p, struct access *a)
 {
     const struct regmap_hit *h = a->h;
-    GString *name = p->name, *f = p->fields, *sym = p->sym;
+    GString *name = p->name;
     g_string_assign(name, a->kind);
     g_string_append_c(name, ' ');
     a->bare = name->len;
@@ -103,51 +112,67 @@ static void access_texts(struct pf *p, struct access *a)
         }
         ff_0x(name, a->off, 1);
     }
+}
+
+/* The decoded fields (in p->fields) and the instruction's length. */
+static void access_fields(struct pf *p, struct access *a)
+{
+    GString *f = p->fields;
     a->dec = NULL;
     a->declen = 0;
-    if (h && !a->unknown) {
+    if (a->h && !a->unknown) {
         g_string_truncate(f, 0);
-        regmap_format(f, h, a->value, a->width);
+        regmap_format(f, a->h, a->value, a->width);
         const char *brace = memchr(f->str, '{', f->len);
         const char *paren = brace ? NULL : strstr(f->str, " (");
         a->dec = brace ? brace : paren ? paren + 1 : NULL;
         a->declen = a->dec ? f->len - (size_t)(a->dec - f->str) : 0;
     }
-    a->pc = a->unknown ? a->rec->unknown.pc : a->rec->rw.pc;
-    g_string_truncate(sym, 0);
-    a->have_sym = a->pc && p->syms && symtab_format(p->syms, sym, a->pc);
     a->asm_len = a->rec->ext & MMIOTRACE_EXT_ASM ? a->rec->asm_len : 0;
 }
 
-/* The instant's args, after the offset. */
-static char *w_args(char *w, const struct pf *p, const struct access *a)
+/* ,"pc":"0x...","function":"..." of a->pc (remembered per PC): into a->pcj. */
+static void access_pc(struct pf *p, struct access *a)
+{
+    uint64_t pc = a->pc;
+    struct pc_json *m = &p->pcj[(pc ^ pc >> 10) & (PC_JSON - 1)];
+    if (m->len && m->pc == pc) {
+        a->pcj = m->text;
+        a->pcj_len = m->len;
+        return;
+    }
+    g_string_truncate(p->sym, 0);
+    bool named = p->syms && symtab_format(p->syms, p->sym, pc);
+    GString *j = p->pcbuf;
+    g_string_set_size(j, 64 + 6 * p->sym->len);
+    char *w = j->str;
+    W_LIT(w, ",\"pc\":\"0x");
+    w = ff_hex_at(w, pc, 1);
+    *w++ = '"';
+    if (named) {
+        W_LIT(w, ",\"function\":");
+        w = pf_w_str(w, p->sym->str, p->sym->len);
+    }
+    size_t len = (size_t)(w - j->str);
+    m->len = len <= sizeof(m->text) ? (unsigned)len : 0;
+    if (m->len) {
+        memcpy(m->text, j->str, len);
+        m->pc = pc;
+    }
+    a->pcj = j->str;
+    a->pcj_len = len;
+}
+
+/* The args after the register's name: fields, PC and function, vCPU, instruction. */
+static char *w_args(char *w, struct pf *p, const struct access *a)
 {
     const struct mmiotrace_record *rec = a->rec;
-    const GString *name = p->name;
-    if (!a->unknown) {
-        W_LIT(w, ",\"width\":");
-        w = ff_dec_at(w, a->width, 1);
-        W_LIT(w, ",\"value\":\"0x");
-        w = ff_hex_at(w, a->value, (int)(2 * a->width));
-        *w++ = '"';
+    if (a->dec) {
+        W_LIT(w, ",\"fields\":");
+        w = pf_w_str(w, a->dec, a->declen);
     }
-    if (a->h) {
-        W_LIT(w, ",\"register\":");
-        w = w_str(w, name->str + a->bare, name->len - a->bare);
-        if (a->dec) {
-            W_LIT(w, ",\"fields\":");
-            w = w_str(w, a->dec, a->declen);
-        }
-    }
-    if (a->pc) {
-        W_LIT(w, ",\"pc\":\"0x");
-        w = ff_hex_at(w, a->pc, 1);
-        *w++ = '"';
-        if (a->have_sym) {
-            W_LIT(w, ",\"function\":");
-            w = w_str(w, p->sym->str, p->sym->len);
-        }
-    }
+    memcpy(w, a->pcj, a->pcj_len);
+    w += a->pcj_len;
     if (rec->ext & MMIOTRACE_EXT_VCPU) {
         if (rec->vcpu == MMIOTRACE_VCPU_NONE) {
             W_LIT(w, ",\"vcpu\":\"none\"");
@@ -158,62 +183,124 @@ static char *w_args(char *w, const struct pf *p, const struct access *a)
     }
     if (a->asm_len) {
         W_LIT(w, ",\"asm\":");
-        w = w_str(w, rec->asm_text, a->asm_len);
+        w = pf_w_str(w, rec->asm_text, a->asm_len);
     }
     return w;
 }
 
-/* The counter sample of one of the busiest registers. */
-static char *w_counter(char *w, struct pf *p, const struct access *a)
+/* Room for n + 512 bytes at the end of p->s: the cursor (p->s->len unchanged). */
+static char *reserve(struct pf *p, size_t n)
 {
-    const GString *name = p->name;
-    W_LIT(w, ",\n{\"ph\":\"C\",\"name\":");
-    w = w_str(w, name->str + a->bare, name->len - a->bare);
+    ff_room(p->s, n + 512);
+    return p->s->str + p->s->len;
+}
+
+/* What was written at the cursor up to w is p->s's. */
+static void commit(struct pf *p, char *w)
+{
+    p->s->len = (gsize)(w - p->s->str);
+    p->s->str[p->s->len] = 0;
+}
+
+/* The event's constant parts, kept by its register (c: NULL for an UNKNOWN access). */
+static void parts(struct pf *p, struct access *a, GString *head, GString *mid, GString *reg)
+{
+    access_name(p, a);
+    char *w = reserve(p, 64 + 12 * p->name->len), *start = w;
+    W_LIT(w, "{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"");
+    memcpy(w, a->kind, strlen(a->kind));
+    w += strlen(a->kind);
+    W_LIT(w, "\",\"name\":");
+    w = pf_w_str(w, p->name->str, p->name->len);
     W_LIT(w, ",\"ts\":");
-    w = w_ts(w, a->rec->ts_ns);
+    g_string_append_len(head, start, w - start);
+    w = start;
     W_LIT(w, ",\"pid\":");
     w = ff_dec_at(w, (uint64_t)a->pid, 1);
-    /* a JSON number: exact up to 2^53 */
-    W_LIT(w, ",\"args\":{\"value\":");
-    w = ff_dec_at(w, a->value, 1);
+    W_LIT(w, ",\"tid\":");
+    w = ff_dec_at(w, (uint64_t)a->tid, 1);
+    W_LIT(w, ",\"args\":{\"offset\":\"0x");
+    w = ff_hex_at(w, a->off, 1);
+    *w++ = '"';
+    g_string_append_len(mid, start, w - start);
+    if (a->h) {
+        w = start;
+        W_LIT(w, ",\"register\":");
+        w = pf_w_str(w, p->name->str + a->bare, p->name->len - a->bare);
+        g_string_append_len(reg, start, w - start);
+    }
+}
+
+/* Write the event from its parts. */
+static void write_event(struct pf *p, const struct access *a, const GString *head,
+                        const GString *mid, const GString *reg)
+{
+    const struct mmiotrace_record *rec = a->rec;
+    pf_open(p);
+    char *w =
+        reserve(p, head->len + mid->len + reg->len + a->pcj_len + 6 * (a->declen + a->asm_len));
+    memcpy(w, head->str, head->len);
+    w = pf_w_ts(w + head->len, rec->ts_ns);
+    memcpy(w, mid->str, mid->len);
+    w += mid->len;
+    if (!a->unknown) {
+        W_LIT(w, ",\"width\":");
+        w = ff_dec_at(w, a->width, 1);
+        W_LIT(w, ",\"value\":\"0x");
+        w = ff_hex_at(w, a->value, (int)(2 * a->width));
+        *w++ = '"';
+    }
+    memcpy(w, reg->str, reg->len);
+    w = w_args(w + reg->len, p, a);
     W_LIT(w, "}}");
-    p->counters++;
-    p->events++; /* emit counts the instant */
-    return w;
+    commit(p, w);
+    pf_emit(p);
+    p->instants++;
 }
 
 void pf_access_event(struct pf *p, const struct mmiotrace_record *rec)
 {
-    struct access a = {.rec = rec};
-    access_place(p, &a);
-    access_texts(p, &a);
-    size_t need = 512 + 12 * p->name->len + 6 * (a.declen + p->sym->len + a.asm_len);
-
-    GString *o = p->s;
-    gsize at = o->len;
-    g_string_set_size(o, at + need);
-    char *w = o->str + at;
-    W_LIT(w, "{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"");
-    memcpy(w, a.kind, strlen(a.kind));
-    w += strlen(a.kind);
-    W_LIT(w, "\",\"name\":");
-    w = w_str(w, p->name->str, p->name->len);
-    W_LIT(w, ",\"ts\":");
-    w = w_ts(w, rec->ts_ns);
-    W_LIT(w, ",\"pid\":");
-    w = ff_dec_at(w, (uint64_t)a.pid, 1);
-    W_LIT(w, ",\"tid\":");
-    w = ff_dec_at(w, (uint64_t)a.tid, 1);
-    W_LIT(w, ",\"args\":{\"offset\":\"0x");
-    w = ff_hex_at(w, a.off, 1);
-    *w++ = '"';
-    w = w_args(w, p, &a);
-    W_LIT(w, "}}");
-    struct reg_count *c = a.unknown ? NULL : pf_reg_get(p, a.dev, a.bar, a.off);
-    if (c && c->counter) {
-        w = w_counter(w, p, &a);
+    struct access a = {.rec = rec, .unknown = rec->type == MMIOTRACE_UNKNOWN};
+    a.h = pf_locate(p, rec, &a.dev, &a.bar, &a.off);
+    a.width = a.unknown ? 0 : rec->rw.width;
+    uint64_t mask = a.width >= 8 ? UINT64_MAX : (1ull << (8 * a.width)) - 1;
+    a.value = a.unknown ? 0 : rec->rw.value & mask;
+    a.kind = a.unknown ? "UNKNOWN" : rec->type == MMIOTRACE_READ ? "R" : "W";
+    a.pc = a.unknown ? rec->unknown.pc : rec->rw.pc;
+    access_fields(p, &a);
+    a.pcj = "";
+    if (a.pc) {
+        access_pc(p, &a);
     }
-    g_string_truncate(o, (gsize)(w - o->str));
-    pf_emit(p);
-    p->instants++;
+    if (a.unknown) { /* rare: no register, nothing kept */
+        g_autoptr(GString) head = g_string_new(NULL), mid = g_string_new(NULL);
+        g_autoptr(GString) reg = g_string_new(NULL);
+        access_owner(p, &a);
+        parts(p, &a, head, mid, reg);
+        write_event(p, &a, head, mid, reg);
+        return;
+    }
+    struct reg_count *c = pf_reg_get(p, a.dev, a.bar, a.off);
+    int k = rec->type == MMIOTRACE_WRITE;
+    if (!c->head[k]) {
+        access_owner(p, &a);
+        c->head[k] = g_string_new(NULL);
+        if (!c->mid) {
+            c->mid = g_string_new(NULL);
+            c->reg = g_string_new(NULL);
+            parts(p, &a, c->head[k], c->mid, c->reg);
+            c->pid = a.pid;
+            char *w = reserve(p, 12 * (p->name->len - a.bare)), *start = w;
+            w = pf_w_str(w, p->name->str + a.bare, p->name->len - a.bare);
+            c->cname = g_strndup(start, (gsize)(w - start));
+        } else {
+            g_autoptr(GString) mid = g_string_new(NULL), reg = g_string_new(NULL);
+            parts(p, &a, c->head[k], mid, reg);
+        }
+    }
+    write_event(p, &a, c->head[k], c->mid, c->reg);
+    c->count++;
+    if (p->spool) {
+        pf_spool_sample(p, c, rec->ts_ns, a.value);
+    }
 }

@@ -40,15 +40,28 @@ static void jts(GString *o, uint64_t ns)
     ff_dec(o, ns % 1000, 3);
 }
 
-void pf_emit(struct pf *p)
+#define FLUSH_AT (1 << 18) /* bytes of events written at once */
+
+void pf_open(struct pf *p)
 {
     if (!p->first) {
-        fwrite(",\n", 1, 2, p->out);
+        FF_LIT(p->s, ",\n");
     }
     p->first = false;
+}
+
+void pf_flush(struct pf *p)
+{
     fwrite(p->s->str, 1, p->s->len, p->out);
     g_string_truncate(p->s, 0);
+}
+
+void pf_emit(struct pf *p)
+{
     p->events++;
+    if (p->s->len >= FLUSH_AT) {
+        pf_flush(p);
+    }
 }
 
 int pf_dev_pid(struct pf *p, const char *dev)
@@ -59,6 +72,7 @@ int pf_dev_pid(struct pf *p, const char *dev)
     }
     int pid = (int)g_hash_table_size(p->devs) + 1;
     g_hash_table_insert(p->devs, (gpointer)dev, GINT_TO_POINTER(pid));
+    pf_open(p);
     g_string_append_printf(
         p->s, "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%d,\"args\":{\"name\":", pid);
     wb_json_string(p->s, dev, strlen(dev), false);
@@ -74,6 +88,7 @@ void pf_thread(struct pf *p, int pid, int tid, const char *name)
         return;
     }
     g_hash_table_add(p->threads, k);
+    pf_open(p);
     g_string_append_printf(p->s,
                            "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%d,\"tid\":%d,"
                            "\"args\":{\"name\":\"%s\"}}",
@@ -95,13 +110,36 @@ const struct regmap_hit *pf_locate(struct pf *p, const struct mmiotrace_record *
 struct reg_count *pf_reg_get(struct pf *p, const char *dev, int bar, uint64_t off)
 {
     struct wb_reg_key k = {dev, bar, off};
-    struct reg_count *c = g_hash_table_lookup(p->regs, &k);
+    struct reg_count *c = p->last_reg;
+    if (c && wb_reg_key_equal(&c->k, &k)) {
+        return c;
+    }
+    c = g_hash_table_lookup(p->regs, &k);
     if (!c) {
         c = g_new0(struct reg_count, 1);
         c->k = k;
+        c->id = p->reg_list->len;
+        g_ptr_array_add(p->reg_list, c);
         g_hash_table_insert(p->regs, &c->k, c);
     }
+    p->last_reg = c;
     return c;
+}
+
+static void reg_count_free(gpointer v)
+{
+    struct reg_count *c = v;
+    g_free(c->cname);
+    for (int i = 0; i < 2; i++) {
+        if (c->head[i]) {
+            g_string_free(c->head[i], TRUE);
+        }
+    }
+    if (c->mid) {
+        g_string_free(c->mid, TRUE);
+        g_string_free(c->reg, TRUE);
+    }
+    g_free(c);
 }
 
 void pf_init(struct pf *p)
@@ -110,13 +148,15 @@ void pf_init(struct pf *p)
         .maps = regmap_set_new(),
         .devs = g_hash_table_new(g_str_hash, g_str_equal),
         .names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
-        .regs = g_hash_table_new_full(wb_reg_key_hash, wb_reg_key_equal, NULL, g_free),
+        .regs = g_hash_table_new_full(wb_reg_key_hash, wb_reg_key_equal, NULL, reg_count_free),
+        .reg_list = g_ptr_array_new(),
+        .pcj = g_new0(struct pc_json, PC_JSON),
         .threads = g_hash_table_new(g_direct_hash, g_direct_equal),
-        .s = g_string_sized_new(1024),
-        .key = g_string_sized_new(128),
+        .s = g_string_sized_new(FLUSH_AT + 4096),
         .name = g_string_sized_new(128),
         .fields = g_string_sized_new(256),
         .sym = g_string_sized_new(256),
+        .pcbuf = g_string_sized_new(256),
         .first = true,
     };
 }
@@ -129,11 +169,16 @@ void pf_free(struct pf *p)
     g_hash_table_destroy(p->names);
     g_hash_table_destroy(p->regs);
     g_hash_table_destroy(p->threads);
+    g_ptr_array_free(p->reg_list, TRUE);
+    g_free(p->pcj);
+    if (p->spool) {
+        fclose(p->spool);
+    }
     g_string_free(p->s, TRUE);
-    g_string_free(p->key, TRUE);
     g_string_free(p->name, TRUE);
     g_string_free(p->fields, TRUE);
     g_string_free(p->sym, TRUE);
+    g_string_free(p->pcbuf, TRUE);
 }
 
 void pf_other_event(struct pf *p, const struct mmiotrace_record *rec)
@@ -146,6 +191,7 @@ void pf_other_event(struct pf *p, const struct mmiotrace_record *rec)
         static const char *const kinds[] = {"INTx", "MSI", "MSI-X"};
         int pid = pf_dev_pid(p, dev);
         pf_thread(p, pid, TID_IRQ, "interrupts");
+        pf_open(p);
         const char *k = rec->irq.kind <= MMIOTRACE_IRQ_MSIX ? kinds[rec->irq.kind] : "?";
         g_string_append_printf(
             o,
@@ -163,6 +209,7 @@ void pf_other_event(struct pf *p, const struct mmiotrace_record *rec)
     case MMIOTRACE_UNMAP: {
         int pid = pf_dev_pid(p, dev);
         pf_thread(p, pid, TID_MAP, "mappings");
+        pf_open(p);
         bool map = rec->type == MMIOTRACE_MAP;
         g_string_append_printf(
             o, "{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"%s\",\"name\":\"%s %" PRId32 "\",\"ts\":",
@@ -178,6 +225,7 @@ void pf_other_event(struct pf *p, const struct mmiotrace_record *rec)
         break;
     }
     case MMIOTRACE_MARK:
+        pf_open(p);
         g_string_append(o, "{\"ph\":\"i\",\"s\":\"g\",\"cat\":\"MARK\",\"name\":");
         wb_json_string(o, rec->mark.text, rec->mark.len, false);
         g_string_append(o, ",\"ts\":");
@@ -185,6 +233,7 @@ void pf_other_event(struct pf *p, const struct mmiotrace_record *rec)
         g_string_append(o, ",\"pid\":0,\"tid\":0}");
         break;
     case MMIOTRACE_LOST:
+        pf_open(p);
         g_string_append_printf(o,
                                "{\"ph\":\"i\",\"s\":\"g\",\"cat\":\"LOST\",\"name\":\"lost %" PRIu64
                                " events\",\"ts\":",

@@ -6,9 +6,10 @@
  * function, vCPU); a counter track with the value history of each of the N busiest registers;
  * interrupts, MAP/UNMAP, markers and losses as instant events.
  *
- * The trace is read twice (the first pass finds the busiest registers), so TRACE must be a
- * file. The events are written as they are read: memory grows with distinct registers only.
- * This file: the command line and the two passes (perfetto.h names the other parts).
+ * The trace is read once (stdin works) and the events are written as they are read; the
+ * counter samples wait in a temporary file until the busiest registers are known
+ * (perfetto-counters.c). Memory grows with distinct registers only.
+ * This file: the command line and the pass (perfetto.h names the other parts).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -42,11 +43,11 @@ static gint busier(gconstpointer a, gconstpointer b)
     return x->count != y->count ? (x->count > y->count ? -1 : 1) : wb_reg_key_cmp(&x->k, &y->k);
 }
 
-/* One pass over path: count (first) or write events. */
-static int pass(struct pf *p, const char *prog, const char *path, bool skip_bad, bool write)
+/* The pass over path, writing events: 0, or -1 after printing why. */
+static int pass(struct pf *p, const char *prog, const char *path, bool skip_bad)
 {
     struct hvmmio_warn warned = {"hvmmio convert", 5, 0};
-    struct mmiotrace_reader *r = wb_reader_open(prog, path, skip_bad, write ? &warned : NULL);
+    struct mmiotrace_reader *r = wb_reader_open(prog, path, skip_bad, &warned);
     if (!r) {
         return -1;
     }
@@ -54,18 +55,8 @@ static int pass(struct pf *p, const char *prog, const char *path, bool skip_bad,
     int got;
     while ((got = mmiotrace_reader_next(r, &rec)) > 0) {
         regmap_set_track(p->maps, &rec);
-        bool access = rec.type == MMIOTRACE_READ || rec.type == MMIOTRACE_WRITE;
-        if (!write) {
-            if (access) {
-                const char *dev;
-                int bar;
-                uint64_t off;
-                pf_locate(p, &rec, &dev, &bar, &off);
-                pf_reg_get(p, dev, bar, off)->count++;
-            }
-            continue;
-        }
-        if (access || rec.type == MMIOTRACE_UNKNOWN) {
+        if (rec.type == MMIOTRACE_READ || rec.type == MMIOTRACE_WRITE ||
+            rec.type == MMIOTRACE_UNKNOWN) {
             pf_access_event(p, &rec);
         } else {
             pf_other_event(p, &rec);
@@ -120,13 +111,6 @@ static int parse_args(int *argc, char ***argv)
                 prog);
         return 2;
     }
-    if (!strcmp((*argv)[1], "-") && cli.ncounters) {
-        fprintf(stderr,
-                "%s: --to perfetto reads TRACE twice (to choose the counter tracks): give a "
-                "file, not stdin, or --counters 0\n",
-                prog);
-        return 2;
-    }
     if (cli.ncounters < 0) {
         fprintf(stderr, "%s: --counters must not be negative\n", prog);
         return 2;
@@ -150,9 +134,13 @@ static void choose_counters(struct pf *p, GPtrArray *all)
     }
 }
 
-/* The second pass, into out ("-": stdout): 0, or -1 after printing why. */
-static int write_events(struct pf *p, const char *prog, const char *in, const char *out)
+/* The events into out ("-": stdout), the counter tracks last: 0, or -1 after printing why. */
+static int write_events(struct pf *p, GPtrArray *all, const char *prog, const char *in,
+                        const char *out)
 {
+    if (cli.ncounters && !pf_spool_open(p, prog)) {
+        return -1;
+    }
     p->out = wb_output_open(prog, strcmp(out, "-") ? out : NULL);
     if (!p->out) {
         return -1;
@@ -160,7 +148,12 @@ static int write_events(struct pf *p, const char *prog, const char *in, const ch
     fputs(
         "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"generator\":\"hvmmio\"},\"traceEvents\":[\n",
         p->out);
-    int r = pass(p, prog, in, cli.wb.skip_bad, true);
+    int r = pass(p, prog, in, cli.wb.skip_bad);
+    choose_counters(p, all);
+    if (!r) {
+        r = pf_spool_write(p, prog, (unsigned)cli.ncounters);
+    }
+    pf_flush(p);
     fputs("\n]}\n", p->out);
     return wb_output_close(prog, out, p->out) < 0 ? -1 : r;
 }
@@ -179,13 +172,7 @@ int hvmmio_perfetto_convert(int argc, char **argv)
         goto out;
     }
     ret = 1;
-    if (cli.ncounters && pass(&p, argv[0], argv[1], cli.wb.skip_bad, false) < 0) {
-        goto out; /* --counters 0: no first pass */
-    }
-    choose_counters(&p, all);
-    /* the second pass starts afresh: the same devices and mappings again */
-    regmap_set_reset(p.maps);
-    if (write_events(&p, argv[0], argv[1], argv[2]) < 0) {
+    if (write_events(&p, all, argv[0], argv[1], argv[2]) < 0) {
         goto out;
     }
     if (!cli.quiet) {

@@ -4,7 +4,9 @@
  *   perfetto-events.c  the output state: interned device names, processes and threads, the
  *                      registers' counts, the events other than accesses
  *   perfetto-access.c  the per-access event (and its counter sample)
- *   perfetto.c         the command line and the two passes
+ *   perfetto-counters.c the counter samples: spooled to a temporary file as the trace is
+ *                      read, written for the busiest registers once it is over
+ *   perfetto.c         the command line and the one pass
  */
 #ifndef HVMMIO_TOOLS_PERFETTO_H
 #define HVMMIO_TOOLS_PERFETTO_H
@@ -26,8 +28,16 @@
 struct reg_count {
     struct wb_reg_key k;
     uint64_t count;
+    uint32_t id;  /* its index in pf.reg_list (the spool names registers by it) */
+    int pid;      /* its device's process */
+    char *cname;  /* the counter track's name as JSON (the register's, without "R "/"W ") */
     bool counter; /* one of the busiest: gets a counter track */
+    /* the constant parts of its R and W events (NULL until its first access): up to "ts",
+     * from "pid" to the offset, its register name */
+    GString *head[2], *mid, *reg;
 };
+
+#define PC_JSON 1024 /* PCs whose "pc" and "function" args are remembered */
 
 struct pf {
     FILE *out;
@@ -37,10 +47,19 @@ struct pf {
     GHashTable *names;   /* interning */
     GHashTable *regs;    /* struct wb_reg_key * -> struct reg_count * */
     GHashTable *threads; /* pid << 8 | tid seen */
-    GString *s, *key, *name, *fields, *sym;
+    GPtrArray *reg_list; /* struct reg_count *, by id */
+    GString *s;          /* events not yet written (flushed in large writes) */
+    GString *name, *fields, *sym, *pcbuf;
     const char *last_dev; /* intern's last answer */
     size_t last_dev_len;
     bool first;
+    FILE *spool;                /* the counter samples of every access (NULL: --counters 0) */
+    struct reg_count *last_reg; /* pf_reg_get's last answer */
+    struct pc_json {
+        uint64_t pc;
+        unsigned len; /* 0: empty */
+        char text[248];
+    } * pcj; /* ,"pc":"0x..","function":".." of recent PCs, direct-mapped */
     uint64_t events, instants, counters;
 };
 
@@ -49,8 +68,12 @@ void pf_init(struct pf *p);
 void pf_free(struct pf *p);
 /* The one copy of s[0..len) (names compare by pointer). */
 const char *pf_intern(struct pf *p, const char *s, size_t len);
-/* Write p->s as the next event. */
+/* Start an event at the end of p->s (the separator before every event but the first). */
+void pf_open(struct pf *p);
+/* The event started last is complete (written out once p->s holds enough). */
 void pf_emit(struct pf *p);
+/* Write out what p->s holds. */
+void pf_flush(struct pf *p);
 /* The process of a device (its metadata event the first time). */
 int pf_dev_pid(struct pf *p, const char *dev);
 /* A thread's metadata event, the first time it is seen. */
@@ -64,5 +87,18 @@ void pf_other_event(struct pf *p, const struct mmiotrace_record *rec);
 
 /* perfetto-access.c: an R, W or UNKNOWN record. */
 void pf_access_event(struct pf *p, const struct mmiotrace_record *rec);
+/* At w: s[0..len) as a JSON string (at most 6 * len + 2 bytes); a time stamp in µs with ns
+ * decimals (at most 24 bytes). The end. */
+char *pf_w_str(char *w, const char *s, size_t len);
+char *pf_w_ts(char *w, uint64_t ns);
+
+/* perfetto-counters.c */
+/* Open the spool (in the temporary folder, already unlinked): false after printing why. */
+bool pf_spool_open(struct pf *p, const char *prog);
+/* Spool the counter sample of an access to c (its value as the record had it). */
+void pf_spool_sample(struct pf *p, const struct reg_count *c, uint64_t ts_ns, uint64_t value);
+/* The n busiest registers get counter tracks: their samples from the spool as events;
+ * 0, or -1 after printing why. */
+int pf_spool_write(struct pf *p, const char *prog, unsigned n);
 
 #endif
