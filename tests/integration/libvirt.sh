@@ -19,11 +19,12 @@
 #  - a <hostdev> vfio device gets the same override (its command line only: no IOMMU here).
 #
 # The daemon is the system one (root, qemu:///system, QEMU as libvirt-qemu with DAC labels),
-# started by this test in a private mount namespace: tmpfs over /etc/libvirt, /run/libvirt,
-# /var/lib/libvirt, /var/cache/libvirt and /var/log/libvirt, so it touches nothing of the
-# machine's libvirt and everything is gone when the test ends (the domain is destroyed and
-# the daemon stopped on any exit). No systemd is needed. It reports SKIP with the reason
-# where libvirt cannot run: not root, libvirt or its user not installed, no mount namespace.
+# started by this test in private mount and PID namespaces: tmpfs over /etc/libvirt,
+# /run/libvirt, /var/lib/libvirt, /var/cache/libvirt and /var/log/libvirt, so it touches
+# nothing of the machine's libvirt, and everything is gone when the test ends (the domain is
+# destroyed and the daemon stopped on any exit; if the test is killed, the PID namespace
+# takes them with it). No systemd is needed. It reports SKIP with the reason where libvirt
+# cannot run: not root, libvirt or its user not installed, no namespaces.
 # Prints TAP. Environment: HVMMIO, HVMMIO_QEMU, PROBE, OUT.
 set -uo pipefail
 : "${HVMMIO:?}" "${HVMMIO_QEMU:?}" "${PROBE:?}" "${OUT:?}"
@@ -43,11 +44,14 @@ if [ -z "${HVMMIO_LIBVIRT_NS:-}" ]; then
 	getent passwd libvirt-qemu >/dev/null ||
 		skip "no user libvirt-qemu (created by Debian's libvirt-daemon-system)"
 	[ -x "$HVMMIO_QEMU" ] || skip "hvmmio's QEMU is not built: $HVMMIO_QEMU"
-	why=$(unshare --mount --propagation private true 2>&1) ||
-		skip "no private mount namespace for the test's own libvirtd (unshare -m: $why)"
+	ns=(unshare --mount --propagation private --pid --fork --mount-proc)
+	why=$("${ns[@]}" true 2>&1) ||
+		skip "no private mount and PID namespace for the test's own libvirtd (unshare: $why)"
 	rm -rf "$OUT"
 	mkdir -p "$OUT"
-	HVMMIO_LIBVIRT_NS=1 exec unshare --mount --propagation private "$0" "$@"
+	# This script is PID 1 of the new PID namespace: if it is killed (meson's timeout sends
+	# SIGTERM, then SIGKILL 0.5 s later), the kernel kills libvirtd and QEMU with it.
+	HVMMIO_LIBVIRT_NS=1 exec "${ns[@]}" "$0" "$@"
 fi
 export PATH=$PATH:/usr/sbin:/sbin
 export LIBVIRT_DEFAULT_URI=qemu:///system
@@ -77,22 +81,20 @@ TRACE2=$TDIR/$DOM-nic0.2.txt
 BIN=/var/lib/libvirt/hvmmio-test # the emulator and the probe, where libvirt-qemu can read them
 daemon_pid=
 
+# On any exit: the domain destroyed, the daemon stopped, the logs and traces kept in $OUT.
+# (Whatever survives this is killed with the PID namespace when this script ends.)
 cleanup() {
 	local rc=$? pid
 	trap - EXIT INT TERM
 	if [ -n "$daemon_pid" ]; then
-		for d in $DOM $DOM-denied; do
-			virsh -q destroy "$d" >/dev/null 2>&1
-			virsh -q undefine "$d" >/dev/null 2>&1
+		timeout 10 virsh -q destroy $DOM >/dev/null 2>&1
+		for f in /run/libvirt/qemu/*.pid; do
+			[ -f "$f" ] && pid=$(cat "$f") && [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
 		done
 		kill "$daemon_pid" 2>/dev/null
 		for _ in $(seq 50); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
 		kill -9 "$daemon_pid" 2>/dev/null
 	fi
-	# a QEMU the daemon left behind would keep this namespace's tmpfs alive
-	for f in /run/libvirt/qemu/*.pid; do
-		[ -f "$f" ] && pid=$(cat "$f") && [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
-	done
 	mkdir -p "$OUT/logs"
 	cp -r /var/log/libvirt/. "$OUT/logs/" 2>/dev/null
 	cp "$TDIR"/* "$OUT/" 2>/dev/null
@@ -220,9 +222,9 @@ grep -q '"mmiotrace":true' <<<"$dev" && grep -q "\"mmiotrace-file\":\"$TRACE\"" 
 	nok "override on QEMU's command line" "$(grep -- -device "$log")"
 
 qpid=$(cat /run/libvirt/qemu/$DOM.pid 2>/dev/null)
-user=$(ps -o user= -p "$qpid" 2>/dev/null)
-[ "$user" = libvirt-qemu ] && ok "QEMU (pid $qpid) runs as libvirt-qemu" ||
-	nok "QEMU's user is '$user', not libvirt-qemu"
+uid=$(awk '/^Uid:/ {print $2}' "/proc/$qpid/status" 2>/dev/null)
+[ -n "$uid" ] && [ "$uid" = "$(id -u libvirt-qemu)" ] && ok "QEMU (pid $qpid) runs as libvirt-qemu" ||
+	nok "QEMU's uid is '$uid', not libvirt-qemu's"
 
 q=$(qmp '{"execute":"query-mmiotrace"}')
 grep -q '"device":"ua-nic0"' <<<"$q" && grep -q '"state":"active"' <<<"$q" &&
