@@ -27,6 +27,8 @@ static void rstat_free(gpointer p)
 {
     struct rstat *r = p;
     g_free(r->name);
+    g_free(r->heat);
+    g_free(r->values);
     g_free(r);
 }
 
@@ -68,6 +70,7 @@ static struct rstat *reg_of(struct rep *r, const struct mmiotrace_record *rec)
             s->name = g_strdup_printf("0x%" PRIx64, off);
         }
         g_hash_table_insert(r->regs, &s->k, s);
+        rbins_reg_new(r, s);
     }
     return s;
 }
@@ -78,10 +81,28 @@ static bool timed(const struct mmiotrace_record *rec)
            !(rec->type == MMIOTRACE_LOST && !rec->ts_ns);
 }
 
+static uint64_t value_of(const struct mmiotrace_record *rec)
+{
+    uint64_t mask = rec->rw.width >= 8 ? UINT64_MAX : (1ull << (8 * rec->rw.width)) - 1;
+    return rec->rw.value & mask;
+}
+
+static void pass1_access(struct rep *r, const struct mmiotrace_record *rec)
+{
+    struct rstat *s = reg_of(r, rec);
+    bool read = rec->type == MMIOTRACE_READ;
+    unsigned slot = rbins_slot(r, rec->ts_ns);
+    *(read ? &s->reads : &s->writes) += 1;
+    *(read ? &r->reads : &r->writes) += 1;
+    *(read ? &r->breads[slot] : &r->bwrites[slot]) += 1;
+    rbins_access(r, s, rec->ts_ns, value_of(rec), r->records);
+}
+
 static void pass1(struct rep *r, const struct mmiotrace_record *rec, char *buf)
 {
     r->records++;
     if (timed(rec)) {
+        rbins_cover(r, rec->ts_ns);
         if (!r->have_t || rec->ts_ns < r->t0) {
             r->t0 = rec->ts_ns;
         }
@@ -114,14 +135,12 @@ static void pass1(struct rep *r, const struct mmiotrace_record *rec, char *buf)
         break;
     case MMIOTRACE_IRQ:
         r->irqs++;
+        r->birqs[rbins_slot(r, rec->ts_ns)]++;
         break;
     case MMIOTRACE_READ:
-    case MMIOTRACE_WRITE: {
-        struct rstat *s = reg_of(r, rec);
-        *(rec->type == MMIOTRACE_READ ? &s->reads : &s->writes) += 1;
-        *(rec->type == MMIOTRACE_READ ? &r->reads : &r->writes) += 1;
+    case MMIOTRACE_WRITE:
+        pass1_access(r, rec);
         break;
-    }
     case MMIOTRACE_UNKNOWN:
         r->unknown++;
         break;
@@ -164,30 +183,19 @@ static void fold_pcs(struct rep *r)
     }
 }
 
-static unsigned bin_of(struct rep *r, uint64_t ns)
-{
-    uint64_t b = ns > r->t0 ? (ns - r->t0) / r->bin_ns : 0;
-    return b >= r->bins ? r->bins - 1 : (unsigned)b;
-}
-
+/* The second pass (more registers than one pass keeps bins for): the busiest registers'. */
 static void pass2(struct rep *r, const struct mmiotrace_record *rec)
 {
-    if (rec->type == MMIOTRACE_IRQ) {
-        r->birqs[bin_of(r, rec->ts_ns)]++;
-        return;
-    }
     if (rec->type != MMIOTRACE_READ && rec->type != MMIOTRACE_WRITE) {
         return;
     }
-    unsigned b = bin_of(r, rec->ts_ns);
-    *(rec->type == MMIOTRACE_READ ? &r->breads[b] : &r->bwrites[b]) += 1;
+    unsigned b = rbins_index(r, rec->ts_ns);
     struct rstat *s = reg_of(r, rec);
     if (s->heat_row >= 0) {
         r->heat[(size_t)s->heat_row * r->bins + b]++;
     }
     if (s->hist >= 0) {
-        uint64_t mask = rec->rw.width >= 8 ? UINT64_MAX : (1ull << (8 * rec->rw.width)) - 1;
-        r->hist[(size_t)s->hist * r->bins + b] = (double)(rec->rw.value & mask);
+        r->hist[(size_t)s->hist * r->bins + b] = (double)value_of(rec);
     }
 }
 
@@ -264,10 +272,6 @@ static int parse_args(int *argc, char ***argv)
         fprintf(stderr, "%s: --bins must be 1 to 100000\n", prog);
         return 2;
     }
-    if (!strcmp((*argv)[1], "-")) {
-        fprintf(stderr, "%s: the trace is read twice: give a file, not stdin\n", prog);
-        return 2;
-    }
     if (!report_have_chartjs()) {
         fprintf(stderr,
                 "%s: this hvmmio was built without Chart.js (install libjs-chart.js and "
@@ -289,8 +293,8 @@ static void rep_init(struct rep *r)
         .pcidevs = g_ptr_array_new_with_free_func(g_free),
         .maplines = g_ptr_array_new_with_free_func(g_free),
         .marks = g_ptr_array_new_with_free_func(g_free),
-        .bins = (unsigned)cli.bins,
     };
+    rbins_init(r, (unsigned)cli.bins);
 }
 
 static void rep_free(struct rep *r)
@@ -304,18 +308,13 @@ static void rep_free(struct rep *r)
     g_ptr_array_free(r->pcidevs, TRUE);
     g_ptr_array_free(r->maplines, TRUE);
     g_ptr_array_free(r->marks, TRUE);
-    g_free(r->breads);
-    g_free(r->bwrites);
-    g_free(r->birqs);
-    g_free(r->heat);
-    g_free(r->hist);
+    rbins_free(r);
 }
 
-/* After the first pass: every register, busiest first; the busiest get the heatmap's rows and
- * the value histories; the bins are made. */
+/* After the pass: every register, busiest first; the busiest get the heatmap's rows and the
+ * value histories; the bins in time order. */
 static GPtrArray *prepare_bins(struct rep *r)
 {
-    r->bin_ns = (r->t1 - r->t0) / r->bins + 1;
     GPtrArray *sorted = g_ptr_array_new();
     GHashTableIter it;
     gpointer v;
@@ -335,14 +334,7 @@ static GPtrArray *prepare_bins(struct rep *r)
             r->hist_regs[r->nhist++] = s;
         }
     }
-    r->breads = g_new0(uint64_t, r->bins);
-    r->bwrites = g_new0(uint64_t, r->bins);
-    r->birqs = g_new0(uint64_t, r->bins);
-    r->heat = g_new0(uint64_t, (size_t)HEAT_ROWS * r->bins);
-    r->hist = g_new(double, (size_t)HISTORY * r->bins);
-    for (size_t i = 0; i < (size_t)HISTORY * r->bins; i++) {
-        r->hist[i] = NAN;
-    }
+    rbins_finish(r);
     return sorted;
 }
 
@@ -364,6 +356,22 @@ static int write_report(const struct rep *r, const char *prog, const char *trace
     return 0;
 }
 
+/* The busiest registers' bins when the pass could not keep every register's: 0, or -1 after
+ * printing why. */
+static int second_pass(struct rep *r, const char *prog, const char *trace)
+{
+    if (!strcmp(trace, "-")) {
+        fprintf(stderr,
+                "%s: the trace has too many registers (%u) for their bins in one pass: give "
+                "a file, not stdin, to read it twice\n",
+                prog, g_hash_table_size(r->regs));
+        return -1;
+    }
+    /* it starts afresh: the same devices and mappings again */
+    regmap_set_reset(r->maps);
+    return read_trace(r, prog, trace, cli.wb.skip_bad, 2);
+}
+
 int hvmmio_cmd_report(int argc, char **argv)
 {
     if (parse_args(&argc, &argv)) {
@@ -383,10 +391,10 @@ int hvmmio_cmd_report(int argc, char **argv)
     }
     fold_pcs(&r);
     sorted = prepare_bins(&r);
-    /* the second pass starts afresh: the same devices and mappings again */
-    regmap_set_reset(r.maps);
-    if (read_trace(&r, argv[0], argv[1], cli.wb.skip_bad, 2) < 0 ||
-        write_report(&r, argv[0], argv[1], sorted) < 0) {
+    if (r.overflow && second_pass(&r, argv[0], argv[1]) < 0) {
+        goto out;
+    }
+    if (write_report(&r, argv[0], argv[1], sorted) < 0) {
         goto out;
     }
     ret = 0;

@@ -135,7 +135,7 @@ static void page_context(GString *o, const struct rep *r)
 static void data_bins(GString *o, const struct rep *r)
 {
     g_string_append(o, "</pre>\n<script>\nconst DATA = {");
-    g_string_append_printf(o, "\"t0_ns\":%" PRIu64 ",\"bin_ns\":%" PRIu64 ",\"reads\":", r->t0,
+    g_string_append_printf(o, "\"t0_ns\":%" PRIu64 ",\"bin_ns\":%" PRIu64 ",\"reads\":", r->bin_t0,
                            r->bin_ns);
     u64_array(o, r->breads, r->bins);
     g_string_append(o, ",\"writes\":");
