@@ -16,6 +16,7 @@
 #include "mmiotrace.h"
 #include "regmap.h"
 #include "regs-annotate.h"
+#include "replay-learn.h"
 #include "replay-fuzz.h"
 #include "run.h"
 
@@ -107,12 +108,16 @@ static int parse_args(int *argc, char ***argv)
              "Fuzzing the driver (docs/replay-fuzz.md): 8 runs, mutations chosen by seed 5:\n"
              "  hvmmio replay rec.trace --scenario fuzztarget --fuzz 8 --seed 5\n");
     g_option_context_add_main_entries(ctx, entries, NULL);
+    g_option_context_add_main_entries(ctx, rl_option_entries(), NULL);
     g_option_context_add_main_entries(ctx, fz_option_entries(), NULL);
     g_autoptr(GError) err = NULL;
     opt.timeout_s = 300;
     if (!g_option_context_parse(ctx, argc, argv, &err)) {
         fprintf(stderr, "hvmmio replay: %s (see --help)\n", err->message);
         return 2;
+    }
+    if (rl_wanted()) { /* replay-learn.c: its own rules */
+        return rl_check_args(*argc, opt.outdir, opt.scenario || opt.regs || fz_wanted());
     }
     if (*argc != 2 || !opt.scenario) {
         fprintf(stderr, "hvmmio replay: %s (see --help)\n",
@@ -235,6 +240,9 @@ int hvmmio_cmd_replay(int argc, char **argv)
     int ret = parse_args(&argc, &argv);
     if (ret) {
         return ret;
+    }
+    if (rl_wanted()) {
+        return rl_main(argc - 1, argv + 1, opt.outdir, opt.device);
     }
     g_autoptr(GError) err = NULL;
     g_autofree char *trace = g_canonicalize_filename(argv[1], NULL);

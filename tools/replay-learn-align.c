@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * hvmmio replay --learn: the accesses of a recording as tokens, and the alignment of two
+ * recordings' tokens (see replay-learn.h). A token is one write, or a run of consecutive reads of
+ * one register (a poll: its length may differ from run to run, so it is matched as one). The
+ * alignment is a longest common subsequence of the tokens by (type, BAR, offset, width), after
+ * the common prefix and suffix: two rows of lengths and two bits of direction per cell.
+ */
+#include <string.h>
+
+#include "mmiotrace.h"
+#include "replay-learn.h"
+
+/* The most cells (tokens x tokens after the common prefix and suffix) aligned: 64 MiB. */
+#define RL_CELLS_MAX (1ull << 28)
+
+bool rl_same_key(const struct rl_access *a, const struct rl_access *b)
+{
+    return a->type == b->type && a->bar == b->bar && a->off == b->off && a->width == b->width;
+}
+
+void rl_tokenize(struct rl_recording *r)
+{
+    const struct rl_access *acc = (const struct rl_access *)r->acc->data;
+
+    g_array_set_size(r->tok, 0);
+    for (guint i = 0; i < r->acc->len; i++) {
+        struct rl_token *last =
+            r->tok->len ? &g_array_index(r->tok, struct rl_token, r->tok->len - 1) : NULL;
+        if (last && acc[i].type == MMIOTRACE_READ && rl_same_key(&acc[last->first], &acc[i])) {
+            last->count++;
+            continue;
+        }
+        struct rl_token t = {i, 1};
+        g_array_append_val(r->tok, t);
+    }
+}
+
+static const struct rl_access *tok_key(const struct rl_recording *r, guint i)
+{
+    return &g_array_index(r->acc, struct rl_access,
+                          g_array_index(r->tok, struct rl_token, i).first);
+}
+
+enum { DIR_DIAG = 0, DIR_UP = 1, DIR_LEFT = 2 };
+
+static unsigned dir_get(const uint8_t *d, uint64_t cell)
+{
+    return d[cell / 4] >> (cell % 4 * 2) & 3;
+}
+
+static void dir_set(uint8_t *d, uint64_t cell, unsigned v)
+{
+    d[cell / 4] |= v << (cell % 4 * 2);
+}
+
+/* The longest common subsequence of a's tokens [pa, pa + n) and b's [pb, pb + m). */
+static void lcs(const struct rl_recording *a, const struct rl_recording *b, guint pa, guint pb,
+                guint n, guint m, int32_t *ma, int32_t *mb)
+{
+    uint32_t *prev = g_new0(uint32_t, m + 1), *cur = g_new0(uint32_t, m + 1);
+    uint8_t *dir = g_malloc0(((uint64_t)n * m + 3) / 4);
+
+    for (guint i = 1; i <= n; i++) {
+        const struct rl_access *ka = tok_key(a, pa + i - 1);
+        cur[0] = 0;
+        for (guint j = 1; j <= m; j++) {
+            uint64_t cell = (uint64_t)(i - 1) * m + (j - 1);
+            if (rl_same_key(ka, tok_key(b, pb + j - 1))) {
+                cur[j] = prev[j - 1] + 1;
+            } else if (prev[j] >= cur[j - 1]) {
+                cur[j] = prev[j];
+                dir_set(dir, cell, DIR_UP);
+            } else {
+                cur[j] = cur[j - 1];
+                dir_set(dir, cell, DIR_LEFT);
+            }
+        }
+        uint32_t *t = prev;
+        prev = cur;
+        cur = t;
+    }
+    for (guint i = n, j = m; i && j;) {
+        unsigned d = dir_get(dir, (uint64_t)(i - 1) * m + (j - 1));
+        if (d == DIR_DIAG) {
+            ma[pa + i - 1] = pb + j - 1;
+            mb[pb + j - 1] = pa + i - 1;
+            i--, j--;
+        } else if (d == DIR_UP) {
+            i--;
+        } else {
+            j--;
+        }
+    }
+    g_free(prev);
+    g_free(cur);
+    g_free(dir);
+}
+
+bool rl_align(const struct rl_recording *a, const struct rl_recording *b, int32_t *ma, int32_t *mb,
+              GError **err)
+{
+    guint n = a->tok->len, m = b->tok->len, pre = 0, suf = 0;
+
+    for (guint i = 0; i < n; i++) {
+        ma[i] = -1;
+    }
+    for (guint j = 0; j < m; j++) {
+        mb[j] = -1;
+    }
+    while (pre < n && pre < m && rl_same_key(tok_key(a, pre), tok_key(b, pre))) {
+        ma[pre] = pre;
+        mb[pre] = pre;
+        pre++;
+    }
+    while (suf < n - pre && suf < m - pre &&
+           rl_same_key(tok_key(a, n - 1 - suf), tok_key(b, m - 1 - suf))) {
+        ma[n - 1 - suf] = m - 1 - suf;
+        mb[m - 1 - suf] = n - 1 - suf;
+        suf++;
+    }
+    uint64_t cells = (uint64_t)(n - pre - suf) * (m - pre - suf);
+    if (cells > RL_CELLS_MAX) {
+        g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+                    "%s and %s differ in too long a stretch to align (%u x %u accesses from "
+                    "their first difference)",
+                    a->path, b->path, n - pre - suf, m - pre - suf);
+        return false;
+    }
+    if (cells) {
+        lcs(a, b, pre, pre, n - pre - suf, m - pre - suf, ma, mb);
+    }
+    return true;
+}

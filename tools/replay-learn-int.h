@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* hvmmio replay --learn: the state between replay-learn.c and replay-learn-out.c. */
+#ifndef HVMMIO_TOOLS_REPLAY_LEARN_INT_H
+#define HVMMIO_TOOLS_REPLAY_LEARN_INT_H
+
+#include "replay-learn.h"
+
+#define RL_MAX_RECORDINGS 16
+
+/* The annotation of one access of the first recording. */
+struct rl_note {
+    unsigned ext; /* MMIOTRACE_EXT_MATCH, _REL, _POLL */
+    uint64_t mask, rel_off;
+    uint8_t rel_bar;
+};
+
+struct rl_learner {
+    unsigned n; /* recordings */
+    char *device;
+    struct rl_recording rec[RL_MAX_RECORDINGS];
+    GHashTable *written[RL_MAX_RECORDINGS]; /* register -> struct written, per recording */
+    uint64_t pos[RL_MAX_RECORDINGS];        /* accesses applied to written */
+    struct rl_note *notes;                  /* per access of rec[0] */
+    struct rl_summary *sum;
+};
+
+/* Load the n recordings (l->n set) of device (NULL: the only one) and learn their notes. */
+int rl_learner_run(struct rl_learner *l, char **paths, const char *device, GError **err);
+void rl_learner_free(struct rl_learner *l);
+
+#endif
