@@ -16,6 +16,9 @@
 #    second run of the probe (virsh reset) leaves no record; after mmiotrace-start a third
 #    run gives the same four records again; `hvmmio stat` counts them; mmiotrace-rotate
 #    goes on in a second file that starts with the headers; the HMP form works too;
+#  - a Linux guest (the guest image, scenario e1000e-mac): the real e1000e driver reads the MAC
+#    libvirt gave the traced NIC, the domain shuts off by itself, and the trace holds the
+#    mark made before boot and then the driver's accesses;
 #  - a <hostdev> vfio device gets the same override (its command line only: no IOMMU here).
 #
 # The daemon is the system one (root, qemu:///system, QEMU as libvirt-qemu with DAC labels),
@@ -25,7 +28,7 @@
 # destroyed and the daemon stopped on any exit; if the test is killed, the PID namespace
 # takes them with it). No systemd is needed. It reports SKIP with the reason where libvirt
 # cannot run: not root, libvirt or its user not installed, no namespaces.
-# Prints TAP. Environment: HVMMIO, HVMMIO_QEMU, PROBE, OUT.
+# Prints TAP. Environment: HVMMIO, HVMMIO_QEMU, PROBE, OUT; HVMMIO_GUEST_IMAGE (optional).
 set -uo pipefail
 : "${HVMMIO:?}" "${HVMMIO_QEMU:?}" "${PROBE:?}" "${OUT:?}"
 
@@ -94,6 +97,7 @@ cleanup() {
 		kill "$daemon_pid" 2>/dev/null
 		for _ in $(seq 50); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
 		kill -9 "$daemon_pid" 2>/dev/null
+		wait "$daemon_pid" 2>/dev/null
 	fi
 	mkdir -p "$OUT/logs"
 	cp -r /var/log/libvirt/. "$OUT/logs/" 2>/dev/null
@@ -330,6 +334,104 @@ st=$("$HVMMIO" stat "$TRACE" 2>&1)
 echo "$st" | sed 's/^/#   /' | head -20
 grep -Eq '^ +ua-nic0 +reads 4 +writes 4$' <<<"$st" && ok "hvmmio stat: ua-nic0 reads 4 writes 4" ||
 	nok "hvmmio stat" "$st"
+
+# ---- a Linux guest: the project's guest image runs the scenario e1000e-mac, in which the
+# real e1000e driver probes the traced NIC and reports the MAC address it read from it
+LDOM=hvmmio-linux
+LTRACE=$TDIR/$LDOM-nic0.txt
+if [ -z "${HVMMIO_GUEST_IMAGE:-}" ] || [ ! -f "$HVMMIO_GUEST_IMAGE/initrd.img" ]; then
+	n=$((n + 1))
+	echo "ok $n # SKIP Linux guest: no guest image (meson -Dguest_image_dir; scripts/setup.sh builds it)"
+else
+	cp "$HVMMIO_GUEST_IMAGE/vmlinuz" "$HVMMIO_GUEST_IMAGE/initrd.img" "$BIN/"
+	cat >"$OUT/$LDOM.xml" <<XML
+<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
+  <name>$LDOM</name>
+  <memory unit='MiB'>512</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='q35'>hvm</type>
+    <kernel>$BIN/vmlinuz</kernel>
+    <initrd>$BIN/initrd.img</initrd>
+    <cmdline>console=ttyS0 panic=-1 edd=off quiet hvmmio.scenario=e1000e-mac</cmdline>
+  </os>
+  <features>
+    <acpi/>
+  </features>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>destroy</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <emulator>$BIN/qemu-system-x86_64</emulator>
+    <controller type='usb' model='none'/>
+    <serial type='file'>
+      <source path='$TDIR/$LDOM-console.log'/>
+      <target port='0'/>
+    </serial>
+    <serial type='file'>
+      <source path='$TDIR/$LDOM-results.bin'/>
+      <target port='1'/>
+    </serial>
+    <interface type='udp'>
+      <mac address='52:54:00:4d:4d:03'/>
+      <source address='127.0.0.1' port='$((port + 4))'>
+        <local address='127.0.0.1' port='$((port + 5))'/>
+      </source>
+      <model type='e1000e'/>
+      <rom enabled='no'/>
+      <alias name='ua-nic0'/>
+    </interface>
+    <memballoon model='none'/>
+  </devices>
+  <qemu:commandline>
+    <qemu:arg value='-L'/>
+    <qemu:arg value='/usr/share/seabios'/>
+    <qemu:arg value='-L'/>
+    <qemu:arg value='/usr/share/qemu'/>
+  </qemu:commandline>
+  <qemu:override>
+    <qemu:device alias='ua-nic0'>
+      <qemu:frontend>
+        <qemu:property name='mmiotrace' type='bool' value='true'/>
+        <qemu:property name='mmiotrace-file' type='string' value='$LTRACE'/>
+      </qemu:frontend>
+    </qemu:device>
+  </qemu:override>
+</domain>
+XML
+	t0=$SECONDS
+	out=$( (virsh define "$OUT/$LDOM.xml" && virsh start --paused $LDOM) 2>&1) ||
+		die "Linux guest: virsh define and start" "$out"
+	virsh qemu-monitor-command $LDOM \
+		'{"execute":"mmiotrace-mark","arguments":{"text":"libvirt-linux-boot"}}' >/dev/null 2>&1
+	virsh resume $LDOM >/dev/null 2>&1
+	# the scenario ends with the guest's poweroff: the domain shuts off by itself
+	for _ in $(seq 300); do
+		[ "$(virsh domstate $LDOM 2>/dev/null | head -1)" = "shut off" ] && break
+		sleep 0.5
+	done
+	st=$(virsh domstate $LDOM 2>&1 | head -1)
+	con=$(cat "$TDIR/$LDOM-console.log" 2>&1)
+	[ "$st" = "shut off" ] && grep -q 'hvmmio: done rc=0' <<<"$con" ||
+		die "Linux guest: state '$st', the scenario did not end with rc=0" "$con"
+	# the guest's results (kernel-guest/init): "HVMMIO-RESULTS 1 SIZE SHA256", then a tar
+	rb=$TDIR/$LDOM-results.bin
+	read -r tag _ size sum <"$rb"
+	hdr=$(head -n 1 "$rb")
+	tail -c +$((${#hdr} + 2)) "$rb" | head -c "${size:-0}" >"$OUT/$LDOM-results.tar"
+	mac=$(tar -xOf "$OUT/$LDOM-results.tar" ./mac.txt 2>&1)
+	[ "$tag" = HVMMIO-RESULTS ] && [ "$(sha256sum <"$OUT/$LDOM-results.tar" | cut -d' ' -f1)" = "$sum" ] &&
+		[ "$mac" = 52:54:00:4d:4d:03 ] &&
+		ok "Linux guest, scenario e1000e-mac: the real e1000e driver read libvirt's MAC $mac from the traced NIC; the guest powered off ($((SECONDS - t0)) s)" ||
+		nok "Linux guest: the MAC the driver read is '$mac', not libvirt's 52:54:00:4d:4d:03" "$con"
+	res=$(gawk '
+		/^MARKX? .*libvirt-linux-boot/ { if (!rw) mark = 1; next }
+		($1 == "R" || $1 == "W") && / dev=ua-nic0( |$)/ { rw++; if ($1 == "R" && / bar=0 off=0x8( |$)/) status++ }
+		END { printf "mark=%d rw=%d status=%d\n", mark, rw, status }' "$LTRACE" 2>&1)
+	gawk '{ split($0, f, "[ =]"); exit !(f[2] == 1 && f[4] >= 100 && f[6] >= 1) }' <<<"$res" &&
+		ok "the Linux driver's accesses are in the trace after the mark made before boot: $res (STATUS: reads of BAR0+0x8)" ||
+		nok "the Linux guest's trace" "$res"
+fi
 
 # ---- a trace file libvirt-qemu may not write: start fails with QEMU's reason
 domain_xml $DOM-denied "$BIN/denied.txt" | sed "s/52:54:00:4d:4d:01/52:54:00:4d:4d:02/;s/port='$port'/port='$((port + 2))'/;s/port='$((port + 1))'/port='$((port + 3))'/" \
