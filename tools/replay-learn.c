@@ -215,14 +215,15 @@ static bool find_rel(struct rl_learner *l, const uint64_t *at, uint8_t *bar, uin
  * recordings. Two or three runs cannot tell a field from a number, so: differing bits that
  * spread over 8 or more bits, or that all lie at bit 12 or above (a page address), are a
  * number (an address, a counter, a random key) whose higher bits may differ in another run
- * too: from the lowest bit that differed up, none is checked. Otherwise (a field of a few
+ * too: from the lowest bit that differed up, none is checked, and for a page address none
+ * from bit 12 up (another run's page differs in any bit of its number). Otherwise (a few
  * low bits) only the bits from the lowest to the highest that differed are not checked.
  * When a quarter of the bits or more differed, the value looks random (a key): none is.
  */
 static uint64_t stable_mask(uint64_t differ, unsigned width)
 {
     unsigned lo = __builtin_ctzll(differ), hi = 63 - __builtin_clzll(differ);
-    uint64_t below = lo ? (1ull << lo) - 1 : 0;
+    uint64_t below = lo >= 12 ? 0xfff : lo ? (1ull << lo) - 1 : 0;
     bool field = hi - lo + 1 < 8 && lo < 12;
 
     if ((unsigned)__builtin_popcountll(differ) >= 2 * width) {
