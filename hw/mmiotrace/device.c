@@ -57,6 +57,11 @@ void mmiotrace_pci_class_init(ObjectClass *klass)
         { "mmiotrace-direct", "hvmmio: write a regular trace file with O_DIRECT "
           "where its file system allows it (default on): no page cache, a "
           "fraction of the writer's CPU" },
+        { "mmiotrace-dma", "hvmmio: record the DMA the device makes through "
+          "its bus-master address space (DMA records; emulated devices) and "
+          "the IOMMU mappings programmed for it (DMAMAP records; vfio)" },
+        { "mmiotrace-dma-bytes", "hvmmio: bytes of each DMA recorded with "
+          "it (default 64, at most 4096; every byte counts in its CRC-32)" },
     };
 
     for (size_t i = 0; i < ARRAY_SIZE(d); i++) {
@@ -195,6 +200,7 @@ static void device_free(MmioTraceDevice *d)
 {
     MmioTraceRegion *r, *n;
 
+    mmiotrace_dma_detach(d);
     mmiotrace_device_remove_overlays(d);
     QLIST_FOREACH_SAFE(r, &d->regions, next, n) {
         r->mr->mmiotrace = NULL;
@@ -228,6 +234,13 @@ bool mmiotrace_pci_realize(PCIDevice *pdev, Error **errp)
     d->ranges = g_array_new(false, false, sizeof(MmioTraceSpan));
     d->want_insn = p->insn;
     d->want_pc = p->pc || p->insn;
+    d->want_dma = p->dma;
+    d->dma_bytes = p->dma_bytes;
+    if (p->dma_bytes > MMIOTRACE_DMA_BYTES_MAX) {
+        error_setg(errp, "mmiotrace-dma-bytes=%u: at most %u bytes of a DMA are "
+                   "recorded", p->dma_bytes, MMIOTRACE_DMA_BYTES_MAX);
+        goto fail;
+    }
     for (int i = 0; i < PCI_NUM_REGIONS; i++) {
         d->bar_addr[i] = PCI_BAR_UNMAPPED;
     }
@@ -250,6 +263,9 @@ bool mmiotrace_pci_realize(PCIDevice *pdev, Error **errp)
         if (!d->file) {
             goto fail;
         }
+    }
+    if (p->dma && d->file && !mmiotrace_dma_attach(d, errp)) {
+        goto fail;
     }
     mmiotrace_device_rebuild_overlays(d);
     for (int bar = 0; bar < PCI_ROM_SLOT; bar++) {

@@ -84,6 +84,24 @@ static bool other_record(MmioTraceFile *f, MmioTraceEvent *ev,
         rec->config.data = ev->config.data;
         rec->ext &= MMIOTRACE_EXT_DEV;
         return true;
+    case MMIOTRACE_DMA:
+        rec->dma.dir = ev->dma.dir;
+        rec->dma.addr = ev->dma.addr;
+        rec->dma.len = ev->dma.len;
+        rec->dma.crc = ev->dma.crc;
+        rec->dma.nbytes = ev->dma.nbytes;
+        rec->dma.data = ev->dma.data;
+        rec->ext |= MMIOTRACE_EXT_VCPU;
+        rec->vcpu = ev->vcpu;
+        return true;
+    case MMIOTRACE_DMAMAP:
+        rec->dmamap.map = ev->dmamap.map;
+        rec->dmamap.readonly = ev->dmamap.readonly;
+        rec->dmamap.iova = ev->dmamap.iova;
+        rec->dmamap.len = ev->dmamap.len;
+        rec->ext |= MMIOTRACE_EXT_VCPU;
+        rec->vcpu = ev->vcpu;
+        return true;
     case MMIOTRACE_IRQ:
         rec->irq.kind = ev->irq.kind;
         rec->irq.vector = ev->irq.vector;

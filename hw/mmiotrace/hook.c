@@ -290,6 +290,11 @@ MemTxResult mmiotrace_dispatch_write(MemoryRegion *mr, hwaddr addr,
     return res;
 }
 
+void mmiotrace_push_after_access(MmioTraceDevice *d, MmioTraceEvent *ev)
+{
+    push(d->file, ev, true);
+}
+
 bool mmiotrace_access_active(void)
 {
     return acc.active;

@@ -71,6 +71,17 @@ typedef struct MmioTraceEvent {
             uint16_t len;
             uint8_t *data;
         } config;
+        struct {            /* MMIOTRACE_DMA */
+            uint32_t crc;       /* of all len bytes */
+            uint32_t nbytes;    /* in data: the first ones, up to mmiotrace-dma-bytes */
+            uint8_t dir;        /* enum mmiotrace_dma_dir */
+            uint64_t addr, len;
+            uint8_t *data;
+        } dma;
+        struct {            /* MMIOTRACE_DMAMAP */
+            bool map, readonly;
+            uint64_t iova, len;
+        } dmamap;
         struct {            /* MMIOTRACE_EV_ROTATE */
             MmioTraceRotate *to;
         } rotate;
@@ -97,6 +108,10 @@ static inline void mmiotrace_event_free(MmioTraceEvent *ev)
     case MMIOTRACE_CONFIG:
         g_free(ev->config.data);
         ev->config.data = NULL;
+        break;
+    case MMIOTRACE_DMA:
+        g_free(ev->dma.data);
+        ev->dma.data = NULL;
         break;
     case MMIOTRACE_EV_ROTATE:
         g_free(ev->rotate.to);
@@ -137,6 +152,8 @@ struct MmioTraceDevice {
     MmioTraceFile *file;
     bool active;            /* records are written (mmiotrace-start/stop) */
     bool want_pc, want_insn;
+    bool want_dma;          /* mmiotrace-dma=on */
+    uint32_t dma_bytes;     /* mmiotrace-dma-bytes */
     bool pcidev_stale;      /* a BAR moved since the last PCIDEV record */
     uint32_t bar_mask;      /* traced BARs */
     GArray *ranges;         /* MmioTraceSpan; empty: whole BARs */
@@ -205,6 +222,12 @@ void mmiotrace_qmp_write_state(const char *path, int err, uint64_t lost);
 
 /* hook.c */
 void mmiotrace_mark(MmioTraceDevice *d, const char *text);
+/* Queue an event of d's, after the access in progress on this thread if there is one. */
+void mmiotrace_push_after_access(MmioTraceDevice *d, MmioTraceEvent *ev);
+
+/* dma.c: trace the DMA of d's bus-master address space (mmiotrace-dma=on) */
+bool mmiotrace_dma_attach(MmioTraceDevice *d, Error **errp);
+void mmiotrace_dma_detach(MmioTraceDevice *d);
 
 /*
  * kvm.c: the PC (and with want_insn the instruction bytes) of an access made through

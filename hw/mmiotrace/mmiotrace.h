@@ -32,6 +32,8 @@ typedef struct MmioTracePciProps {
     MmioTraceMode mode; /* mmiotrace-mode=lossless|drop */
     uint32_t ring;      /* mmiotrace-ring=N records */
     bool direct;        /* mmiotrace-direct=on|off */
+    bool dma;           /* mmiotrace-dma=on|off */
+    uint32_t dma_bytes; /* mmiotrace-dma-bytes=N */
 } MmioTracePciProps;
 
 #define MMIOTRACE_DEFAULT_RING 65536
@@ -54,7 +56,9 @@ extern const PropertyInfo mmiotrace_prop_replay_on_divergence;
                        MmioTraceMode),                                    \
     DEFINE_PROP_UINT32("mmiotrace-ring", _state, _f.ring,                 \
                        MMIOTRACE_DEFAULT_RING),                           \
-    DEFINE_PROP_BOOL("mmiotrace-direct", _state, _f.direct, true)
+    DEFINE_PROP_BOOL("mmiotrace-direct", _state, _f.direct, true),        \
+    DEFINE_PROP_BOOL("mmiotrace-dma", _state, _f.dma, false),             \
+    DEFINE_PROP_UINT32("mmiotrace-dma-bytes", _state, _f.dma_bytes, 64)
 
 /* Property descriptions, for -device X,help. */
 void mmiotrace_pci_class_init(ObjectClass *klass);
@@ -99,5 +103,20 @@ extern bool mmiotrace_enabled;
 void mmiotrace_access_begin(bool kvm);
 void mmiotrace_access_end(void);
 bool mmiotrace_access_active(void);
+
+/*
+ * dma.c: the DMA of devices traced with mmiotrace-dma=on, from the hooks in
+ * system/physmem.c (only while mmiotrace_dma_enabled), and the DMA mappings QEMU
+ * programs for a vfio container (hw/vfio/container.c).
+ */
+extern bool mmiotrace_dma_enabled;
+void mmiotrace_dma_rw(AddressSpace *as, hwaddr addr, const void *buf, hwaddr len,
+                      bool is_write);
+void mmiotrace_dma_map(AddressSpace *as, hwaddr addr, void *ptr, bool direct);
+void mmiotrace_dma_unmap(AddressSpace *as, void *ptr, bool is_write,
+                         hwaddr access_len);
+struct VFIOContainer;
+void mmiotrace_vfio_dma_map(struct VFIOContainer *c, hwaddr iova, uint64_t size,
+                            bool readonly, bool map);
 
 #endif

@@ -33,8 +33,13 @@ typedef struct ReplayRec {
             uint8_t width;
             uint8_t bar;
             bool poll;      /* a read repeating the previous access's register */
+            bool tolerant;  /* poll=tolerant: may be repeated more or fewer times */
+            bool rel;       /* rel=: the value is the last one written to rel_bar/off */
+            uint8_t rel_bar;
             int32_t vcpu;   /* MMIOTRACE_VCPU_NONE: an access QEMU made itself */
             uint64_t off, value;
+            uint64_t mask;  /* W: the bits of the value checked (match=; else all) */
+            uint64_t rel_off;
         } rw;
         struct {            /* MMIOTRACE_IRQ */
             uint8_t kind;   /* enum mmiotrace_irq_kind */
@@ -75,6 +80,9 @@ struct MmioTraceReplay {
     ReplayRec last_read;
     bool have_last_read;
     uint64_t divergences, extra_polls, skipped_polls;
+    /* annotations honoured: writes accepted by match=/rel=, reads answered by rel= */
+    uint64_t tolerated_writes, related_reads;
+    GHashTable *written;        /* (bar << 56 | off) -> the value the guest last wrote */
     bool diverged;
     uint64_t div_index, div_line;
     char *div_expected, *div_actual;

@@ -55,11 +55,33 @@ static void raise_irqs(MmioTraceReplay *s)
     }
 }
 
-static bool matches(const ReplayRec *r, int bar, hwaddr off, unsigned size, bool write,
-                    uint64_t value)
+static gpointer reg_key(unsigned bar, uint64_t off)
 {
-    return r->type == (write ? MMIOTRACE_WRITE : MMIOTRACE_READ) && r->rw.bar == bar &&
-           r->rw.off == off && r->rw.width == size && (!write || r->rw.value == value);
+    return GSIZE_TO_POINTER(((uint64_t)bar << 56) | off);
+}
+
+/* The value r stands for in this run: rel= takes what the guest last wrote there. */
+static uint64_t rec_value(MmioTraceReplay *s, const ReplayRec *r)
+{
+    gpointer v;
+
+    if (r->rw.rel && s->written &&
+        g_hash_table_lookup_extended(s->written, reg_key(r->rw.rel_bar, r->rw.rel_off),
+                                     NULL, &v)) {
+        uint64_t val = GPOINTER_TO_SIZE(v);
+        return r->rw.width < 8 ? val & ((1ull << (r->rw.width * 8)) - 1) : val;
+    }
+    return r->rw.value;
+}
+
+static bool matches(MmioTraceReplay *s, const ReplayRec *r, int bar, hwaddr off,
+                    unsigned size, bool write, uint64_t value)
+{
+    if (r->type != (write ? MMIOTRACE_WRITE : MMIOTRACE_READ) || r->rw.bar != bar ||
+        r->rw.off != off || r->rw.width != size) {
+        return false;
+    }
+    return !write || ((rec_value(s, r) ^ value) & r->rw.mask) == 0;
 }
 
 static void divergence(MmioTraceReplay *s, const char *actual)
@@ -113,27 +135,30 @@ static uint64_t replay_access(MmioTraceReplay *s, int bar, hwaddr off, unsigned 
 
     raise_irqs(s);
     r = replay_rec_at(s, s->pos);
-    if (r && matches(r, bar, off, size, write, value)) {
+    if (r && matches(s, r, bar, off, size, write, value)) {
         goto consume;
     }
-    if (s->mode == MMIO_TRACE_REPLAY_MODE_POLL_TOLERANT) {
+    {
+        bool tolerant = s->mode == MMIO_TRACE_REPLAY_MODE_POLL_TOLERANT;
+
         /* an extra poll: the register last read, read again */
-        if (!write && s->have_last_read &&
-            matches(&s->last_read, bar, off, size, false, 0)) {
+        if (!write && s->have_last_read && (tolerant || s->last_read.rw.tolerant) &&
+            matches(s, &s->last_read, bar, off, size, false, 0)) {
             s->extra_polls++;
-            return s->last_read.rw.value;
+            return rec_value(s, &s->last_read);
         }
         /* recorded polls the guest did not make (at most LOOKAHEAD_MAX at once) */
         size_t j = s->pos;
         uint64_t skipped = 0;
         while ((r = replay_rec_at(s, j)) && j - s->pos < LOOKAHEAD_MAX &&
-               (r->type == MMIOTRACE_IRQ || r->rw.poll) &&
-               !matches(r, bar, off, size, write, value)) {
+               (r->type == MMIOTRACE_IRQ ||
+                (tolerant ? r->rw.poll : r->rw.tolerant)) &&
+               !matches(s, r, bar, off, size, write, value)) {
             skipped += r->type != MMIOTRACE_IRQ;
             j++;
         }
         r = replay_rec_at(s, j);
-        if (r && j > s->pos && matches(r, bar, off, size, write, value)) {
+        if (r && j > s->pos && matches(s, r, bar, off, size, write, value)) {
             s->skipped_polls += skipped;
             s->pos = j;
             goto consume;
@@ -148,13 +173,13 @@ static uint64_t replay_access(MmioTraceReplay *s, int bar, hwaddr off, unsigned 
     if (s->on_divergence != MMIO_TRACE_REPLAY_ON_DIVERGENCE_STOP) {
         /* the expected access with another value: counted, and taken as that record */
         r = replay_rec_at(s, s->pos);
-        if (r && matches(r, bar, off, size, write, r->rw.value)) {
+        if (r && matches(s, r, bar, off, size, write, rec_value(s, r))) {
             goto consume;
         }
         /* resynchronise on the next matching record, if close enough */
         for (size_t j = s->pos;
              j < s->pos + RESYNC_WINDOW && (r = replay_rec_at(s, j)); j++) {
-            if (matches(r, bar, off, size, write, value)) {
+            if (matches(s, r, bar, off, size, write, value)) {
                 s->pos = j;
                 goto consume;
             }
@@ -165,14 +190,19 @@ static uint64_t replay_access(MmioTraceReplay *s, int bar, hwaddr off, unsigned 
 consume:
     {
         ReplayRec c = *replay_rec_at(s, s->pos);
+        uint64_t v = rec_value(s, &c);
+
         s->pos++;
         if (!write) {
             s->last_read = c;
             s->have_last_read = true;
+            s->related_reads += c.rw.rel && v != c.rw.value;
+        } else {
+            s->tolerated_writes += value != c.rw.value && ((v ^ value) & c.rw.mask) == 0;
         }
         raise_irqs(s);
         replay_window_trim(s);
-        return write ? 0 : c.rw.value;
+        return write ? 0 : v;
     }
 }
 
@@ -185,7 +215,10 @@ static uint64_t replay_read(void *opaque, hwaddr addr, unsigned size)
 static void replay_write(void *opaque, hwaddr addr, uint64_t val, unsigned size)
 {
     ReplayBar *b = opaque;
+
     replay_access(b->s, b->nr, addr, size, true, val);
+    /* after the match: rel= names an earlier write */
+    g_hash_table_insert(b->s->written, reg_key(b->nr, addr), GSIZE_TO_POINTER(val));
 }
 
 const MemoryRegionOps replay_ops = {

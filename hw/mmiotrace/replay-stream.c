@@ -97,6 +97,11 @@ int replay_stream_next(MmioTraceReplay *s, ReplayRec *out, Error **errp)
         if (in_msix(s, &r)) {
             continue;
         }
+        r.rw.mask = rec.ext & MMIOTRACE_EXT_MATCH ? rec.match_mask : UINT64_MAX;
+        r.rw.rel = rec.ext & MMIOTRACE_EXT_REL;
+        r.rw.rel_bar = rec.rel_bar;
+        r.rw.rel_off = rec.rel_off;
+        r.rw.tolerant = r.type == MMIOTRACE_READ && (rec.ext & MMIOTRACE_EXT_POLL);
         r.rw.poll = r.type == MMIOTRACE_READ && s->have_prev &&
                     s->prev.type == MMIOTRACE_READ && s->prev.rw.bar == r.rw.bar &&
                     s->prev.rw.off == r.rw.off && s->prev.rw.width == r.rw.width;

@@ -53,6 +53,9 @@ void replay_write_report(MmioTraceReplay *s, FILE *out)
             " divergences, %" PRIu64 " extra polls, %" PRIu64 " skipped polls\n",
             s->pos, s->n, s->n ? 100.0 * s->pos / s->n : 100.0, s->divergences,
             s->extra_polls, s->skipped_polls);
+    fprintf(out, "  tolerated (annotations): %" PRIu64 " written values other than "
+            "recorded (match=, rel=), %" PRIu64 " reads answered with a value the "
+            "guest wrote (rel=)\n", s->tolerated_writes, s->related_reads);
     if (s->diverged) {
         fprintf(out, "  first divergence at record %" PRIu64 " (%s:%" PRIu64 "):\n"
                 "    expected %s\n    got      %s\n  records around it:\n%s",
@@ -208,6 +211,7 @@ static void replay_realize(PCIDevice *pdev, Error **errp)
     }
     s->win = g_array_new(false, false, sizeof(ReplayRec));
     s->win_base = 0;
+    s->written = g_hash_table_new(NULL, NULL);
     s->exit_notifier.notify = replay_exit_notify;
     qemu_add_exit_notifier(&s->exit_notifier);
     QTAILQ_INSERT_TAIL(&replays, s, next);
@@ -246,6 +250,10 @@ static void replay_exit(PCIDevice *pdev)
     g_free(s->div_actual);
     if (s->div_context) {
         g_string_free(s->div_context, true);
+    }
+    if (s->written) {
+        g_hash_table_destroy(s->written);
+        s->written = NULL;
     }
 }
 

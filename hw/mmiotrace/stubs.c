@@ -107,3 +107,25 @@ MmioTraceReplayInfoList *qmp_query_mmiotrace_replay(Error **errp)
 {
     return NULL;
 }
+
+/* DMA: never traced (mmiotrace_dma_enabled stays false) */
+bool mmiotrace_dma_enabled;
+
+void mmiotrace_dma_rw(AddressSpace *as, hwaddr addr, const void *buf, hwaddr len,
+                      bool is_write)
+{
+}
+
+void mmiotrace_dma_map(AddressSpace *as, hwaddr addr, void *ptr, bool direct)
+{
+}
+
+void mmiotrace_dma_unmap(AddressSpace *as, void *ptr, bool is_write,
+                         hwaddr access_len)
+{
+}
+
+void mmiotrace_vfio_dma_map(struct VFIOContainer *c, hwaddr iova, uint64_t size,
+                            bool readonly, bool map)
+{
+}

@@ -119,6 +119,67 @@ def test_polls(trace):
                 f'({counter} 1)')
 
 
+def annotate(line, fact):
+    return line.rstrip('\n') + f' {fact}\n'
+
+
+def tolerated(report):
+    m = re.search(r'tolerated \(annotations\): (\d+) written values .* (\d+) reads answered',
+                  report)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def test_annotations(trace, recorded):
+    """Replay annotations (hvmmio replay --learn writes them): match=, rel=, poll=."""
+    def write_edit(value, fact):
+        def edit(lines):
+            i = rw_lines(lines)[1]            # W 4 ... 0xf0f0f0f: the 2nd access
+            lines[i] = annotate(lines[i].replace('0xf0f0f0f ', f'{value} ', 1), fact)
+            return lines
+        return edit
+    # the guest writes 0x0f0f0f0f; the recording says otherwise
+    for value, fact, ok in (('0x12345678', 'match=0x0', True),
+                            ('0x0f0f1234', 'match=0xffff0000', True),
+                            ('0x1f0f0f0f', 'match=0xffff0000', False)):
+        path = edited(trace, f'annot-{fact}-{value}.txt', write_edit(value, fact))
+        _, info, report = replay(path)
+        if ok:
+            c.equal((info['divergences'], tolerated(report)), (0, (1, 0)),
+                    f'recorded {value} with {fact}: the guest\'s 0x0f0f0f0f is accepted '
+                    'and counted as tolerated')
+        else:
+            c.check(info['divergences'] > 0,
+                    f'recorded {value} with {fact}: the checked bits differ, a divergence')
+
+    def read_rel(lines):
+        i = rw_lines(lines)[-1]                # R 8 of 0x80, after the guest wrote it
+        lines[i] = annotate(lines[i].replace('0xa1b2c3d4e5f60718 ', '0x0 ', 1), 'rel=0:0x80')
+        return lines
+    path = edited(trace, 'annot-rel.txt', read_rel)
+    values, info, report = replay(path)
+    c.equal((values[-1], info['divergences'], tolerated(report)), (recorded[-1], 0, (0, 1)),
+            'rel=0:0x80 on a read recorded as 0: it returns what the guest wrote there')
+    plain = edited(trace, 'annot-rel-none.txt', lambda ls: [
+        ls[i].replace('0xa1b2c3d4e5f60718 ', '0x0 ', 1) if i == rw_lines(ls)[-1] else ls[i]
+        for i in range(len(ls))])
+    values, _, _ = replay(plain)
+    c.equal(values[-1], 0, 'without rel= the same read returns the recorded 0')
+
+    def polls(lines, longer):
+        last = status_polls(lines)[-1]
+        for i in status_polls(lines):
+            lines[i] = annotate(lines[i], 'poll=tolerant')
+        return lines[:last + 1] + [lines[last]] + lines[last + 1:] if longer else \
+            lines[:last] + lines[last + 1:]
+    for longer, what, counter in ((True, 'lengthened', 'skipped-polls'),
+                                  (False, 'shortened', 'extra-polls')):
+        path = edited(trace, f'annot-polls-{what}.txt', lambda ls: polls(ls, longer))
+        _, info, _ = replay(path, mode='strict')
+        c.equal((info['divergences'], info[counter], info['position'] == info['total']),
+                (0, 1, True), f'a {what} polling loop marked poll=tolerant replays in strict '
+                f'mode ({counter} 1)')
+
+
 def test_stop_and_event(trace):
     bad = os.path.join(OUT, 'altered.txt')
     q = Qemu(['-device', f'mmiotrace-replay,id=r0,addr={SLOT},trace={bad}'])
@@ -223,6 +284,7 @@ if __name__ == '__main__':
     test_exact(trace, recorded)
     test_altered_value(trace)
     test_polls(trace)
+    test_annotations(trace, recorded)
     test_stop_and_event(trace)
     test_bad_recordings(trace)
     test_interrupts()
