@@ -17,7 +17,7 @@ scripts/setup.sh
 hvmmio=${HVMMIO_BUILD_DIR:-build}/tools/hvmmio
 out=${1:-hvmmio-out/demo}
 trace=host-mmiotrace.txt
-props=mmiotrace=on,mmiotrace-file=$trace,mmiotrace-insn=on
+props=mmiotrace=on,mmiotrace-file=$trace,mmiotrace-insn=on,mmiotrace-dma=on
 t0=$(date +%s%N)
 
 cat <<EOT
@@ -39,7 +39,7 @@ rc=0
 
 cat <<EOT
 
-== 3. What the hypervisor saw: hvmmio stat $out/$trace
+== 3. What the hypervisor saw (accesses, interrupts, DMA): hvmmio stat $out/$trace
 EOT
 "$hvmmio" stat --top 6 "$out/$trace" | sed 's/^/   /'
 
