@@ -81,6 +81,36 @@ static bool timed(const struct mmiotrace_record *rec)
            !(rec->type == MMIOTRACE_LOST && !rec->ts_ns);
 }
 
+static guint rfunc_hash(gconstpointer p)
+{
+    const struct rfunc *k = p;
+    return g_direct_hash(k->name) ^ g_direct_hash(k->module) ^
+           (guint)(k->pc ^ k->pc >> 32) * 2654435761u;
+}
+
+static gboolean rfunc_equal(gconstpointer a, gconstpointer b)
+{
+    const struct rfunc *x = a, *y = b;
+    return x->pc == y->pc && x->name == y->name && x->module == y->module;
+}
+
+/* An access made at pc: counted by its function, named as the trace goes (module symbols
+ * that held the same addresses in turn follow the trace's order), or by PC without one. */
+static void count_pc(struct rep *r, uint64_t pc)
+{
+    struct rfunc k = {pc, NULL, NULL, 0};
+    uint64_t off;
+    if (r->syms && symtab_lookup(r->syms, pc, &k.name, &off, &k.module)) {
+        k.pc = 0; /* one pointer per distinct name: the table interns them */
+    }
+    struct rfunc *f = g_hash_table_lookup(r->pcs, &k);
+    if (!f) {
+        f = g_memdup2(&k, sizeof(k));
+        g_hash_table_add(r->pcs, f);
+    }
+    f->count++;
+}
+
 static uint64_t value_of(const struct mmiotrace_record *rec)
 {
     uint64_t mask = rec->rw.width >= 8 ? UINT64_MAX : (1ull << (8 * rec->rw.width)) - 1;
@@ -151,14 +181,11 @@ static void pass1(struct rep *r, const struct mmiotrace_record *rec, char *buf)
                   : rec->type == MMIOTRACE_READ || rec->type == MMIOTRACE_WRITE ? rec->rw.pc
                                                                                 : 0;
     if (pc) {
-        /* counted by PC here, by function once the pass is over (fold_pcs) */
-        gpointer key = GSIZE_TO_POINTER((gsize)pc);
-        gpointer old = g_hash_table_lookup(r->pcs, key);
-        g_hash_table_insert(r->pcs, key, GSIZE_TO_POINTER(GPOINTER_TO_SIZE(old) + 1));
+        count_pc(r, pc);
     }
 }
 
-/* The counts by PC as counts by "func [module]" (or "0xPC" where no symbol names it). */
+/* The counts by function as counts by "func [module]" (or "0xPC" where no symbol names it). */
 static void fold_pcs(struct rep *r)
 {
     GHashTableIter it;
@@ -166,20 +193,19 @@ static void fold_pcs(struct rep *r)
 
     g_hash_table_iter_init(&it, r->pcs);
     while (g_hash_table_iter_next(&it, &k, &v)) {
-        uint64_t pc = GPOINTER_TO_SIZE(k), off;
-        const char *name, *module;
-        GString *f = g_string_new(NULL);
-        if (r->syms && symtab_lookup(r->syms, pc, &name, &off, &module)) {
-            g_string_append(f, name);
-            if (module) {
-                g_string_append_printf(f, " [%s]", module);
+        const struct rfunc *f = v;
+        GString *t = g_string_new(NULL);
+        if (f->name) {
+            g_string_append(t, f->name);
+            if (f->module) {
+                g_string_append_printf(t, " [%s]", f->module);
             }
         } else {
-            g_string_append_printf(f, "0x%" PRIx64, pc);
+            g_string_append_printf(t, "0x%" PRIx64, f->pc);
         }
-        gpointer old = g_hash_table_lookup(r->funcs, f->str);
-        g_hash_table_replace(r->funcs, g_string_free(f, FALSE),
-                             GSIZE_TO_POINTER(GPOINTER_TO_SIZE(old) + GPOINTER_TO_SIZE(v)));
+        gpointer old = g_hash_table_lookup(r->funcs, t->str);
+        g_hash_table_replace(r->funcs, g_string_free(t, FALSE),
+                             GSIZE_TO_POINTER(GPOINTER_TO_SIZE(old) + f->count));
     }
 }
 
@@ -289,7 +315,7 @@ static void rep_init(struct rep *r)
         .names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
         .regs = g_hash_table_new_full(wb_reg_key_hash, wb_reg_key_equal, NULL, rstat_free),
         .funcs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
-        .pcs = g_hash_table_new(g_direct_hash, g_direct_equal),
+        .pcs = g_hash_table_new_full(rfunc_hash, rfunc_equal, g_free, NULL),
         .pcidevs = g_ptr_array_new_with_free_func(g_free),
         .maplines = g_ptr_array_new_with_free_func(g_free),
         .marks = g_ptr_array_new_with_free_func(g_free),

@@ -136,6 +136,10 @@ static void access_pc(struct pf *p, struct access *a)
 {
     uint64_t pc = a->pc;
     struct pc_json *m = &p->pcj[(pc ^ pc >> 10) & (PC_JSON - 1)];
+    if (p->syms && symtab_epoch(p->syms) != p->sym_epoch) { /* names changed (symbols.h) */
+        memset(p->pcj, 0, PC_JSON * sizeof(*p->pcj));
+        p->sym_epoch = symtab_epoch(p->syms);
+    }
     if (m->len && m->pc == pc) {
         a->pcj = m->text;
         a->pcj_len = m->len;
@@ -154,6 +158,10 @@ static void access_pc(struct pf *p, struct access *a)
         w = pf_w_str(w, p->sym->str, p->sym->len);
     }
     size_t len = (size_t)(w - j->str);
+    if (p->syms && symtab_epoch(p->syms) != p->sym_epoch) { /* this lookup changed them */
+        memset(p->pcj, 0, PC_JSON * sizeof(*p->pcj));
+        p->sym_epoch = symtab_epoch(p->syms);
+    }
     m->len = len <= sizeof(m->text) ? (unsigned)len : 0;
     if (m->len) {
         memcpy(m->text, j->str, len);

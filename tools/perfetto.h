@@ -55,6 +55,7 @@ struct pf {
     bool first;
     FILE *spool;                /* the counter samples of every access (NULL: --counters 0) */
     struct reg_count *last_reg; /* pf_reg_get's last answer */
+    unsigned sym_epoch;         /* symtab_epoch when pcj was filled */
     struct pc_json {
         uint64_t pc;
         unsigned len; /* 0: empty */

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * hvmmio replay --learn: the accesses of a recording as tokens, and the alignment of two
- * recordings' tokens (see replay-learn.h). A token is one write, or a run of consecutive reads of
- * one register (a poll: its length may differ from run to run, so it is matched as one). The
+ * recordings' tokens (see replay-learn.h). A token is one access, or a poll: a run of reads of
+ * one register, or of a cycle of up to RL_POLL_PERIOD_MAX registers read in turn (e1000e's
+ * SYSTIML/SYSTIMH), repeated at least twice; its length may differ from run to run, so it is
+ * matched as one. The
  * alignment is a longest common subsequence of the tokens by (type, BAR, offset, width), after
  * the common prefix and suffix: two rows of lengths and two bits of direction per cell.
  */
@@ -19,27 +21,60 @@ bool rl_same_key(const struct rl_access *a, const struct rl_access *b)
     return a->type == b->type && a->bar == b->bar && a->off == b->off && a->width == b->width;
 }
 
+/* Whether the period accesses at i are reads repeated right after themselves. */
+static bool repeats(const struct rl_access *acc, guint n, guint i, guint period)
+{
+    if (i + 2 * period > n) {
+        return false;
+    }
+    for (guint q = 0; q < period; q++) {
+        if (acc[i + q].type != MMIOTRACE_READ || !rl_same_key(&acc[i + q], &acc[i + period + q])) {
+            return false;
+        }
+    }
+    return true;
+}
+
 void rl_tokenize(struct rl_recording *r)
 {
     const struct rl_access *acc = (const struct rl_access *)r->acc->data;
+    guint n = r->acc->len;
 
     g_array_set_size(r->tok, 0);
-    for (guint i = 0; i < r->acc->len; i++) {
-        struct rl_token *last =
-            r->tok->len ? &g_array_index(r->tok, struct rl_token, r->tok->len - 1) : NULL;
-        if (last && acc[i].type == MMIOTRACE_READ && rl_same_key(&acc[last->first], &acc[i])) {
-            last->count++;
-            continue;
+    for (guint i = 0; i < n;) {
+        struct rl_token t = {i, 1, 1};
+        for (guint p = 1; p <= RL_POLL_PERIOD_MAX; p++) {
+            if (repeats(acc, n, i, p)) {
+                t.period = p;
+                t.count = 2 * p;
+                while (repeats(acc, n, i + t.count - p, p)) {
+                    t.count += p;
+                }
+                break;
+            }
         }
-        struct rl_token t = {i, 1};
         g_array_append_val(r->tok, t);
+        i += t.count;
     }
 }
 
-static const struct rl_access *tok_key(const struct rl_recording *r, guint i)
+/* Whether two tokens are the same access, or polls of the same registers in the same order. */
+static bool same_token(const struct rl_recording *a, guint i, const struct rl_recording *b, guint j)
 {
-    return &g_array_index(r->acc, struct rl_access,
-                          g_array_index(r->tok, struct rl_token, i).first);
+    const struct rl_token *ta = &g_array_index(a->tok, struct rl_token, i);
+    const struct rl_token *tb = &g_array_index(b->tok, struct rl_token, j);
+    guint pa = ta->count > 1 ? ta->period : 1, pb = tb->count > 1 ? tb->period : 1;
+
+    if (pa != pb) {
+        return pa == 1 && pb == 1;
+    }
+    for (guint q = 0; q < pa; q++) {
+        if (!rl_same_key(&g_array_index(a->acc, struct rl_access, ta->first + q),
+                         &g_array_index(b->acc, struct rl_access, tb->first + q))) {
+            return false;
+        }
+    }
+    return true;
 }
 
 enum { DIR_DIAG = 0, DIR_UP = 1, DIR_LEFT = 2 };
@@ -62,11 +97,10 @@ static void lcs(const struct rl_recording *a, const struct rl_recording *b, guin
     uint8_t *dir = g_malloc0(((uint64_t)n * m + 3) / 4);
 
     for (guint i = 1; i <= n; i++) {
-        const struct rl_access *ka = tok_key(a, pa + i - 1);
         cur[0] = 0;
         for (guint j = 1; j <= m; j++) {
             uint64_t cell = (uint64_t)(i - 1) * m + (j - 1);
-            if (rl_same_key(ka, tok_key(b, pb + j - 1))) {
+            if (same_token(a, pa + i - 1, b, pb + j - 1)) {
                 cur[j] = prev[j - 1] + 1;
             } else if (prev[j] >= cur[j - 1]) {
                 cur[j] = prev[j];
@@ -108,13 +142,12 @@ bool rl_align(const struct rl_recording *a, const struct rl_recording *b, int32_
     for (guint j = 0; j < m; j++) {
         mb[j] = -1;
     }
-    while (pre < n && pre < m && rl_same_key(tok_key(a, pre), tok_key(b, pre))) {
+    while (pre < n && pre < m && same_token(a, pre, b, pre)) {
         ma[pre] = pre;
         mb[pre] = pre;
         pre++;
     }
-    while (suf < n - pre && suf < m - pre &&
-           rl_same_key(tok_key(a, n - 1 - suf), tok_key(b, m - 1 - suf))) {
+    while (suf < n - pre && suf < m - pre && same_token(a, n - 1 - suf, b, m - 1 - suf)) {
         ma[n - 1 - suf] = m - 1 - suf;
         mb[m - 1 - suf] = n - 1 - suf;
         suf++;

@@ -27,9 +27,16 @@ struct rl_access {
     uint8_t bar, width;
 };
 
-/* A token of the alignment: one write, or a run of count reads of one register. */
+/* The longest cycle of registers a poll may read in turn. */
+#define RL_POLL_PERIOD_MAX 4
+
+/*
+ * A token of the alignment: one access (count 1), or a poll: count reads (a multiple of period)
+ * of a cycle of period registers read in turn (period 1: one register read count times).
+ */
 struct rl_token {
     uint32_t first, count; /* into the recording's accesses */
+    uint32_t period;
 };
 
 struct rl_recording {

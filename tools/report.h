@@ -32,6 +32,13 @@ struct hslot {
     uint64_t seq, value;
 };
 
+/* accesses by function (name and module: the symbol table's pointers), else by PC */
+struct rfunc {
+    uint64_t pc; /* 0 when named */
+    const char *name, *module;
+    uint64_t count;
+};
+
 struct rstat {
     struct wb_reg_key k;
     char *name;
@@ -47,7 +54,7 @@ struct rep {
     GHashTable *names;     /* interned device names */
     const char *last_name; /* the name interned last (most records' device) */
     size_t last_len;
-    GHashTable *pcs;                       /* PC -> count (pass 1), folded into funcs */
+    GHashTable *pcs;                       /* struct rfunc (its own key), folded into funcs */
     GHashTable *regs;                      /* struct wb_reg_key * -> struct rstat * */
     GHashTable *funcs;                     /* "func [module]" or "0xPC" -> count */
     GPtrArray *pcidevs, *maplines, *marks; /* char * (marks: "T_NS\tTEXT") */

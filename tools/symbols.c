@@ -22,10 +22,23 @@
 struct sym {
     uint64_t addr, size; /* size 0: up to the next symbol */
     const char *name, *module;
+    unsigned inst; /* 0: none; else its module instance's index + 1 */
+};
+
+/* A module as loaded once (a "# hvmmio-module" header in a kallsyms file, as the guest saves
+ * them): its symbols are valid from its load to its unload, in the guest's event order. */
+struct instance {
+    uint64_t lo, hi;           /* its code */
+    uint64_t loaded, unloaded; /* event numbers (unloaded UINT64_MAX: never) */
+    bool sized;                /* lo, hi from the header; else from its symbols */
 };
 
 struct symtab {
-    GArray *syms; /* struct sym, sorted by addr once lookups start */
+    GArray *syms;   /* struct sym, sorted by addr once lookups start */
+    GArray *insts;  /* struct instance */
+    unsigned cur;   /* the instance the symbols being read belong to (0: none) */
+    uint64_t bound; /* the guest event reached at least: the latest load evidenced by a PC */
+    unsigned epoch; /* bumped when bound changes (answers may change) */
     GStringChunk *strings;
     bool sorted;
     struct pc_cache {
@@ -44,6 +57,7 @@ struct symtab *symtab_new(void)
 {
     struct symtab *t = g_new0(struct symtab, 1);
     t->syms = g_array_new(FALSE, FALSE, sizeof(struct sym));
+    t->insts = g_array_new(FALSE, FALSE, sizeof(struct instance));
     t->strings = g_string_chunk_new(1 << 16);
     return t;
 }
@@ -54,6 +68,7 @@ void symtab_free(struct symtab *t)
         return;
     }
     g_array_free(t->syms, TRUE);
+    g_array_free(t->insts, TRUE);
     g_string_chunk_free(t->strings);
     g_free(t);
 }
@@ -67,8 +82,13 @@ static void add(struct symtab *t, uint64_t addr, uint64_t size, const char *name
                 const char *module)
 {
     struct sym s = {addr, size, g_string_chunk_insert_const(t->strings, name),
-                    module ? g_string_chunk_insert_const(t->strings, module) : NULL};
+                    module ? g_string_chunk_insert_const(t->strings, module) : NULL, t->cur};
     g_array_append_val(t->syms, s);
+    struct instance *in = t->cur ? &g_array_index(t->insts, struct instance, t->cur - 1) : NULL;
+    if (in && !in->sized) {
+        in->lo = MIN(in->lo, addr);
+        in->hi = MAX(in->hi, addr + (size ? size : 4096));
+    }
     if (t->sorted) {
         memset(t->cache, 0, sizeof(t->cache));
         memset(t->memo, 0, sizeof(t->memo));
@@ -92,7 +112,36 @@ static bool sfail(GError **error, const char *file, unsigned line, const char *f
     return false;
 }
 
-/* kallsyms / System.map: "ADDR TYPE NAME [MODULE]" per line; text symbols (t, T, w, W). */
+/* "# hvmmio-module NAME TEXT SIZE loaded=N unloaded=N|-": the symbols that follow are that
+ * instance's, its code TEXT (hex) to TEXT + SIZE (0: up to its last symbol + 4 KiB); other
+ * comments are skipped. False if malformed. */
+static bool instance_header(struct symtab *t, const char *l)
+{
+    char name[128], unloaded[32];
+    uint64_t loaded, text, size;
+    if (!g_str_has_prefix(l, "# hvmmio-module ")) {
+        return true;
+    }
+    if (sscanf(l, "# hvmmio-module %127s %" SCNx64 " %" SCNu64 " loaded=%" SCNu64 " unloaded=%31s",
+               name, &text, &size, &loaded, unloaded) != 5) {
+        return false;
+    }
+    struct instance in = {size ? text : UINT64_MAX, size ? text + size : 0, loaded, UINT64_MAX,
+                          size != 0};
+    if (strcmp(unloaded, "-")) {
+        char *e;
+        in.unloaded = g_ascii_strtoull(unloaded, &e, 10);
+        if (*e || in.unloaded < loaded) {
+            return false;
+        }
+    }
+    g_array_append_val(t->insts, in);
+    t->cur = t->insts->len;
+    return true;
+}
+
+/* kallsyms / System.map: "ADDR TYPE NAME [MODULE]" per line; text symbols (t, T, w, W). A
+ * "# hvmmio-module" header starts a module instance's symbols (instance_header). */
 static bool add_text(struct symtab *t, const char *path, const char *data, size_t len,
                      GError **error)
 {
@@ -105,6 +154,14 @@ static bool add_text(struct symtab *t, const char *path, const char *data, size_
         p += n + (nl != NULL);
         line++;
         g_strstrip(l);
+        if (*l == '#') {
+            if (!instance_header(t, l)) {
+                return sfail(error, path, line,
+                             "bad module header (# hvmmio-module NAME ADDR loaded=N "
+                             "unloaded=N|-)");
+            }
+            continue;
+        }
         if (!*l) {
             continue;
         }
@@ -135,6 +192,7 @@ static bool add_text(struct symtab *t, const char *path, const char *data, size_
         add(t, addr, 0, f[2], nf == 4 ? f[3] + 1 : NULL);
         added++;
     }
+    t->cur = 0; /* the next file starts outside any instance */
     if (!added) {
         return sfail(error, path, 0,
                      zero ? "every text symbol has address 0 (kallsyms read without root?)"
@@ -318,6 +376,82 @@ static gint sym_order(gconstpointer a, gconstpointer b)
     return (x->size == 0) - (y->size == 0);
 }
 
+/* A PC of instance i was seen: the guest got at least to its load. */
+static void evidence(struct symtab *t, const struct instance *i)
+{
+    if (i->loaded > t->bound) {
+        t->bound = i->loaded;
+        t->epoch++;
+        memset(t->cache, 0, sizeof(t->cache));
+        memset(t->memo, 0, sizeof(t->memo));
+    }
+}
+
+/* The module instance whose symbols name pc (index + 1; 0: the symbols outside instances).
+ * Where several instances held pc's address in turn: the one loaded at the guest event
+ * reached (bound), else the next one loaded after it, else the last. */
+static unsigned choose_instance(struct symtab *t, uint64_t pc)
+{
+    unsigned n = 0, only = 0, alive = 0, next = 0, last = 0;
+    for (guint i = 0; i < t->insts->len; i++) {
+        const struct instance *in = &g_array_index(t->insts, struct instance, i);
+        if (pc < in->lo || pc >= in->hi) {
+            continue;
+        }
+        n++;
+        only = i + 1;
+        const struct instance *a = alive ? &g_array_index(t->insts, struct instance, alive - 1) : 0;
+        const struct instance *x = next ? &g_array_index(t->insts, struct instance, next - 1) : 0;
+        const struct instance *l = last ? &g_array_index(t->insts, struct instance, last - 1) : 0;
+        if (in->loaded <= t->bound && t->bound < in->unloaded && (!a || in->loaded > a->loaded)) {
+            alive = i + 1;
+        }
+        if (in->loaded > t->bound && (!x || in->loaded < x->loaded)) {
+            next = i + 1;
+        }
+        if (!l || in->loaded > l->loaded) {
+            last = i + 1;
+        }
+    }
+    if (n == 1) {
+        evidence(t, &g_array_index(t->insts, struct instance, only - 1));
+        return only;
+    }
+    return alive ? alive : next ? next : last;
+}
+
+/* The symbol of instance inst (0: outside instances) holding pc, or NULL. */
+static const struct sym *find(struct symtab *t, uint64_t pc, unsigned inst)
+{
+    guint lo = 0, hi = t->syms->len; /* the last symbol with addr <= pc */
+    while (lo < hi) {
+        guint mid = lo + (hi - lo) / 2;
+        if (g_array_index(t->syms, struct sym, mid).addr <= pc) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    /* other instances' symbols may lie between (a bounded walk) */
+    guint i = lo, steps = 0;
+    while (i && g_array_index(t->syms, struct sym, i - 1).inst != inst && ++steps < 65536) {
+        i--;
+    }
+    if (!i || g_array_index(t->syms, struct sym, i - 1).inst != inst) {
+        return NULL;
+    }
+    i--;
+    /* the first of its symbols at that address (sorted: the sized one) */
+    const struct sym *s = &g_array_index(t->syms, struct sym, i);
+    for (guint j = i; j && g_array_index(t->syms, struct sym, j - 1).addr == s->addr; j--) {
+        if (g_array_index(t->syms, struct sym, j - 1).inst == inst) {
+            s = &g_array_index(t->syms, struct sym, j - 1);
+        }
+    }
+    uint64_t span = s->size ? s->size : NOSIZE_SPAN;
+    return pc - s->addr < span ? s : NULL;
+}
+
 bool symtab_lookup(struct symtab *t, uint64_t pc, const char **name, uint64_t *off,
                    const char **module)
 {
@@ -330,29 +464,8 @@ bool symtab_lookup(struct symtab *t, uint64_t pc, const char **name, uint64_t *o
     if (c->valid && c->pc == pc) {
         s = c->sym;
     } else {
-        guint lo = 0, hi = t->syms->len; /* the last symbol with addr <= pc */
-        while (lo < hi) {
-            guint mid = lo + (hi - lo) / 2;
-            if (g_array_index(t->syms, struct sym, mid).addr <= pc) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        if (lo) {
-            guint i = lo - 1;
-            /* the first of the symbols at that address (sorted: the sized one) */
-            while (i && g_array_index(t->syms, struct sym, i - 1).addr ==
-                            g_array_index(t->syms, struct sym, i).addr) {
-                i--;
-            }
-            s = &g_array_index(t->syms, struct sym, i);
-            uint64_t span = s->size ? s->size : NOSIZE_SPAN;
-            if (pc - s->addr >= span) {
-                s = NULL;
-            }
-        }
-        c->pc = pc;
+        s = find(t, pc, t->insts->len ? choose_instance(t, pc) : 0);
+        c->pc = pc; /* after choose_instance, which may clear the cache */
         c->sym = s;
         c->valid = true;
     }
@@ -363,6 +476,11 @@ bool symtab_lookup(struct symtab *t, uint64_t pc, const char **name, uint64_t *o
     *off = pc - s->addr;
     *module = s->module;
     return true;
+}
+
+unsigned symtab_epoch(const struct symtab *t)
+{
+    return t->epoch;
 }
 
 bool symtab_format(struct symtab *t, GString *out, uint64_t pc)

@@ -27,6 +27,14 @@ unsigned symtab_size(const struct symtab *t);
  */
 bool symtab_lookup(struct symtab *t, uint64_t pc, const char **name, uint64_t *off,
                    const char **module);
+/*
+ * Modules loaded and unloaded in turn (kallsyms files with "# hvmmio-module" headers, as the
+ * guest saves them: docs/regmap.md) may have held the same addresses: lookups made in the
+ * trace's order follow the guest, each PC that only one instance holds showing that the guest
+ * got to its load. The answer for a PC changes only when this count changes: a caller that
+ * remembers answers by PC forgets them then.
+ */
+unsigned symtab_epoch(const struct symtab *t);
 /* Append "func+0xoff [module]" (or "func+0xoff"); false (nothing appended) if pc is unknown. */
 bool symtab_format(struct symtab *t, GString *out, uint64_t pc);
 void symtab_free(struct symtab *t);
