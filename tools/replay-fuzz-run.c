@@ -36,6 +36,7 @@ struct fz_state {
     GPtrArray *found;     /* struct fz_found */
     int timeout_s;
     unsigned guest_runs;
+    unsigned fuzz_runs; /* of the N asked for (fewer with --stop-at-crash) */
 };
 
 /* The outcome of one guest run. */
@@ -354,7 +355,8 @@ static bool write_json(const struct fz_state *st, const char *path)
     json_object_object_add(j, "recording", json_object_new_string(o->trace));
     json_object_object_add(j, "scenario", json_object_new_string(o->scenario));
     json_object_object_add(j, "seed", json_object_new_uint64(o->seed));
-    json_object_object_add(j, "runs", json_object_new_int(o->runs));
+    json_object_object_add(j, "runs", json_object_new_int((int)st->fuzz_runs));
+    json_object_object_add(j, "runs_asked", json_object_new_int(o->runs));
     json_object_object_add(j, "guest_runs", json_object_new_int((int)st->guest_runs));
     json_object_object_add(j, "candidate_reads", json_object_new_int((int)st->rec.reads->len));
     json_object *a = json_object_new_array();
@@ -377,10 +379,10 @@ static bool write_json(const struct fz_state *st, const char *path)
 static void print_report(const struct fz_state *st, const char *json_path)
 {
     const struct fz_options *o = st->o;
-    printf("hvmmio replay --fuzz: %d runs of scenario %s, seed %" PRIu64 ", %u reads of the "
-           "recording to mutate, %u guest runs in all: %u distinct crash%s\n",
-           o->runs, o->scenario, o->seed, st->rec.reads->len, st->guest_runs, st->found->len,
-           st->found->len == 1 ? "" : "es");
+    printf("hvmmio replay --fuzz: %u of %d runs of scenario %s, seed %" PRIu64 ", %u reads of "
+           "the recording to mutate, %u guest runs in all: %u distinct crash%s\n",
+           st->fuzz_runs, o->runs, o->scenario, o->seed, st->rec.reads->len, st->guest_runs,
+           st->found->len, st->found->len == 1 ? "" : "es");
     for (guint i = 0; i < st->found->len; i++) {
         const struct fz_found *f = g_ptr_array_index(st->found, i);
         printf("\ncrash %u: %s\n  first in run %u, seen in %u run%s; the smallest set of "
@@ -442,7 +444,11 @@ int fz_main(const struct fz_options *o)
     }
     bool ok = g_mkdir_with_parents(o->outdir, 0755) == 0 && baseline(&st);
     for (unsigned run = 1; ok && run <= (unsigned)o->runs; run++) {
+        if (o->stop_at_crash && st.found->len) {
+            break;
+        }
         ok = fuzz_run(&st, run);
+        st.fuzz_runs = run;
     }
     g_autofree char *json =
         o->json ? g_strdup(o->json) : g_build_filename(o->outdir, "fuzz-report.json", NULL);

@@ -54,12 +54,12 @@ static void add_read(struct fz_recording *rec, const struct mmiotrace_record *r,
         .weight = 4,
     };
     bool poll = prev && prev->type == MMIOTRACE_READ && prev->rw.width == r->rw.width &&
-                prev->rw.phys == r->rw.phys;
+                prev->rw.phys == r->rw.phys && rec->reads->len;
     if (poll) {
         rd.weight = 1;
         g_array_index(rec->reads, struct fz_read, rec->reads->len - 1).weight = 1;
     }
-    if (rd.value == width_mask(rd.width)) {
+    if (rd.value == width_mask(rd.width) || (r->ext & MMIOTRACE_EXT_POLL)) {
         rd.weight = 1;
     }
     g_array_append_val(rec->reads, rd);
@@ -90,7 +90,8 @@ bool fz_recording_load(struct fz_recording *rec, const char *path, const char *d
             !is_device(&cur, rec->device)) {
             continue;
         }
-        if (cur.type == MMIOTRACE_READ) {
+        /* a read annotated rel= returns what the guest wrote, whatever the recorded value */
+        if (cur.type == MMIOTRACE_READ && !(cur.ext & MMIOTRACE_EXT_REL)) {
             add_read(rec, &cur, index, mmiotrace_reader_line(r), have_prev ? &prev : NULL);
         }
         prev = cur; /* only its scalar fields are used */
@@ -279,7 +280,7 @@ bool fz_write_mutated(const struct fz_recording *rec, const struct fz_mutation *
 static struct {
     int runs, mutations, minimize_runs, timeout_s;
     char *seed, *json;
-    gboolean list;
+    gboolean list, stop;
 } fz_opt = {.runs = INT_MIN, .mutations = 3, .minimize_runs = 8}; /* INT_MIN: no --fuzz */
 
 static const GOptionEntry fz_entries[] = {
@@ -301,6 +302,8 @@ static const GOptionEntry fz_entries[] = {
      "SECONDS"},
     {"fuzz-list", 0, 0, G_OPTION_ARG_NONE, &fz_opt.list,
      "Print the mutations of each of the N runs and exit without running a guest", NULL},
+    {"stop-at-crash", 0, 0, G_OPTION_ARG_NONE, &fz_opt.stop,
+     "No more runs once a crash was found and minimized", NULL},
     {"json", 0, 0, G_OPTION_ARG_FILENAME, &fz_opt.json,
      "The JSON report (default OUTPUT/fuzz-report.json)", "FILE"},
     {NULL},
@@ -321,9 +324,9 @@ bool fz_options_valid(const char **why)
     guint64 seed = 1;
     *why = NULL;
     if (!fz_wanted() && (fz_opt.seed || fz_opt.json || fz_opt.timeout_s || fz_opt.list ||
-                         fz_opt.mutations != 3 || fz_opt.minimize_runs != 8)) {
-        *why = "--seed, --fuzz-mutations, --minimize-runs, --fuzz-timeout, --fuzz-list and "
-               "--json need --fuzz";
+                         fz_opt.stop || fz_opt.mutations != 3 || fz_opt.minimize_runs != 8)) {
+        *why = "--seed, --fuzz-mutations, --minimize-runs, --fuzz-timeout, --fuzz-list, "
+               "--stop-at-crash and --json need --fuzz";
     } else if (fz_wanted() && fz_opt.runs < 1) {
         *why = "--fuzz wants a number of runs of at least 1";
     } else if (fz_opt.seed &&
@@ -352,4 +355,5 @@ void fz_options_apply(struct fz_options *o)
     o->timeout_s = fz_opt.timeout_s;
     o->json = fz_opt.json;
     o->list_only = fz_opt.list;
+    o->stop_at_crash = fz_opt.stop;
 }

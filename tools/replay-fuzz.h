@@ -33,7 +33,8 @@ struct fz_options {
     int timeout_s;     /* per mutated run; 0: from the baseline run */
     int baseline_timeout_s;
     bool quiet;
-    bool list_only; /* print each run's mutations, boot nothing */
+    bool list_only;     /* print each run's mutations, boot nothing */
+    bool stop_at_crash; /* no more runs once a crash was found (and minimized) */
 };
 
 /* One read of the replayed device that may be mutated. */
@@ -43,7 +44,8 @@ struct fz_read {
     uint64_t value;
     uint64_t off;
     uint8_t width, bar;
-    unsigned weight; /* 4: a read the driver may branch on; 1: a poll, or already all-ones */
+    unsigned weight; /* 4: a read the driver may branch on; 1: a poll (a read of the register
+                      * read just before, or poll=tolerant), or already all-ones */
 };
 
 enum fz_kind {
