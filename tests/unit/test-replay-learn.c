@@ -366,6 +366,25 @@ static void test_learn_errors(void)
                                       "W 4 1.0 1 0x0 0x1 0x0 0 dev=nic0 bar=0 off=0x0\n"
                                       "W 4 1.0 1 0x0 0x1 0x0 0 dev=nic1 bar=0 off=0x0\n",
                                       -1, NULL));
+    /* with --device, the other device's accesses are copied unannotated */
+    g_autofree char *both2 = g_build_filename(tmpdir, "both2.txt", NULL);
+    g_autofree char *both_out = g_build_filename(tmpdir, "both-out.txt", NULL);
+    g_assert_true(g_file_set_contents(both2,
+                                      "W 4 1.0 1 0x0 0x1 0x0 0 dev=nic0 bar=0 off=0x0\n"
+                                      "W 4 1.0 1 0x0 0x2 0x0 0 dev=nic1 bar=0 off=0x0\n",
+                                      -1, NULL));
+    char *pair[] = {both, both2};
+    struct rl_summary ok;
+    g_autoptr(GError) ok_err = NULL;
+    g_assert_cmpint(rl_learn(2, pair, both_out, "nic1", &ok, &ok_err), ==, 0);
+    g_assert_cmpuint(ok.accesses[0], ==, 1);
+    g_assert_cmpuint(ok.match_writes, ==, 1);
+    rl_summary_clear(&ok);
+    g_autofree char *both_text = NULL;
+    g_assert_true(g_file_get_contents(both_out, &both_text, NULL, NULL));
+    g_assert_cmpstr(both_text, ==,
+                    "W 4 1.000000 1 0x0 0x1 0x0 0 dev=nic0 bar=0 off=0x0\n"
+                    "W 4 1.000000 1 0x0 0x1 0x0 0 dev=nic1 bar=0 off=0x0 match=0xfffffffc\n");
     char *several[] = {both, p1};
     g_autofree char *sv = g_strdup_printf(
         "%s has the accesses of several devices (nic0, nic1): choose one with --device", both);
