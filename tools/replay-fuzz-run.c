@@ -301,8 +301,8 @@ static bool fuzz_run(struct fz_state *st, unsigned run)
             return false;
         }
         if (!o->quiet) {
-            fprintf(stderr, "hvmmio replay --fuzz:   crash %u minimized in %u runs to %s\n",
-                    f->number, f->min_runs, min);
+            fprintf(stderr, "hvmmio replay --fuzz:   crash %u minimized in %u guest run%s to %s\n",
+                    f->number, f->min_runs, f->min_runs == 1 ? "" : "s", min);
         }
     }
     return true;
@@ -386,9 +386,9 @@ static void print_report(const struct fz_state *st, const char *json_path)
     for (guint i = 0; i < st->found->len; i++) {
         const struct fz_found *f = g_ptr_array_index(st->found, i);
         printf("\ncrash %u: %s\n  first in run %u, seen in %u run%s; the smallest set of "
-               "mutations that makes it (%u runs to minimize from %zu):\n",
+               "mutations that makes it (%u guest run%s to minimize from %zu):\n",
                f->number, f->crash.title, f->first_run, f->seen, f->seen == 1 ? "" : "s",
-               f->min_runs, f->nmuts);
+               f->min_runs, f->min_runs == 1 ? "" : "s", f->nmuts);
         for (size_t m = 0; m < f->nmin; m++) {
             g_autofree char *d = fz_describe(&st->rec, &f->min[m]);
             printf("    %s\n", d);
