@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # build-deb.sh: build hvmmio's Debian packages (debian/) from this tree, outside it.
 #
-#   scripts/build-deb.sh [--head] [--no-lintian] [OUTDIR]
+#   scripts/build-deb.sh [--head] [--no-lintian] [--quick] [OUTDIR]
 #
-# Binary packages hvmmio, libmmiotrace0 and libmmiotrace-dev (and their -dbgsym) land in
-# OUTDIR (default ${TMPDIR:-/tmp}/hvmmio-deb), with lintian's findings in OUTDIR/lintian.txt.
-# The source is the tree's files as they are now (those git tracks or would: not the ignored
-# build folders; --head: the last commit), copied to
-# OUTDIR/src, so that nothing dpkg-buildpackage writes lands in the repository.
+# The binary packages hvmmio, hvmmio-guest-image, libmmiotrace0 and libmmiotrace-dev (and the
+# -dbgsym ones) land in OUTDIR (default ${TMPDIR:-/tmp}/hvmmio-deb), with lintian's findings in
+# OUTDIR/lintian.txt. The source is the tree's files as they are now (those git tracks or would,
+# not the ignored build folders; --head: the last commit), copied to OUTDIR/src, so that nothing
+# dpkg-buildpackage writes lands in the repository. --quick: no -dbgsym packages and no
+# build-time tests (DEB_BUILD_OPTIONS nocheck noautodbgsym), for tests that only install them.
 #
 # QEMU is not rebuilt: the package takes the patched QEMU and libvfio-user that
 # scripts/build-qemu.sh built and the guest image of kernel-guest/build-image.sh, from
@@ -25,7 +26,8 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--head) from=head ;;
 	--no-lintian) lintian=0 ;;
-	-h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--quick) export DEB_BUILD_OPTIONS="${DEB_BUILD_OPTIONS:+$DEB_BUILD_OPTIONS }nocheck noautodbgsym" ;;
+	-h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) die "unknown option $1 (see --help)" ;;
 	*) out=$1 ;;
 	esac

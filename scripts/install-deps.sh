@@ -21,6 +21,8 @@ PACKAGES=(
 	kmod cpio gzip seabios qemu-system-data
 	# tests (clang-format: the style suite; binutils' nm/objcopy: the kvm-probe guest)
 	gawk clang-format binutils
+	# Debian packages (scripts/build-deb.sh) and their install test in a bookworm chroot
+	debhelper chrpath help2man debootstrap
 	# libvirt (test libvirt, docs/libvirt.md): the system daemon, its QEMU driver and virsh
 	libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients
 )
