@@ -13,8 +13,14 @@
 #include "mmiotrace.h"
 #include "replay-learn.h"
 
-/* The most cells (tokens x tokens after the common prefix and suffix) aligned: 64 MiB. */
-#define RL_CELLS_MAX (1ull << 28)
+/* The most cells (tokens x tokens after the common prefix and suffix) aligned exactly: 64 MiB
+ * of directions; beyond, the alignment resynchronises within a window (see resync). */
+uint64_t rl_cells_max = 1ull << 28;
+
+/* resync: how far ahead a resynchronisation is looked for (tokens of both, summed), and how
+ * many tokens must agree there */
+#define RL_RESYNC_REACH 512
+#define RL_RESYNC_AGREE 4
 
 bool rl_same_key(const struct rl_access *a, const struct rl_access *b)
 {
@@ -131,8 +137,53 @@ static void lcs(const struct rl_recording *a, const struct rl_recording *b, guin
     g_free(dir);
 }
 
-bool rl_align(const struct rl_recording *a, const struct rl_recording *b, int32_t *ma, int32_t *mb,
-              GError **err)
+/* Whether RL_RESYNC_AGREE tokens of a from x and of b from y agree (fewer at an end). */
+static bool agree(const struct rl_recording *a, guint x, guint ea, const struct rl_recording *b,
+                  guint y, guint eb)
+{
+    for (guint q = 0; q < RL_RESYNC_AGREE; q++, x++, y++) {
+        if (x == ea || y == eb) {
+            return q > 0;
+        }
+        if (!same_token(a, x, b, y)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * Align a's tokens [i, ea) with b's [j, eb) in one pass, for stretches too long for lcs:
+ * equal tokens match; at a difference, the nearest place (fewest tokens skipped in both,
+ * summed, up to RL_RESYNC_REACH) from which RL_RESYNC_AGREE tokens agree is where matching
+ * resumes; if there is none, one token of each is left unmatched.
+ */
+static void resync(const struct rl_recording *a, guint i, guint ea, const struct rl_recording *b,
+                   guint j, guint eb, int32_t *ma, int32_t *mb)
+{
+    while (i < ea && j < eb) {
+        if (same_token(a, i, b, j)) {
+            ma[i] = j;
+            mb[j] = i;
+            i++, j++;
+            continue;
+        }
+        bool found = false;
+        for (guint d = 1; d <= RL_RESYNC_REACH && !found; d++) {
+            for (guint dx = 0; dx <= d && !found; dx++) {
+                guint x = i + dx, y = j + d - dx;
+                if (x < ea && y < eb && agree(a, x, ea, b, y, eb)) {
+                    i = x, j = y, found = true;
+                }
+            }
+        }
+        if (!found) {
+            i++, j++;
+        }
+    }
+}
+
+bool rl_align(const struct rl_recording *a, const struct rl_recording *b, int32_t *ma, int32_t *mb)
 {
     guint n = a->tok->len, m = b->tok->len, pre = 0, suf = 0;
 
@@ -153,11 +204,8 @@ bool rl_align(const struct rl_recording *a, const struct rl_recording *b, int32_
         suf++;
     }
     uint64_t cells = (uint64_t)(n - pre - suf) * (m - pre - suf);
-    if (cells > RL_CELLS_MAX) {
-        g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
-                    "%s and %s differ in too long a stretch to align (%u x %u accesses from "
-                    "their first difference)",
-                    a->path, b->path, n - pre - suf, m - pre - suf);
+    if (cells > rl_cells_max) {
+        resync(a, pre, n - suf, b, pre, m - suf, ma, mb);
         return false;
     }
     if (cells) {

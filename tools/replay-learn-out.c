@@ -146,6 +146,11 @@ static void print_summary(const struct rl_summary *s, int n, char **paths, const
     printf("  differing reads %" PRIu64 " (the first recording's value kept, %" PRIu64
            " of them rel=)\n",
            s->differing_reads, s->rel_reads);
+    if (s->approximate) {
+        printf("  %u of the recordings too long and different from the first to align exactly: "
+               "aligned by resynchronising after each difference\n",
+               s->approximate);
+    }
     printf("  not aligned     %u\n", s->unaligned->len);
     for (guint i = 0; i < s->unaligned->len && i < UNALIGNED_SHOWN; i++) {
         printf("    %s\n", (const char *)s->unaligned->pdata[i]);

@@ -305,19 +305,17 @@ static void unaligned(struct rl_learner *l, unsigned k, guint t, unsigned other)
                                     tok->count > 1 ? " (a run of reads)" : "", l->rec[other].path));
 }
 
-/* Align every recording with the first and note what differs. 0, or -1 with err set. */
-static int learn_all(struct rl_learner *l, GError **err)
+/* Align every recording with the first and note what differs. */
+static void learn_all(struct rl_learner *l)
 {
     guint n0 = l->rec[0].tok->len;
     int32_t *match[RL_MAX_RECORDINGS] = {NULL};
-    int ret = 0;
 
-    for (unsigned k = 1; k < l->n && !ret; k++) {
+    for (unsigned k = 1; k < l->n; k++) {
         match[k] = g_new(int32_t, n0);
         g_autofree int32_t *back = g_new(int32_t, l->rec[k].tok->len);
-        if (!rl_align(&l->rec[0], &l->rec[k], match[k], back, err)) {
-            ret = -1;
-            break;
+        if (!rl_align(&l->rec[0], &l->rec[k], match[k], back)) {
+            l->sum->approximate++;
         }
         for (guint j = 0; j < l->rec[k].tok->len; j++) {
             if (back[j] < 0) {
@@ -325,7 +323,7 @@ static int learn_all(struct rl_learner *l, GError **err)
             }
         }
     }
-    for (guint t = 0; t < n0 && !ret; t++) {
+    for (guint t = 0; t < n0; t++) {
         int32_t tk[RL_MAX_RECORDINGS];
         bool all = true;
         for (unsigned k = 1; k < l->n; k++) {
@@ -343,7 +341,6 @@ static int learn_all(struct rl_learner *l, GError **err)
     for (unsigned k = 1; k < l->n; k++) {
         g_free(match[k]);
     }
-    return ret;
 }
 
 /* See replay-learn-int.h. */
@@ -367,7 +364,8 @@ int rl_learner_run(struct rl_learner *l, char **paths, const char *device, GErro
     }
     l->notes = g_new0(struct rl_note, l->rec[0].acc->len);
     l->sum->accesses[0] = l->rec[0].acc->len;
-    return learn_all(l, err);
+    learn_all(l);
+    return 0;
 }
 
 void rl_learner_free(struct rl_learner *l)

@@ -53,11 +53,12 @@ bool rl_same_key(const struct rl_access *a, const struct rl_access *b);
 void rl_tokenize(struct rl_recording *r);
 /*
  * Align a's tokens with b's: ma[i] is the token of b matched with a's token i, or -1; mb[j]
- * likewise. Returns false with err set when the recordings are too long and too different to
- * align in bounded memory.
+ * likewise. Exact (a longest common subsequence) unless the stretch from the first to the last
+ * difference has more than rl_cells_max cells (tokens x tokens): then it resynchronises within
+ * a window after each difference, and returns false.
  */
-bool rl_align(const struct rl_recording *a, const struct rl_recording *b, int32_t *ma, int32_t *mb,
-              GError **err);
+bool rl_align(const struct rl_recording *a, const struct rl_recording *b, int32_t *ma, int32_t *mb);
+extern uint64_t rl_cells_max;
 
 /* replay-learn.c */
 
@@ -77,6 +78,7 @@ struct rl_summary {
     uint64_t polls, poll_reads; /* runs whose counts vary; their reads marked poll=tolerant */
     uint64_t differing_reads;   /* reads whose values differ (the first run's value kept) */
     GPtrArray *unaligned;       /* "REC:LINE: what" */
+    unsigned approximate;       /* recordings aligned by resynchronisation, not exactly */
 };
 
 /*
