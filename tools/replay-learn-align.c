@@ -19,7 +19,7 @@ uint64_t rl_cells_max = 1ull << 28;
 
 /* resync: how far ahead a resynchronisation is looked for (tokens of both, summed), and how
  * many tokens must agree there */
-#define RL_RESYNC_REACH 512
+#define RL_RESYNC_REACH 256
 #define RL_RESYNC_AGREE 4
 
 bool rl_same_key(const struct rl_access *a, const struct rl_access *b)
@@ -156,7 +156,8 @@ static bool agree(const struct rl_recording *a, guint x, guint ea, const struct 
  * Align a's tokens [i, ea) with b's [j, eb) in one pass, for stretches too long for lcs:
  * equal tokens match; at a difference, the nearest place (fewest tokens skipped in both,
  * summed, up to RL_RESYNC_REACH) from which RL_RESYNC_AGREE tokens agree is where matching
- * resumes; if there is none, one token of each is left unmatched.
+ * resumes; if there is none, RL_RESYNC_REACH / 2 tokens of each are left unmatched (which
+ * bounds the work on recordings that have nothing in common: a search per that many tokens).
  */
 static void resync(const struct rl_recording *a, guint i, guint ea, const struct rl_recording *b,
                    guint j, guint eb, int32_t *ma, int32_t *mb)
@@ -178,7 +179,7 @@ static void resync(const struct rl_recording *a, guint i, guint ea, const struct
             }
         }
         if (!found) {
-            i++, j++;
+            i += RL_RESYNC_REACH / 2, j += RL_RESYNC_REACH / 2;
         }
     }
 }
