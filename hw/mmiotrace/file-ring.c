@@ -253,7 +253,12 @@ void mmiotrace_file_commit(MmioTraceFile *f, MmioTraceEvent *ev)
     }
 }
 
-void mmiotrace_file_push_insn(MmioTraceFile *f, MmioTraceEvent *ev, const uint8_t *insn)
+uint8_t *mmiotrace_file_reserved_insn(MmioTraceEvent *slot)
+{
+    return reserved->insn_ring + (slot - reserved->ring) * MMIOTRACE_INSN_MAX;
+}
+
+void mmiotrace_file_push(MmioTraceFile *f, MmioTraceEvent *ev)
 {
     MmioTraceEvent *slot = mmiotrace_file_reserve(f);
     uint64_t ts;
@@ -265,19 +270,10 @@ void mmiotrace_file_push_insn(MmioTraceFile *f, MmioTraceEvent *ev, const uint8_
     ts = slot->ts;
     *slot = *ev;
     slot->ts = ts;
-    if ((ev->type == MMIOTRACE_READ || ev->type == MMIOTRACE_WRITE) && ev->rw.insn_len) {
-        memcpy(reserved->insn_ring + (slot - reserved->ring) * MMIOTRACE_INSN_MAX, insn,
-               ev->rw.insn_len);
+    if (ev->type == MMIOTRACE_READ || ev->type == MMIOTRACE_WRITE) {
+        slot->rw.insn_len = 0;  /* no instruction (the hot path fills its own slot) */
     }
     mmiotrace_file_commit(f, slot);
-}
-
-void mmiotrace_file_push(MmioTraceFile *f, MmioTraceEvent *ev)
-{
-    if (ev->type == MMIOTRACE_READ || ev->type == MMIOTRACE_WRITE) {
-        ev->rw.insn_len = 0;
-    }
-    mmiotrace_file_push_insn(f, ev, NULL);
 }
 
 /* Every lane's events up to its head now are written (tail has passed them). */

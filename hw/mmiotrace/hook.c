@@ -58,53 +58,48 @@ static void push(MmioTraceFile *f, MmioTraceEvent *ev, bool defer)
     mmiotrace_file_push(f, ev);
 }
 
-/* The hot path: the record is written straight into its ring slot. */
+/*
+ * The hot path: the record is written straight into its ring slot, with its PC (and
+ * instruction, into the slot's side array) when cpu is given.
+ */
 static void record_fast(MmioTraceDevice *d, MmioTraceRegion *r, uint64_t off,
                         uint64_t gpa, unsigned size, uint64_t val, bool is_write,
-                        int vcpu, bool rejected)
+                        int vcpu, bool rejected, CPUState *cpu)
 {
     MmioTraceEvent *ev = mmiotrace_file_reserve(d->file);
-
-    if (ev) {
-        ev->type = is_write ? MMIOTRACE_WRITE : MMIOTRACE_READ;
-        ev->bar = r->bar;
-        ev->vcpu = vcpu;
-        ev->dev = d;
-        ev->rw.width = size;
-        ev->rw.insn_len = 0;
-        ev->rw.flags = rejected ? MMIOTRACE_EXT_REJECTED : 0;
-        ev->rw.map_id = d->map_id[r->bar];
-        ev->rw.phys = gpa;
-        ev->rw.value = val;
-        ev->rw.off = off;
-        ev->rw.pc = 0;
-        mmiotrace_file_commit(d->file, ev);
-    }
-}
-
-/* An access with its PC (and instruction), or one QEMU made inside a guest access. */
-static void record_slow(MmioTraceDevice *d, CPUState *cpu, MmioTraceEvent *ev,
-                        bool nested)
-{
-    uint8_t insn[MMIOTRACE_INSN_MAX];
     bool known;
 
-    if (nested) {
-        push(d->file, ev, true);
+    if (!ev) {
         return;
     }
-    if (acc.active && acc.kvm) {
-        known = mmiotrace_kvm_access_pc(cpu, ev->type == MMIOTRACE_WRITE, ev->rw.phys,
-                                        ev->rw.width, ev, insn, d->want_insn);
-    } else {
-        known = mmiotrace_tcg_access_pc(cpu, ev, insn, d->want_insn);
+    ev->type = is_write ? MMIOTRACE_WRITE : MMIOTRACE_READ;
+    ev->bar = r->bar;
+    ev->vcpu = vcpu;
+    ev->dev = d;
+    ev->rw.width = size;
+    ev->rw.insn_len = 0;
+    ev->rw.flags = rejected ? MMIOTRACE_EXT_REJECTED : 0;
+    ev->rw.map_id = d->map_id[r->bar];
+    ev->rw.phys = gpa;
+    ev->rw.value = val;
+    ev->rw.off = off;
+    ev->rw.pc = 0;
+    if (cpu) {
+        uint8_t *insn = mmiotrace_file_reserved_insn(ev);
+
+        if (acc.active && acc.kvm) {
+            known = mmiotrace_kvm_access_pc(cpu, is_write, gpa, size, ev, insn,
+                                            d->want_insn);
+        } else {
+            known = mmiotrace_tcg_access_pc(cpu, ev, insn, d->want_insn);
+        }
+        if (!known) {
+            ev->rw.pc = 0;
+            ev->rw.insn_len = 0;
+            ev->rw.flags |= MMIOTRACE_EXT_PC_UNKNOWN;
+        }
     }
-    if (!known) {
-        ev->rw.pc = 0;
-        ev->rw.insn_len = 0;
-        ev->rw.flags |= MMIOTRACE_EXT_PC_UNKNOWN;
-    }
-    mmiotrace_file_push_insn(d->file, ev, insn);
+    mmiotrace_file_commit(d->file, ev);
 }
 
 static void record(MmioTraceRegion *r, hwaddr addr, unsigned size, uint64_t val,
@@ -141,10 +136,12 @@ static void record(MmioTraceRegion *r, hwaddr addr, unsigned size, uint64_t val,
     if (unlikely(d->pcidev_stale)) {
         mmiotrace_device_push_pcidev(d);
     }
-    if ((!d->want_pc || !cpu) && !(nested && acc.active)) {
-        record_fast(d, r, off, gpa, size, val, is_write, vcpu, rejected);
+    if (!(nested && acc.active)) {
+        record_fast(d, r, off, gpa, size, val, is_write, vcpu, rejected,
+                    d->want_pc ? cpu : NULL);
         return;
     }
+    /* QEMU's own access inside a guest access: written after it */
     MmioTraceEvent ev = {
         .type = is_write ? MMIOTRACE_WRITE : MMIOTRACE_READ,
         .bar = r->bar,
@@ -157,7 +154,7 @@ static void record(MmioTraceRegion *r, hwaddr addr, unsigned size, uint64_t val,
         .rw.value = val,
         .rw.off = off,
     };
-    record_slow(d, cpu, &ev, nested);
+    push(d->file, &ev, true);
 }
 
 /*

@@ -27,7 +27,7 @@ typedef struct MmioTraceRotate MmioTraceRotate;
  * One event in a ring: one cache line, aligned, so that handing it from the vCPU to the
  * writer thread moves a single line between cores. The fields every event has, then
  * one member per type. The instruction bytes of an access, when captured, go in a side
- * array of the ring (mmiotrace_file_push_insn). Pointers in a member are owned by the
+ * array of the ring (mmiotrace_file_reserved_insn). Pointers in a member are owned by the
  * event (freed by mmiotrace_event_free).
  */
 typedef struct MmioTraceEvent {
@@ -174,11 +174,11 @@ void mmiotrace_file_unref(MmioTraceFile *f);
  * merges the rings in stamp order.
  */
 void mmiotrace_file_push(MmioTraceFile *f, MmioTraceEvent *ev);
-/* The same for an access with its instruction's bytes (ev->insn_len of them). */
-void mmiotrace_file_push_insn(MmioTraceFile *f, MmioTraceEvent *ev, const uint8_t *insn);
 /* The same in two steps, to fill the stamped slot in place (the per-access hot path). */
 MmioTraceEvent *mmiotrace_file_reserve(MmioTraceFile *f);
 void mmiotrace_file_commit(MmioTraceFile *f, MmioTraceEvent *ev);
+/* The instruction bytes of the slot reserved, not yet committed (MMIOTRACE_INSN_MAX) */
+uint8_t *mmiotrace_file_reserved_insn(MmioTraceEvent *slot);
 /* Wait until every event queued so far is written out. */
 void mmiotrace_file_sync(MmioTraceFile *f);
 int32_t mmiotrace_file_next_map_id(MmioTraceFile *f);
