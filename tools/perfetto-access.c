@@ -72,9 +72,9 @@ struct access {
     bool unknown;
     unsigned width;
     uint64_t off, value, pc;
-    gsize bare;      /* p->name->str + bare: the register's name alone */
-    const char *dec; /* the decoded fields (in p->fields), or NULL */
-    size_t declen, asm_len;
+    gsize bare;     /* p->name->str + bare: the register's name alone */
+    const char *fj; /* ,"fields":"..." ("" without) */
+    size_t fj_len, asm_len;
     const char *pcj; /* ,"pc":...,"function":... ("" without a PC) */
     size_t pcj_len;
 };
@@ -114,21 +114,41 @@ static void access_name(struct pf *p, struct access *a)
     }
 }
 
-/* The decoded fields (in p->fields) and the instruction's length. */
-static void access_fields(struct pf *p, struct access *a)
+/* ,"fields":"{...}" of an access to c (kept by c for its last value): into a->fj. */
+static void access_fields(struct pf *p, struct access *a, struct reg_count *c)
 {
-    GString *f = p->fields;
-    a->dec = NULL;
-    a->declen = 0;
-    if (a->h && !a->unknown) {
+    a->fj = "";
+    a->fj_len = 0;
+    if (!a->h || a->unknown) {
+        return;
+    }
+    if (!c->fields || c->fv != a->value || c->fw != a->width) {
+        GString *f = p->fields;
         g_string_truncate(f, 0);
-        regmap_format(f, a->h, a->value, a->width);
+        if (a->h->delta == 0 && a->width == a->h->reg->width) {
+            regmap_format_fields(f, a->h->reg, a->value); /* what regmap_format appends */
+        } else {
+            regmap_format(f, a->h, a->value, a->width);
+        }
         const char *brace = memchr(f->str, '{', f->len);
         const char *paren = brace ? NULL : strstr(f->str, " (");
-        a->dec = brace ? brace : paren ? paren + 1 : NULL;
-        a->declen = a->dec ? f->len - (size_t)(a->dec - f->str) : 0;
+        const char *dec = brace ? brace : paren ? paren + 1 : NULL;
+        size_t len = dec ? f->len - (size_t)(dec - f->str) : 0;
+        if (!c->fields) {
+            c->fields = g_string_new(NULL);
+        }
+        g_string_set_size(c->fields, 16 + 6 * len);
+        char *w = c->fields->str;
+        if (dec) {
+            W_LIT(w, ",\"fields\":");
+            w = pf_w_str(w, dec, len);
+        }
+        g_string_truncate(c->fields, (gsize)(w - c->fields->str));
+        c->fv = a->value;
+        c->fw = a->width;
     }
-    a->asm_len = a->rec->ext & MMIOTRACE_EXT_ASM ? a->rec->asm_len : 0;
+    a->fj = c->fields->str;
+    a->fj_len = c->fields->len;
 }
 
 /* ,"pc":"0x...","function":"..." of a->pc (remembered per PC): into a->pcj. */
@@ -175,10 +195,8 @@ static void access_pc(struct pf *p, struct access *a)
 static char *w_args(char *w, struct pf *p, const struct access *a)
 {
     const struct mmiotrace_record *rec = a->rec;
-    if (a->dec) {
-        W_LIT(w, ",\"fields\":");
-        w = pf_w_str(w, a->dec, a->declen);
-    }
+    memcpy(w, a->fj, a->fj_len);
+    w += a->fj_len;
     memcpy(w, a->pcj, a->pcj_len);
     w += a->pcj_len;
     if (rec->ext & MMIOTRACE_EXT_VCPU) {
@@ -245,8 +263,7 @@ static void write_event(struct pf *p, const struct access *a, const GString *hea
 {
     const struct mmiotrace_record *rec = a->rec;
     pf_open(p);
-    char *w =
-        reserve(p, head->len + mid->len + reg->len + a->pcj_len + 6 * (a->declen + a->asm_len));
+    char *w = reserve(p, head->len + mid->len + reg->len + a->pcj_len + a->fj_len + 6 * a->asm_len);
     memcpy(w, head->str, head->len);
     w = pf_w_ts(w + head->len, rec->ts_ns);
     memcpy(w, mid->str, mid->len);
@@ -275,8 +292,8 @@ void pf_access_event(struct pf *p, const struct mmiotrace_record *rec)
     a.value = a.unknown ? 0 : rec->rw.value & mask;
     a.kind = a.unknown ? "UNKNOWN" : rec->type == MMIOTRACE_READ ? "R" : "W";
     a.pc = a.unknown ? rec->unknown.pc : rec->rw.pc;
-    access_fields(p, &a);
-    a.pcj = "";
+    a.asm_len = rec->ext & MMIOTRACE_EXT_ASM ? rec->asm_len : 0;
+    a.fj = a.pcj = "";
     if (a.pc) {
         access_pc(p, &a);
     }
@@ -306,6 +323,7 @@ void pf_access_event(struct pf *p, const struct mmiotrace_record *rec)
             parts(p, &a, c->head[k], mid, reg);
         }
     }
+    access_fields(p, &a, c);
     write_event(p, &a, c->head[k], c->mid, c->reg);
     c->count++;
     if (p->spool) {

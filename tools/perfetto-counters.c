@@ -21,12 +21,17 @@
 
 #define W_LIT(w, lit) (memcpy((w), (lit), sizeof(lit) - 1), (w) += sizeof(lit) - 1)
 #define SPOOL_BUF (1 << 20)
-#define SAMPLES_READ 4096 /* samples read back at once */
+#define SAMPLES_READ 4096 /* samples written or read back at once */
 
 struct sample {
     uint64_t ts_ns, value;
     uint32_t id; /* struct reg_count's */
     uint32_t pad;
+};
+
+struct spool_buf {
+    size_t n;
+    struct sample s[SAMPLES_READ];
 };
 
 bool pf_spool_open(struct pf *p, const char *prog)
@@ -46,13 +51,22 @@ bool pf_spool_open(struct pf *p, const char *prog)
         return false;
     }
     setvbuf(p->spool, NULL, _IOFBF, SPOOL_BUF);
+    p->sbuf = g_new0(struct spool_buf, 1);
     return true;
+}
+
+static void spool_flush(struct pf *p)
+{
+    fwrite(p->sbuf->s, sizeof(struct sample), p->sbuf->n, p->spool);
+    p->sbuf->n = 0;
 }
 
 void pf_spool_sample(struct pf *p, const struct reg_count *c, uint64_t ts_ns, uint64_t value)
 {
-    struct sample s = {ts_ns, value, c->id, 0};
-    fwrite(&s, sizeof(s), 1, p->spool);
+    p->sbuf->s[p->sbuf->n++] = (struct sample){ts_ns, value, c->id, 0};
+    if (p->sbuf->n == SAMPLES_READ) {
+        spool_flush(p);
+    }
 }
 
 /* One counter event, separator first: {"ph":"C","name":...,"ts":...,"pid":..,"args":{..}} */
@@ -85,6 +99,7 @@ int pf_spool_write(struct pf *p, const char *prog, unsigned n)
     if (!p->spool || !n) {
         return 0;
     }
+    spool_flush(p);
     if (fflush(p->spool) || ferror(p->spool) || fseeko(p->spool, 0, SEEK_SET)) {
         fprintf(stderr, "%s: the counter samples' temporary file: %s\n", prog, strerror(errno));
         return -1;

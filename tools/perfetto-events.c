@@ -110,8 +110,9 @@ const struct regmap_hit *pf_locate(struct pf *p, const struct mmiotrace_record *
 struct reg_count *pf_reg_get(struct pf *p, const char *dev, int bar, uint64_t off)
 {
     struct wb_reg_key k = {dev, bar, off};
-    struct reg_count *c = p->last_reg;
-    if (c && wb_reg_key_equal(&c->k, &k)) {
+    struct reg_count **slot = &p->regc[(off ^ off >> 8 ^ (uint64_t)bar << 4) & 255];
+    struct reg_count *c = *slot;
+    if (c && c->k.dev == dev && c->k.bar == bar && c->k.off == off) {
         return c;
     }
     c = g_hash_table_lookup(p->regs, &k);
@@ -122,7 +123,7 @@ struct reg_count *pf_reg_get(struct pf *p, const char *dev, int bar, uint64_t of
         g_ptr_array_add(p->reg_list, c);
         g_hash_table_insert(p->regs, &c->k, c);
     }
-    p->last_reg = c;
+    *slot = c;
     return c;
 }
 
@@ -138,6 +139,9 @@ static void reg_count_free(gpointer v)
     if (c->mid) {
         g_string_free(c->mid, TRUE);
         g_string_free(c->reg, TRUE);
+    }
+    if (c->fields) {
+        g_string_free(c->fields, TRUE);
     }
     g_free(c);
 }
@@ -171,6 +175,7 @@ void pf_free(struct pf *p)
     g_hash_table_destroy(p->threads);
     g_ptr_array_free(p->reg_list, TRUE);
     g_free(p->pcj);
+    g_free(p->sbuf);
     if (p->spool) {
         fclose(p->spool);
     }

@@ -35,6 +35,9 @@ struct reg_count {
     /* the constant parts of its R and W events (NULL until its first access): up to "ts",
      * from "pid" to the offset, its register name */
     GString *head[2], *mid, *reg;
+    GString *fields; /* ,"fields":... of its last value fv at width fw (NULL: none yet) */
+    uint64_t fv;
+    unsigned fw;
 };
 
 #define PC_JSON 1024 /* PCs whose "pc" and "function" args are remembered */
@@ -53,9 +56,10 @@ struct pf {
     const char *last_dev; /* intern's last answer */
     size_t last_dev_len;
     bool first;
-    FILE *spool;                /* the counter samples of every access (NULL: --counters 0) */
-    struct reg_count *last_reg; /* pf_reg_get's last answer */
-    unsigned sym_epoch;         /* symtab_epoch when pcj was filled */
+    FILE *spool;                 /* the counter samples of every access (NULL: --counters 0) */
+    struct reg_count *regc[256]; /* pf_reg_get's recent answers, direct-mapped */
+    struct spool_buf *sbuf;      /* samples on their way to the spool */
+    unsigned sym_epoch;          /* symtab_epoch when pcj was filled */
     struct pc_json {
         uint64_t pc;
         unsigned len; /* 0: empty */
