@@ -272,7 +272,8 @@ static const GOptionEntry entries[] = {
      "Name registers with a register map (docs/regmap.md; repeatable)", "[DEV=]MAP"},
     {"symbols", 's', 0, G_OPTION_ARG_FILENAME_ARRAY, &cli.wb.symbols,
      "Name PCs: kallsyms, System.map or ELF (repeatable)", "FILE"},
-    {"bins", 'b', 0, G_OPTION_ARG_INT, &cli.bins, "Time bins (default 400)", "N"},
+    {"bins", 'b', 0, G_OPTION_ARG_INT, &cli.bins,
+     "At most N time bins, a power of two ns wide (default 400)", "N"},
     {"skip-bad", 0, 0, G_OPTION_ARG_NONE, &cli.wb.skip_bad,
      "Skip malformed lines with a warning instead of stopping", NULL},
     {NULL}};
