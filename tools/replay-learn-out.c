@@ -169,7 +169,7 @@ static const GOptionEntry entries[] = {
     {"learn", 0, 0, G_OPTION_ARG_NONE, &learn,
      "Learn from several recordings of the same scenario (TRACE is REC1 REC2 ...) what may "
      "differ in a replay, and write the first annotated to --output FILE (match=, rel=, "
-     "poll=tolerant; docs/trace-format.md) instead of replaying",
+     "poll=tolerant; docs/replay-learn.md) instead of replaying",
      NULL},
     {NULL},
 };
