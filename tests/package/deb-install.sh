@@ -59,7 +59,8 @@ trap cleanup EXIT
 debs=${HVMMIO_DEB_DIR:-$work/debs}
 if [ -z "${HVMMIO_DEB_DIR:-}" ]; then
 	t0=$(date +%s)
-	if out=$("$top/scripts/build-deb.sh" --quick --no-lintian "$debs" 2>&1); then
+	# (without meson test's MALLOC_PERTURB_: the package build is not under test here)
+	if out=$(env -u MALLOC_PERTURB_ "$top/scripts/build-deb.sh" --quick --no-lintian "$debs" 2>&1); then
 		ok "scripts/build-deb.sh built $(cd "$debs" && echo *.deb) in $(($(date +%s) - t0)) s"
 	else
 		nok "scripts/build-deb.sh" "$out"
