@@ -217,8 +217,14 @@ static int replay_run(const char *trace, int devfn, struct regmap_set *maps)
 /* hvmmio replay --fuzz (replay-fuzz.h): replay's run options, the --fuzz ones. */
 static int fuzz_replay(const char *trace, int devfn)
 {
-    g_autofree char *outdir =
+    g_autofree char *rel =
         opt.outdir ? g_strdup(opt.outdir) : g_strdup_printf("hvmmio-out/fuzz-%s", opt.scenario);
+    /* absolute: the mutated recordings in it are named to QEMU, which runs elsewhere */
+    g_autofree char *outdir = g_canonicalize_filename(rel, NULL);
+    if (strchr(outdir, ',')) {
+        fprintf(stderr, "hvmmio replay: the output folder's path must not contain ','\n");
+        return 2;
+    }
     struct fz_options o = {
         .trace = trace,
         .scenario = opt.scenario,

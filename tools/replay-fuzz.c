@@ -42,7 +42,7 @@ static bool is_device(const struct mmiotrace_record *r, const char *device)
 
 /* A read of the register the device's previous access read is a poll, and so is that one. */
 static void add_read(struct fz_recording *rec, const struct mmiotrace_record *r, uint64_t index,
-                     uint64_t line, const struct mmiotrace_record *prev)
+                     uint64_t line, const struct mmiotrace_record *prev, uint64_t prev_index)
 {
     struct fz_read rd = {
         .index = index,
@@ -54,7 +54,8 @@ static void add_read(struct fz_recording *rec, const struct mmiotrace_record *r,
         .weight = 4,
     };
     bool poll = prev && prev->type == MMIOTRACE_READ && prev->rw.width == r->rw.width &&
-                prev->rw.phys == r->rw.phys && rec->reads->len;
+                prev->rw.phys == r->rw.phys && rec->reads->len &&
+                g_array_index(rec->reads, struct fz_read, rec->reads->len - 1).index == prev_index;
     if (poll) {
         rd.weight = 1;
         g_array_index(rec->reads, struct fz_read, rec->reads->len - 1).weight = 1;
@@ -70,7 +71,7 @@ bool fz_recording_load(struct fz_recording *rec, const char *path, const char *d
     struct mmiotrace_reader *r = mmiotrace_reader_open(path);
     struct mmiotrace_record cur, prev;
     bool have_prev = false;
-    uint64_t index = 0;
+    uint64_t index = 0, prev_index = 0;
     int ret;
 
     memset(rec, 0, sizeof(*rec));
@@ -92,9 +93,11 @@ bool fz_recording_load(struct fz_recording *rec, const char *path, const char *d
         }
         /* a read annotated rel= returns what the guest wrote, whatever the recorded value */
         if (cur.type == MMIOTRACE_READ && !(cur.ext & MMIOTRACE_EXT_REL)) {
-            add_read(rec, &cur, index, mmiotrace_reader_line(r), have_prev ? &prev : NULL);
+            add_read(rec, &cur, index, mmiotrace_reader_line(r), have_prev ? &prev : NULL,
+                     prev_index);
         }
         prev = cur; /* only its scalar fields are used */
+        prev_index = index;
         have_prev = true;
     }
     if (ret < 0) {
