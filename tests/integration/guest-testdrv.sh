@@ -4,10 +4,14 @@
 # passed, the server exited cleanly), and the guest's log shows the device as the contract
 # says: its PCIDEV line, MAPs of BAR0 and BAR2, R/W records of widths 1, 2, 4 and 8 inside
 # them with the documented values, UNKNOWN records from memcpy_toio/fromio, UNMAPs after
-# rmmod, and the driver's phase markers in order with accesses between them.
+# rmmod, and the driver's phase markers in order with accesses between them. The driver is
+# unloaded before the guest tracer stops, yet its symbols came back (saved at its load) and
+# name the PCs of the host's trace of the device.
 . "$(dirname "$0")/lib.sh"
 
-"$HVMMIO" run --accel tcg -q --testdev -o "$OUT" testdrv
+# (the host traces the device too, with PCs, for the symbols' check at the end)
+"$HVMMIO" run --accel tcg -q --testdev=mmiotrace=on,mmiotrace-file=host.txt,mmiotrace-pc=on \
+	-o "$OUT" testdrv
 log=$OUT/guest-mmiotrace.txt
 [ -s "$log" ] || fail "no guest mmiotrace log came back"
 grep -qx 'result 0' "$OUT/verdict" || fail "driver verdict: $(cat "$OUT/verdict")"
@@ -70,3 +74,13 @@ gawk '
 grep -q '^MARK .*hvmmio_testdrv: done PASS' "$log" || fail "no 'done PASS' marker"
 [ "$(cat "$log.overrun")" = 0 ] || fail "the guest's trace buffer overran"
 pass "guest mmiotrace shows the documented device behaviour; no overrun"
+
+# module symbols saved when the module loaded (kernel-guest/scenarios/lib.sh, docs/regmap.md)
+syms=$OUT/kallsyms-modules.txt.gz
+zcat "$syms" | grep -qE '^# hvmmio-module hvmmio_testdrv 0x[0-9a-f]+ [0-9]+ loaded=[0-9]+ unloaded=[0-9]+$' ||
+	fail "no unloaded hvmmio_testdrv instance in $syms"
+"$HVMMIO" symbolize "$OUT/host.txt" --symbols "$syms" -o "$OUT/host-sym.txt" 2>"$OUT/symbolize.err" ||
+	fail "hvmmio symbolize: $(cat "$OUT/symbolize.err")"
+named=$(grep -cE '^[RW] .* sym="[a-z0-9_]+\+0x[0-9a-f]+ \[hvmmio_testdrv\]"' "$OUT/host-sym.txt" || true)
+[ "$named" -ge 100 ] || fail "$named host records named in hvmmio_testdrv, expected >= 100"
+pass "the unloaded driver's symbols name $named of the host trace's accesses"
