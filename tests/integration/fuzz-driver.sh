@@ -72,4 +72,4 @@ repro=$OUT/fuzz/crash-1.trace
 changed=$(diff "$rec" "$repro" | grep -v '^[<>-]' || true)
 [ "$changed" = "${line}c${line}" ] ||
 	fail "the reproducer differs from the recording at '$changed', not at line $line alone"
-echo "ok 3 - the planted bug found in run 1 of 2 (seed 60), minimized to line $line: $(grep -o 'line [0-9]*: R .*' "$OUT/fuzz.txt" | head -1)"
+echo "ok 3 - the planted bug found in run 1 of 2 (seed 60), minimized to $(grep -o 'line [0-9]*: R .*' "$OUT/fuzz.txt" | head -1)"
