@@ -122,7 +122,8 @@ static void access_fields(struct pf *p, struct access *a, struct reg_count *c)
     if (!a->h || a->unknown) {
         return;
     }
-    if (!c->fields || c->fv != a->value || c->fw != a->width) {
+    bool kept = c->id < PF_KEPT_REGS;
+    if (!kept || !c->fields || c->fv != a->value || c->fw != a->width) {
         GString *f = p->fields;
         g_string_truncate(f, 0);
         if (a->h->delta == 0 && a->width == a->h->reg->width) {
@@ -134,21 +135,23 @@ static void access_fields(struct pf *p, struct access *a, struct reg_count *c)
         const char *paren = brace ? NULL : strstr(f->str, " (");
         const char *dec = brace ? brace : paren ? paren + 1 : NULL;
         size_t len = dec ? f->len - (size_t)(dec - f->str) : 0;
-        if (!c->fields) {
+        if (kept && !c->fields) {
             c->fields = g_string_new(NULL);
         }
-        g_string_set_size(c->fields, 16 + 6 * len);
-        char *w = c->fields->str;
+        GString *j = kept ? c->fields : p->ftmp;
+        g_string_set_size(j, 16 + 6 * len);
+        char *w = j->str;
         if (dec) {
             W_LIT(w, ",\"fields\":");
             w = pf_w_str(w, dec, len);
         }
-        g_string_truncate(c->fields, (gsize)(w - c->fields->str));
+        g_string_truncate(j, (gsize)(w - j->str));
         c->fv = a->value;
         c->fw = a->width;
     }
-    a->fj = c->fields->str;
-    a->fj_len = c->fields->len;
+    GString *j = kept ? c->fields : p->ftmp;
+    a->fj = j->str;
+    a->fj_len = j->len;
 }
 
 /* ,"pc":"0x...","function":"..." of a->pc (remembered per PC): into a->pcj. */
@@ -283,6 +286,21 @@ static void write_event(struct pf *p, const struct access *a, const GString *hea
     p->instants++;
 }
 
+/* The access counts for c (its counter track's name the first time) and is spooled. */
+static void counted(struct pf *p, const struct access *a, struct reg_count *c)
+{
+    if (!c->cname) {
+        char *w = reserve(p, 12 * (p->name->len - a->bare)), *start = w;
+        w = pf_w_str(w, p->name->str + a->bare, p->name->len - a->bare);
+        c->cname = g_strndup(start, (gsize)(w - start));
+        c->pid = a->pid;
+    }
+    c->count++;
+    if (p->spool) {
+        pf_spool_sample(p, c, a->rec->ts_ns, a->value);
+    }
+}
+
 void pf_access_event(struct pf *p, const struct mmiotrace_record *rec)
 {
     struct access a = {.rec = rec, .unknown = rec->type == MMIOTRACE_UNKNOWN};
@@ -297,15 +315,21 @@ void pf_access_event(struct pf *p, const struct mmiotrace_record *rec)
     if (a.pc) {
         access_pc(p, &a);
     }
-    if (a.unknown) { /* rare: no register, nothing kept */
+    struct reg_count *c = a.unknown ? NULL : pf_reg_get(p, a.dev, a.bar, a.off);
+    if (!c || c->id >= PF_KEPT_REGS) { /* no register, or too many: nothing kept */
+        if (c) {
+            access_fields(p, &a, c);
+        }
         g_autoptr(GString) head = g_string_new(NULL), mid = g_string_new(NULL);
         g_autoptr(GString) reg = g_string_new(NULL);
         access_owner(p, &a);
         parts(p, &a, head, mid, reg);
         write_event(p, &a, head, mid, reg);
+        if (c) {
+            counted(p, &a, c);
+        }
         return;
     }
-    struct reg_count *c = pf_reg_get(p, a.dev, a.bar, a.off);
     int k = rec->type == MMIOTRACE_WRITE;
     if (!c->head[k]) {
         access_owner(p, &a);
@@ -314,10 +338,6 @@ void pf_access_event(struct pf *p, const struct mmiotrace_record *rec)
             c->mid = g_string_new(NULL);
             c->reg = g_string_new(NULL);
             parts(p, &a, c->head[k], c->mid, c->reg);
-            c->pid = a.pid;
-            char *w = reserve(p, 12 * (p->name->len - a.bare)), *start = w;
-            w = pf_w_str(w, p->name->str + a.bare, p->name->len - a.bare);
-            c->cname = g_strndup(start, (gsize)(w - start));
         } else {
             g_autoptr(GString) mid = g_string_new(NULL), reg = g_string_new(NULL);
             parts(p, &a, c->head[k], mid, reg);
@@ -325,8 +345,5 @@ void pf_access_event(struct pf *p, const struct mmiotrace_record *rec)
     }
     access_fields(p, &a, c);
     write_event(p, &a, c->head[k], c->mid, c->reg);
-    c->count++;
-    if (p->spool) {
-        pf_spool_sample(p, c, rec->ts_ns, a.value);
-    }
+    counted(p, &a, c);
 }

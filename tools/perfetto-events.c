@@ -161,6 +161,7 @@ void pf_init(struct pf *p)
         .fields = g_string_sized_new(256),
         .sym = g_string_sized_new(256),
         .pcbuf = g_string_sized_new(256),
+        .ftmp = g_string_sized_new(256),
         .first = true,
     };
 }
@@ -184,6 +185,7 @@ void pf_free(struct pf *p)
     g_string_free(p->fields, TRUE);
     g_string_free(p->sym, TRUE);
     g_string_free(p->pcbuf, TRUE);
+    g_string_free(p->ftmp, TRUE);
 }
 
 void pf_other_event(struct pf *p, const struct mmiotrace_record *rec)

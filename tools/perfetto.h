@@ -41,6 +41,9 @@ struct reg_count {
 };
 
 #define PC_JSON 1024 /* PCs whose "pc" and "function" args are remembered */
+/* registers that keep their events' constant parts (beyond, e.g. a frame buffer's every
+ * offset, they are made anew each time: memory stays a few dozen bytes a register) */
+#define PF_KEPT_REGS 4096
 
 struct pf {
     FILE *out;
@@ -52,7 +55,7 @@ struct pf {
     GHashTable *threads; /* pid << 8 | tid seen */
     GPtrArray *reg_list; /* struct reg_count *, by id */
     GString *s;          /* events not yet written (flushed in large writes) */
-    GString *name, *fields, *sym, *pcbuf;
+    GString *name, *fields, *sym, *pcbuf, *ftmp;
     const char *last_dev; /* intern's last answer */
     size_t last_dev_len;
     bool first;
