@@ -37,6 +37,7 @@ struct fz_state {
     int timeout_s;
     unsigned guest_runs;
     unsigned fuzz_runs; /* of the N asked for (fewer with --stop-at-crash) */
+    bool refused;       /* hvmmio run refused the options (an unknown scenario, ...) */
 };
 
 /* The outcome of one guest run. */
@@ -99,8 +100,12 @@ static enum fz_outcome guest_run(struct fz_state *st, const struct fz_mutation *
     int rc = run_quietly(&ro, &res, dir);
     g_string_free(dev, TRUE);
     st->guest_runs++;
-    if (rc == 2) {
-        fprintf(stderr, "hvmmio replay: the run was refused (see %s/run.log)\n", dir);
+    if (rc == 2) { /* refused before a guest booted: say why (hvmmio run's message) */
+        g_autofree char *log_path = g_build_filename(dir, "run.log", NULL);
+        g_autofree char *log = NULL;
+        g_file_get_contents(log_path, &log, NULL, NULL);
+        fprintf(stderr, "%s", log && *log ? log : "hvmmio replay: the run was refused\n");
+        st->refused = true;
         return FZ_ERROR;
     }
     g_autofree char *console = g_build_filename(dir, "console.log", NULL);
@@ -428,19 +433,19 @@ int fz_main(const struct fz_options *o)
         fz_recording_clear(&st.rec);
         return 1;
     }
-    st.baseline = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    st.found = g_ptr_array_new();
-    if (!o->quiet && !o->list_only) {
-        fprintf(stderr,
-                "hvmmio replay --fuzz: %u reads of %s to mutate in %s; %d runs, seed %" PRIu64
-                ", output in %s\n",
-                st.rec.reads->len, st.rec.device ? st.rec.device : "the device", o->trace, o->runs,
-                o->seed, o->outdir);
-    }
     if (o->list_only) {
         list_runs(&st);
         fz_recording_clear(&st.rec);
         return 0;
+    }
+    st.baseline = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    st.found = g_ptr_array_new();
+    if (!o->quiet) {
+        fprintf(stderr,
+                "hvmmio replay --fuzz: %u reads of %s to mutate in %s; %d run%s, seed %" PRIu64
+                ", output in %s\n",
+                st.rec.reads->len, st.rec.device ? st.rec.device : "the device", o->trace, o->runs,
+                o->runs == 1 ? "" : "s", o->seed, o->outdir);
     }
     bool ok = g_mkdir_with_parents(o->outdir, 0755) == 0 && baseline(&st);
     for (unsigned run = 1; ok && run <= (unsigned)o->runs; run++) {
@@ -455,6 +460,8 @@ int fz_main(const struct fz_options *o)
     if (ok && write_json(&st, json)) {
         print_report(&st, json);
         ret = st.found->len ? 1 : 0;
+    } else if (st.refused) {
+        ret = 2;
     }
     for (guint i = 0; i < st.found->len; i++) {
         struct fz_found *f = g_ptr_array_index(st.found, i);

@@ -4,7 +4,8 @@
 # of the driver on hvmmio-testdev, and minimizes it to the one mutation of that read. TAP.
 #  1. the recording: hvmmio run with the test device traced, scenario fuzztarget, passes
 #  2. --fuzz-list: the runs' mutations are a function of seed and run (same seed, same
-#     lines; run 1 is the same whatever N; another seed, other mutations); bad options exit 2
+#     lines; run 1 is the same whatever N; another seed, other mutations); bad options and
+#     an unknown scenario exit 2
 #  3. --fuzz 2 --seed 60: the baseline passes; run 1 (2 mutations) oopses in the driver's
 #     probe, run 2 does not (docs/replay-fuzz.md); exit status 1; the JSON report has exactly
 #     one crash, minimized to one mutation: the COUNTER read's line, old value 0x0, a new
@@ -40,7 +41,15 @@ for bad in "--fuzz 0" "--fuzz 2 --seed x" "--seed 3" "--fuzz 2 --fuzz-mutations 
 	[ $st = 2 ] && grep -q '^hvmmio replay: ' "$OUT/err.txt" ||
 		fail "'$bad': exit status $st, not 2 with a message"
 done
-echo "ok 2 - --fuzz-list is a function of seed and run; bad options are refused"
+# a scenario the guest image does not have: refused with hvmmio run's reason, exit status 2
+set +e
+"$HVMMIO" replay "$rec" --accel tcg --scenario no-such-scenario --fuzz 1 -o "$OUT/refused" \
+	>/dev/null 2>"$OUT/err.txt"
+st=$?
+set -e
+[ $st = 2 ] && grep -q "no scenario 'no-such-scenario'" "$OUT/err.txt" ||
+	{ sed 's/^/# /' "$OUT/err.txt"; fail "an unknown scenario: exit status $st, not 2 with the reason"; }
+echo "ok 2 - --fuzz-list is a function of seed and run; bad options and scenarios are refused"
 
 set +e
 "$HVMMIO" replay "$rec" --accel tcg --scenario fuzztarget --fuzz 2 --seed 60 -o "$OUT/fuzz" \
