@@ -51,6 +51,7 @@
 #define WRITER_POLL_MS 100
 #define WAKE_BATCH_MAX 4096
 #define WAKE_LATENCY_NS 1000000
+#define WATERMARK_INTERVAL_NS 1000000
 
 enum { WRITER_RUNNING, WRITER_POLLING, WRITER_IDLE };
 
@@ -104,6 +105,9 @@ struct MmioTraceFile {
     double seg_ns;              /* ...at this many ns */
     double ns_per_stamp;
     uint64_t refined_ns;        /* CLOCK_MONOTONIC of the last refinement */
+
+    /* writer: the last merge watermark, and when its global barrier was made (stamps) */
+    uint64_t wm, wm_taken, wm_interval;
 
     /*
      * The rings: one per vCPU (a lane, filled by that vCPU's thread alone, without a

@@ -235,9 +235,23 @@ static uint64_t writer_pending(MmioTraceFile *f)
  */
 static uint64_t writer_watermark(MmioTraceFile *f, unsigned *nlanes)
 {
+    uint64_t now = mmiotrace_stamp_now();
+    unsigned n = *nlanes = qatomic_read(&f->nlanes);
+
+    /*
+     * The global barrier interrupts every running vCPU (several µs each on a nested
+     * machine): at most one per WATERMARK_INTERVAL_NS unless someone waits. A watermark
+     * stays true: events stamped before it were all published when it was taken.
+     */
+    if (mmiotrace_stamp_asymmetric && now - f->wm_taken < f->wm_interval &&
+        !qatomic_read(&f->waiters) && !qatomic_read(&f->stopping) &&
+        !qatomic_read(&f->flush_req)) {
+        return f->wm;
+    }
+    f->wm_taken = now;
+
     uint64_t w = mmiotrace_stamp_before_loads();
     /* a lane made after this can only queue events stamped after w */
-    unsigned n = *nlanes = qatomic_read(&f->nlanes);
 
     for (unsigned i = 0; i < n; i++) {
         MmioTraceLane *l = qatomic_load_acquire(&f->lanes[i]);
@@ -247,6 +261,7 @@ static uint64_t writer_watermark(MmioTraceFile *f, unsigned *nlanes)
             w = MIN(w, claim);
         }
     }
+    f->wm = w;
     return w;
 }
 

@@ -121,6 +121,7 @@ MmioTraceFile *mmiotrace_file_open(const char *path, bool compat, bool drop,
     f->ns0 = f->refined_ns = get_clock();
     f->stamp0 = f->seg_stamp = mmiotrace_stamp_now();
     f->ns_per_stamp = mmiotrace_stamp_tsc ? mmiotrace_stamp_ns_per_tick : 1.0;
+    f->wm_interval = WATERMARK_INTERVAL_NS / f->ns_per_stamp;
     f->map_ids = 1;
     f->ring_size = ring_size;
     f->lanes[MMIOTRACE_LANE_MISC] = mmiotrace_lane_new(ring_size);
