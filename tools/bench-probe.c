@@ -34,6 +34,7 @@ struct probe_bench {
     int loops;
     int hogs; /* busy processes running beside the guest (--hog) */
     char *qemu, *probe, *outdir;
+    gboolean tmp_outdir; /* outdir is ours: each boot's files go once it is measured */
 };
 
 /* edu slots of the four configurations, in the order the guest measures them */
@@ -165,7 +166,17 @@ static gboolean probe_boot(struct probe_bench *B, int rep, double rr[NCFG], doub
                     debug);
         return FALSE;
     }
-    return parse_probe(B, out, debug, rr, rw, c0r, c0w, err);
+    ok = parse_probe(B, out, debug, rr, rw, c0r, c0w, err);
+    if (ok && B->tmp_outdir) {
+        /* a boot's trace is about 700 MB: a temporary folder keeps nothing once measured */
+        const char *files[] = {"paired.txt", "debug.txt", "qemu.log"};
+        for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
+            g_autofree char *f = g_build_filename(dir, files[i], NULL);
+            g_unlink(f);
+        }
+        g_rmdir(dir);
+    }
+    return ok;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -203,7 +214,9 @@ static int parse_args(int argc, char **argv, struct probe_bench *B, char **json_
          "TCG)",
          "N"},
         {"output", 'o', 0, G_OPTION_ARG_FILENAME, &B->outdir,
-         "Folder for the boots' files (default: a temporary folder)", "DIR"},
+         "Keep the boots' files (traces of about 700 MB each) in this folder (default: a temporary "
+         "folder, emptied as each boot is measured)",
+         "DIR"},
         {"json", 'j', 0, G_OPTION_ARG_FILENAME, json_path, "Also write the results as JSON",
          "FILE"},
         {"hog", 0, 0, G_OPTION_ARG_INT, &B->hogs,
@@ -281,6 +294,7 @@ static int prepare(struct probe_bench *B)
         return 1;
     }
     if (!B->outdir) {
+        B->tmp_outdir = TRUE;
         B->outdir = g_dir_make_tmp("hvmmio-bench-probe-XXXXXX", &err);
         if (!B->outdir) {
             g_printerr("hvmmio bench: %s\n", err->message);
@@ -410,5 +424,8 @@ int hvmmio_bench_probe(int argc, char **argv)
         }
     }
     print_result(&B, &R);
+    if (B.tmp_outdir) {
+        g_rmdir(B.outdir);
+    }
     return json_path ? write_json(&B, &R, json_path) : 0;
 }
