@@ -81,7 +81,7 @@ def test_edu():
     c.check(info[0]['bytes'] > 0 and info[0]['bytes'] == os.path.getsize(path),
             'query-mmiotrace bytes equals the file size (flushed before answering)')
     c.check(re.search(r'edu0: active, file .*edu.txt, 7 records', hmp) is not None,
-            f'HMP info mmiotrace: {hmp.strip()}')
+            'HMP info mmiotrace: ' + '; '.join(hmp.strip().splitlines()))
 
     recs = parse_trace(path)
     c.equal(recs[0]['line'] if 'line' in recs[0] else recs[0], 'VERSION 20070824',
