@@ -7,7 +7,7 @@ set -euo pipefail
 PACKAGES=(
 	# project build
 	build-essential pkg-config ninja-build libglib2.0-dev libcapstone-dev
-	zlib1g-dev liblzma-dev libzstd-dev
+	zlib1g-dev liblzma-dev libzstd-dev libdeflate-dev
 	# QEMU build (see shared notes: machine-facts)
 	libpixman-1-dev libfdt-dev flex bison python3-venv python3-pycotap
 	libjson-c-dev libcmocka-dev dpkg-dev xz-utils curl ca-certificates
