@@ -10,9 +10,11 @@ image: kernel-guest/nested/).
         assert q.readl(bar) == 0x010000ed
         q.qmp('mmiotrace-mark', text='hello')
 """
+import atexit
 import json
 import os
 import select
+import shutil
 import socket
 import subprocess
 import sys
@@ -39,6 +41,20 @@ class QmpError(Exception):
         self.desc = error.get('desc', '')
 
 
+# The temporary folders of the QEMUs a test started (sockets, QEMU's log): removed when the
+# test's process ends, unless HVMMIO_KEEP_TMP is set (a run of the suite makes hundreds).
+_TMP_DIRS = []
+
+
+def _remove_tmp_dirs():
+    if not os.environ.get('HVMMIO_KEEP_TMP'):
+        for d in _TMP_DIRS:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+atexit.register(_remove_tmp_dirs)
+
+
 class Qemu:
     """QEMU with a QMP socket and, under accel='qtest' (the default), a qtest socket.
 
@@ -48,6 +64,7 @@ class Qemu:
     def __init__(self, args, cwd=None, machine='q35', memory=None, timeout=60, accel='qtest',
                  log=None):
         self.dir = tempfile.mkdtemp(prefix='hvmmio-qtest-')
+        _TMP_DIRS.append(self.dir)
         self.cwd = cwd or self.dir
         self.args = args
         self.machine = machine
