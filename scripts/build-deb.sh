@@ -56,7 +56,7 @@ check_pin() { # check_pin SCRIPT STRING
 	grep -qF -- "$2" "$HVMMIO_TOP/$1" ||
 		die "debian/control's Built-Using is stale: $1 no longer pins '$2'; update debian/control"
 }
-check_pin scripts/build-qemu.sh qemu_10.2.2+ds-1.dsc
+check_pin scripts/common.sh qemu_10.2.2+ds-1.dsc
 check_pin kernel-guest/build-image.sh linux-image-6.1.0-50-amd64_6.1.176-1_amd64.deb
 check_pin kernel-guest/build-image.sh busybox-static_1.35.0-4+deb12u1+b1_amd64.deb
 

@@ -9,8 +9,6 @@ set -euo pipefail
 HVMMIO_LOG_TAG=build-qemu
 . "$(dirname "$0")/common.sh"
 
-QEMU_FILES=(qemu_10.2.2+ds-1.dsc qemu_10.2.2+ds.orig.tar.xz qemu_10.2.2+ds-1.debian.tar.xz)
-QEMU_VERSION=10.2.2
 CONFIGURE_FLAGS=(
 	--python=/usr/bin/python3 --target-list=x86_64-softmmu --without-default-features
 	--disable-download --disable-install-blobs --enable-kvm --enable-capstone

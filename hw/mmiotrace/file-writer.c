@@ -90,28 +90,26 @@ static bool other_record(MmioTraceFile *f, MmioTraceEvent *ev,
         rec->dma.crc = ev->dma.crc;
         rec->dma.nbytes = ev->dma.nbytes;
         rec->dma.data = ev->dma.data;
-        rec->ext |= MMIOTRACE_EXT_VCPU;
-        rec->vcpu = ev->vcpu;
-        return true;
+        break;
     case MMIOTRACE_DMAMAP:
         rec->dmamap.map = ev->dmamap.map;
         rec->dmamap.readonly = ev->dmamap.readonly;
         rec->dmamap.iova = ev->dmamap.iova;
         rec->dmamap.len = ev->dmamap.len;
-        rec->ext |= MMIOTRACE_EXT_VCPU;
-        rec->vcpu = ev->vcpu;
-        return true;
+        break;
     case MMIOTRACE_IRQ:
         rec->irq.kind = ev->irq.kind;
         rec->irq.vector = ev->irq.vector;
         rec->irq.data = ev->irq.data;
         rec->irq.addr = ev->irq.addr;
-        rec->ext |= MMIOTRACE_EXT_VCPU;
-        rec->vcpu = ev->vcpu;
-        return true;
+        break;
     default:
         return false;
     }
+    /* DMA, DMAMAP, IRQ: made by a vCPU's access, or by QEMU itself (vcpu=none) */
+    rec->ext |= MMIOTRACE_EXT_VCPU;
+    rec->vcpu = ev->vcpu;
+    return true;
 }
 
 /* Every other event: rare, from a record of its own. */

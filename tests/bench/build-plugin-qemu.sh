@@ -8,7 +8,6 @@ set -euo pipefail
 HVMMIO_LOG_TAG=build-plugin-qemu
 . "$(dirname "$0")/../../scripts/common.sh"
 
-QEMU_FILES=(qemu_10.2.2+ds-1.dsc qemu_10.2.2+ds.orig.tar.xz qemu_10.2.2+ds-1.debian.tar.xz)
 CONFIGURE_FLAGS=(
 	--python=/usr/bin/python3 --target-list=x86_64-softmmu --without-default-features
 	--disable-download --disable-install-blobs --enable-tcg --enable-plugins --disable-docs

@@ -66,7 +66,6 @@ def main():
     for _ in range(N):
         x = (x * 1103515245 + 12345) & 0xffffffff
         want.append(ENCODINGS[(x >> 16) & 1])
-    tap.ok(len(set(want)) == 2, 'the guest ran both encodings')
     wrong = [(i, r, w) for i, (r, w) in enumerate(zip(reads, want)) if r != w]
     tap.ok(not wrong, 'each read carries the encoding the guest ran at that time',
            '\n'.join(f'read {i}: got {r}, want {w}' for i, r, w in wrong[:10]) +
