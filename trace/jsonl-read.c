@@ -471,7 +471,10 @@ static int obj_annotations(struct jctx *j, struct mmiotrace_record *rec)
     if (got > 0 && (n != 8 || memcmp(s, "tolerant", 8))) {
         return jerr(j, "bad", "poll");
     }
-    return fact_flag(got, rec, MMIOTRACE_EXT_POLL);
+    if (fact_flag(got, rec, MMIOTRACE_EXT_POLL) < 0) {
+        return -1;
+    }
+    return fact_flag(get_flag(j, "opt"), rec, MMIOTRACE_EXT_OPT);
 }
 
 /* hvmmio's facts */

@@ -278,6 +278,9 @@ static void put_facts(struct out *o, const struct mmiotrace_record *r)
     if (ext & MMIOTRACE_EXT_POLL) {
         key_str(o, "poll", "tolerant", 8);
     }
+    if (ext & MMIOTRACE_EXT_OPT) {
+        put(o, ",\"opt\":true", 11);
+    }
 }
 
 int mmiotrace_jsonl_format(char *buf, size_t size, const struct mmiotrace_record *r, unsigned mode)

@@ -90,9 +90,13 @@ enum mmiotrace_dma_dir {
 #define MMIOTRACE_EXT_REL (1u << 9)
 /* R: the read may be repeated more or fewer times in a replay (poll=tolerant) */
 #define MMIOTRACE_EXT_POLL (1u << 10)
-#define MMIOTRACE_EXT_ANNOT (MMIOTRACE_EXT_MATCH | MMIOTRACE_EXT_REL | MMIOTRACE_EXT_POLL)
+/* R/W: the access may be absent from a replay, or made out of order within the replay's
+ * reorder window (opt=1: it was missing from some of the recordings learned from) */
+#define MMIOTRACE_EXT_OPT (1u << 11)
+#define MMIOTRACE_EXT_ANNOT                                                                        \
+    (MMIOTRACE_EXT_MATCH | MMIOTRACE_EXT_REL | MMIOTRACE_EXT_POLL | MMIOTRACE_EXT_OPT)
 #define MMIOTRACE_EXT_FACTS 0x3fu /* the facts with a value: ns vcpu dev bar/off insn asm */
-#define MMIOTRACE_EXT_ALL 0x7ffu
+#define MMIOTRACE_EXT_ALL 0xfffu
 
 #define MMIOTRACE_VCPU_NONE (-1) /* the access was made by QEMU itself, not by a vCPU */
 

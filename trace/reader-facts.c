@@ -326,6 +326,16 @@ static int fact_poll(struct facts *f, const char *v, size_t vlen)
     return ST_OK;
 }
 
+/* opt=1: the access may be absent from a replay */
+static int fact_opt(struct facts *f, const char *v, size_t vlen)
+{
+    if (vlen != 1 || *v != '1') {
+        return mmiotrace_rd_line_error(f->r, f->r->lineno, "%s record: opt= must be 1", f->what);
+    }
+    f->rec->ext |= MMIOTRACE_EXT_OPT;
+    return ST_OK;
+}
+
 /* DMA's data=: the first bytes of the DMA in hex, decoded into the scratch buffer */
 static int fact_data(struct facts *f, const char *v, size_t vlen)
 {
@@ -379,6 +389,7 @@ static int fact_ro(struct facts *f, const char *v, size_t vlen)
     X("match", FACT_RW, fact_match)                                                                \
     X("rel", FACT_RW, fact_rel)                                                                    \
     X("poll", FACT_RW, fact_poll)                                                                  \
+    X("opt", FACT_RW, fact_opt)                                                                    \
     X("data", FACT_DMA, fact_data)                                                                 \
     X("ro", FACT_DMAMAP, fact_ro)
 

@@ -59,7 +59,7 @@ static const char *check_annotations(const struct mmiotrace_record *rec)
         return NULL;
     }
     if (rec->type != MMIOTRACE_READ && rec->type != MMIOTRACE_WRITE) {
-        return "match=, rel= and poll= are for R and W records only";
+        return "match=, rel=, poll= and opt= are for R and W records only";
     }
     if ((ext & MMIOTRACE_EXT_MATCH) && rec->type != MMIOTRACE_WRITE) {
         return "match= is for W records only";

@@ -61,7 +61,7 @@ static char *put_value(char *p, const char *s, size_t len)
     return p;
 }
 
-/* The replay annotations of an R/W record: match= rel= poll= */
+/* The replay annotations of an R/W record: match= rel= poll= opt= */
 static char *put_annotations(char *p, const struct mmiotrace_record *r)
 {
     if (r->ext & MMIOTRACE_EXT_MATCH) {
@@ -77,12 +77,15 @@ static char *put_annotations(char *p, const struct mmiotrace_record *r)
     if (r->ext & MMIOTRACE_EXT_POLL) {
         p = PUT(p, " poll=tolerant");
     }
+    if (r->ext & MMIOTRACE_EXT_OPT) {
+        p = PUT(p, " opt=1");
+    }
     return p;
 }
 
 /*
  * hvmmio's facts, in this fixed order: ns vcpu dev bar off insn asm pc rejected, then the
- * replay annotations match rel poll.
+ * replay annotations match rel poll opt.
  */
 static char *put_ext(char *p, const struct mmiotrace_record *r)
 {

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * libmmiotrace reader tests for Replay v2 (issue 18): the DMA and DMAMAP records and the replay
- * annotations match=, rel=, poll= (docs/trace-format.md), in text and JSON Lines: their fields,
- * their round trip and every error message. The expected values are spelled out from the
+ * annotations match=, rel=, poll=, opt= (docs/trace-format.md), in text and JSON Lines: their
+ * fields, their round trip and every error message. The expected values are spelled out from the
  * document; the CRC is the standard CRC-32 check value (of "123456789": 0xcbf43926).
  */
 #include <string.h>
@@ -27,6 +27,8 @@ static const char *const dma_lines[] = {
     "R 4 3.000002 2 0xfebf0008 0x80080783 0x0 0 bar=0 off=0x8 poll=tolerant\n",
     "R 4 3.000003 2 0xfebf3800 0x12345678 0x0 0 bar=0 off=0x3800 rel=0:0x3800 poll=tolerant\n",
     "W 8 3.000004 2 0xfebf3800 0x1 0x0 0 rel=5:0xffffffffffffffff\n",
+    "W 4 3.000005 2 0xfebf00d0 0x4 0x0 0 bar=0 off=0xd0 match=0xff opt=1\n",
+    "R 4 3.000006 2 0xfebf0f00 0x8 0x0 0 bar=0 off=0xf00 poll=tolerant opt=1\n",
 };
 
 static struct mmiotrace_record read_one(const char *line, struct mmiotrace_reader **rd)
@@ -57,6 +59,10 @@ static void test_round_trip(void)
     expect_ok("MAP 1.000000 1 0x0 0x0 0x1000 0x0 0 match=0x1 poll=tolerant\n",
               "MAP 1.000000 1 0x0 0x0 0x1000 0x0 0\n");
     expect_ok("R 4 3.0 2 0x1 0x0 0x0 0 data=00 ro=1\n", "R 4 3.000000 2 0x1 0x0 0x0 0\n");
+    /* opt=1 last, whatever its place; ignored on other records */
+    expect_ok("W 4 3.0 2 0x1 0x0 0x0 0 opt=1 match=0x0 dev=a\n",
+              "W 4 3.000000 2 0x1 0x0 0x0 0 dev=a match=0x0 opt=1\n");
+    expect_ok("IRQ 1.000000 INTX 0 1 opt=1\n", "IRQ 1.000000 INTX 0 1\n");
 }
 
 static void test_fields(void)
@@ -105,6 +111,13 @@ static void test_fields(void)
     g_assert_cmpint(r.ext & MMIOTRACE_EXT_ANNOT, ==, MMIOTRACE_EXT_MATCH);
     g_assert_cmphex(r.match_mask, ==, 0xfffff000);
     mmiotrace_reader_free(rd);
+    r = read_one(dma_lines[10], &rd);
+    g_assert_cmpint(r.ext & MMIOTRACE_EXT_ANNOT, ==, MMIOTRACE_EXT_MATCH | MMIOTRACE_EXT_OPT);
+    g_assert_cmphex(r.match_mask, ==, 0xff);
+    mmiotrace_reader_free(rd);
+    r = read_one(dma_lines[11], &rd);
+    g_assert_cmpint(r.ext & MMIOTRACE_EXT_ANNOT, ==, MMIOTRACE_EXT_POLL | MMIOTRACE_EXT_OPT);
+    mmiotrace_reader_free(rd);
 }
 
 static const struct {
@@ -138,6 +151,9 @@ static const struct {
     {"R 4 1.0 2 0x1 0x0 0x0 0 rel=0:\n",
      "t.txt:1: R record: rel= must be BAR:0xOFFSET with a BAR 0-5"},
     {"R 4 1.0 2 0x1 0x0 0x0 0 rel=0:0xg\n", "t.txt:1: R record: bad rel='0:0xg'"},
+    {"R 4 1.0 2 0x1 0x0 0x0 0 opt=0\n", "t.txt:1: R record: opt= must be 1"},
+    {"W 4 1.0 2 0x1 0x0 0x0 0 opt=yes\n", "t.txt:1: W record: opt= must be 1"},
+    {"W 4 1.0 2 0x1 0x0 0x0 0 opt=\n", "t.txt:1: W record: opt= must be 1"},
 };
 
 static void test_errors(void)
@@ -165,6 +181,9 @@ static void test_jsonl(void)
         {7, "{\"type\":\"R\",\"ts_us\":3000002,\"width\":4,\"map_id\":2,\"phys\":\"0xfebf0008\","
             "\"value\":\"0x80080783\",\"pc\":\"0x0\",\"bar\":0,\"offset\":\"0x8\","
             "\"poll\":\"tolerant\"}\n"},
+        {10, "{\"type\":\"W\",\"ts_us\":3000005,\"width\":4,\"map_id\":2,\"phys\":\"0xfebf00d0\","
+             "\"value\":\"0x4\",\"pc\":\"0x0\",\"bar\":0,\"offset\":\"0xd0\",\"match\":\"0xff\","
+             "\"opt\":true}\n"},
     };
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
         struct mmiotrace_reader *rd;
@@ -186,6 +205,9 @@ static void test_jsonl(void)
     expect_error("{\"type\":\"R\",\"ts_us\":1,\"width\":4,\"map_id\":2,\"phys\":\"0x0\","
                  "\"value\":\"0x0\",\"pc\":\"0x0\",\"poll\":\"often\"}\n",
                  "t.txt:1: R record: bad \"poll\"");
+    expect_error("{\"type\":\"R\",\"ts_us\":1,\"width\":4,\"map_id\":2,\"phys\":\"0x0\","
+                 "\"value\":\"0x0\",\"pc\":\"0x0\",\"opt\":1}\n",
+                 "t.txt:1: R record: bad \"opt\"");
 }
 
 /* The largest DMA record: 4096 bytes of data (8192 hex digits) reads and writes back. */

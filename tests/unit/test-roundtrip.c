@@ -175,6 +175,7 @@ static const char extended_doc[] =
     "W 4 3.700003 1 0xfeba3800 0x12340000 0x0 0 bar=0 off=0x3800 match=0xfffff000\n"
     "W 4 3.700004 1 0xfeba3808 0x12340000 0x0 0 bar=0 off=0x3808 match=0x0 rel=0:0x3800\n"
     "R 4 3.700005 1 0xfeba0008 0x80080783 0x0 0 bar=0 off=0x8 rel=0:0x3800 poll=tolerant\n"
+    "W 4 3.700006 1 0xfeba00d0 0x4 0x0 0 bar=0 off=0xd0 match=0xff opt=1\n"
     "DMAMAP 3.800000 UNMAP 0x100000 65536 dev=nic0\n";
 
 static void test_extended_doc(void)

@@ -145,12 +145,17 @@ static void test_annotations(void)
     r.rel_off = 0;
     expect2(&r, "R 8 3.000000 2 0xfebf3800 0x12345678 0x0 0 rel=1:0x0 poll=tolerant\n",
             "R 8 3.000000 2 0xfebf3800 0x12345678 0x0 0\n");
+    r.ext |= MMIOTRACE_EXT_OPT;
+    expect2(&r, "R 8 3.000000 2 0xfebf3800 0x12345678 0x0 0 rel=1:0x0 poll=tolerant opt=1\n",
+            "R 8 3.000000 2 0xfebf3800 0x12345678 0x0 0\n");
     r.ext = MMIOTRACE_EXT_MATCH;
     expect_invalid(&r, "match= is for W records only");
     r.type = MMIOTRACE_MAP;
     r.ext = MMIOTRACE_EXT_POLL;
-    expect_invalid(&r, "match=, rel= and poll= are for R and W records only");
-    r.ext = 1u << 11;
+    expect_invalid(&r, "match=, rel=, poll= and opt= are for R and W records only");
+    r.ext = MMIOTRACE_EXT_OPT;
+    expect_invalid(&r, "match=, rel=, poll= and opt= are for R and W records only");
+    r.ext = 1u << 12;
     expect_invalid(&r, "unknown ext bits");
 }
 
