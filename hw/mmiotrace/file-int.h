@@ -83,6 +83,7 @@ typedef struct MmioTraceLane {
     uint64_t lost_pending;  /* drop mode: lost since the last queued marker */
     uint64_t last_wake_ts;  /* stamp of the last wake-up asked for */
     uint64_t backlog_check; /* head at which to look at the writer's progress next */
+    uint64_t last_stamp;    /* of the lane's last event */
     QEMU_ALIGNED(64) uint64_t tail;         /* next slot to write (writer) */
     MmioTraceEvent *ring;
     uint8_t *insn_ring;     /* MMIOTRACE_INSN_MAX bytes per ring slot */
@@ -204,10 +205,17 @@ extern bool mmiotrace_stamp_asymmetric;
 static inline uint64_t mmiotrace_stamp_after_stores(void)
 {
     if (likely(mmiotrace_stamp_asymmetric)) {
-        barrier();  /* the writer's global barrier orders the caller's stores */
-    } else {
-        smp_mb();   /* the caller's stores are visible before the stamp is taken */
+        /*
+         * The writer's global barrier orders the caller's stores, and no fence is
+         * needed before RDTSC either: the barrier interrupts the producer, and what
+         * had not retired by then (the RDTSC among it) executes again after it. The
+         * stamps' order within a lane and under the BQL is kept by the producer
+         * (file-ring.c: stamp_ordered).
+         */
+        barrier();
+        return mmiotrace_stamp_now();
     }
+    smp_mb();   /* the caller's stores are visible before the stamp is taken */
 #if defined(__x86_64__) || defined(__i386__)
     asm volatile("lfence" : : : "memory");
 #endif

@@ -26,6 +26,7 @@
 #include "qemu/osdep.h"
 #include "qemu/memalign.h"
 #include "hw/core/cpu.h"
+#include "qemu/main-loop.h"
 #include "file-int.h"
 
 MmioTraceLane *mmiotrace_lane_new(uint32_t size)
@@ -152,6 +153,32 @@ static bool lane_room(MmioTraceFile *f, MmioTraceLane *l, bool misc, uint64_t ne
 }
 
 /*
+ * The stamp of the BQL's holder's last event, in any lane: only read and written with
+ * the BQL held.
+ */
+static uint64_t bql_last_stamp;
+
+/*
+ * Stamps in the order of the events: a lane's own, and those of events queued under the
+ * BQL (accesses to devices that the BQL serialises). The TSC read needs no fence for
+ * that: an event's stamp is made later than the last one where the TSC read ran ahead.
+ */
+static inline uint64_t stamp_ordered(MmioTraceLane *l, uint64_t ts)
+{
+    if (unlikely(ts <= l->last_stamp)) {
+        ts = l->last_stamp + 1;
+    }
+    if (bql_locked()) {
+        if (unlikely(ts <= bql_last_stamp)) {
+            ts = bql_last_stamp + 1;
+        }
+        bql_last_stamp = ts;
+    }
+    l->last_stamp = ts;
+    return ts;
+}
+
+/*
  * The lane of the slot this thread has reserved and not committed yet (reserve and
  * commit are on one thread, with nothing queued in between).
  */
@@ -183,7 +210,7 @@ MmioTraceEvent *mmiotrace_file_reserve(MmioTraceFile *f)
     }
     /* announce, then stamp (see the top of this file) */
     qatomic_set(&l->claim, LANE_STAMPING);
-    ts = mmiotrace_stamp_after_stores();
+    ts = stamp_ordered(l, mmiotrace_stamp_after_stores());
     if (qatomic_read(&f->closed)) {
         qatomic_set(&l->claim, LANE_IDLE);
         qatomic_inc(&f->dropped);

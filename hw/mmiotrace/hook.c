@@ -102,6 +102,31 @@ static void record_fast(MmioTraceDevice *d, MmioTraceRegion *r, uint64_t off,
     mmiotrace_file_commit(d->file, ev);
 }
 
+/*
+ * QEMU's own access inside a guest access: written after it. Out of line: its event on
+ * the stack (64-byte aligned) would make record() realign its frame on every access.
+ */
+static __attribute__((noinline)) void record_deferred(MmioTraceDevice *d,
+                                                      MmioTraceRegion *r, uint64_t off,
+                                                      uint64_t gpa, unsigned size,
+                                                      uint64_t val, bool is_write,
+                                                      int vcpu, bool rejected)
+{
+    MmioTraceEvent ev = {
+        .type = is_write ? MMIOTRACE_WRITE : MMIOTRACE_READ,
+        .bar = r->bar,
+        .vcpu = vcpu,
+        .dev = d,
+        .rw.width = size,
+        .rw.flags = rejected ? MMIOTRACE_EXT_REJECTED : 0,
+        .rw.map_id = d->map_id[r->bar],
+        .rw.phys = gpa,
+        .rw.value = val,
+        .rw.off = off,
+    };
+    push(d->file, &ev, true);
+}
+
 static void record(MmioTraceRegion *r, hwaddr addr, unsigned size, uint64_t val,
                    bool is_write, bool nested, bool rejected)
 {
@@ -141,20 +166,7 @@ static void record(MmioTraceRegion *r, hwaddr addr, unsigned size, uint64_t val,
                     d->want_pc ? cpu : NULL);
         return;
     }
-    /* QEMU's own access inside a guest access: written after it */
-    MmioTraceEvent ev = {
-        .type = is_write ? MMIOTRACE_WRITE : MMIOTRACE_READ,
-        .bar = r->bar,
-        .vcpu = vcpu,
-        .dev = d,
-        .rw.width = size,
-        .rw.flags = rejected ? MMIOTRACE_EXT_REJECTED : 0,
-        .rw.map_id = d->map_id[r->bar],
-        .rw.phys = gpa,
-        .rw.value = val,
-        .rw.off = off,
-    };
-    push(d->file, &ev, true);
+    record_deferred(d, r, off, gpa, size, val, is_write, vcpu, rejected);
 }
 
 /*
