@@ -5,6 +5,7 @@
  *   replay-stream.c    the recording, read as a stream of records to replay
  *   replay-identity.c  the recorded device's PCI identity, BARs and interrupts
  *   replay-match.c     matching the guest's accesses against the recording
+ *   replay-dma.c       the recorded DMA, performed at this run's addresses
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -26,8 +27,9 @@ OBJECT_DECLARE_SIMPLE_TYPE(MmioTraceReplay, MMIOTRACE_REPLAY)
 
 /* A record to replay: an access of the replayed device, or one of its interrupts. */
 typedef struct ReplayRec {
-    uint8_t type;           /* MMIOTRACE_READ, _WRITE, _IRQ */
+    uint8_t type;           /* MMIOTRACE_READ, _WRITE, _IRQ, _DMA */
     uint64_t line;          /* in the trace file */
+    uint64_t ns;            /* its recorded time */
     union {
         struct {            /* MMIOTRACE_READ, MMIOTRACE_WRITE */
             uint8_t width;
@@ -46,8 +48,16 @@ typedef struct ReplayRec {
             uint32_t vector;
             uint32_t data;  /* INTx: level */
         } irq;
+        struct {            /* MMIOTRACE_DMA */
+            uint8_t dir;    /* enum mmiotrace_dma_dir */
+            uint32_t nbytes;
+            uint64_t addr, len;
+            uint8_t *data;  /* nbytes recorded bytes, owned (replay_dma_rec_clear) */
+        } dma;
     };
 } ReplayRec;
+
+typedef struct ReplayDma ReplayDma;
 
 typedef struct ReplayBar {
     struct MmioTraceReplay *s;
@@ -93,6 +103,16 @@ struct MmioTraceReplay {
     uint64_t msix_off[2], msix_len[2];
     Notifier exit_notifier;
     QTAILQ_ENTRY(MmioTraceReplay) next;
+    bool dma;                   /* dma=on: perform the recorded DMA (replay-dma.c) */
+    ReplayDma *dmastate;
+    /* event timing (replay-match.c): the last MSI/MSI-X raised, not yet taken by the
+     * guest; the recorded time of the last record replayed and the virtual time then */
+    bool irq_untaken, irq_wait_taken, events_now;
+    uint64_t last_rec_ns;
+    int64_t last_virt_ns;
+    uint8_t irq_last_kind;
+    uint32_t irq_last_vector;
+    QEMUTimer *irq_timer;
 };
 
 extern const MemoryRegionOps replay_ops;
@@ -111,6 +131,20 @@ bool replay_setup_identity(MmioTraceReplay *s, const struct mmiotrace_replay_dev
 
 /* replay-match.c */
 char *replay_describe(const ReplayRec *r);
+void replay_irq_timer(void *opaque);
+
+/* replay-dma.c */
+void replay_dma_init(MmioTraceReplay *s);
+void replay_dma_free(MmioTraceReplay *s);
+void replay_dma_from_record(ReplayRec *r, const struct mmiotrace_record *rec);
+void replay_dma_rec_clear(gpointer r);
+char *replay_dma_describe(const ReplayRec *r);
+void replay_dma_scan(MmioTraceReplay *s, const ReplayRec *r);
+void replay_dma_learn_write(MmioTraceReplay *s, const ReplayRec *c, uint64_t value);
+void replay_dma_perform(MmioTraceReplay *s, const ReplayRec *r);
+void replay_dma_range(MmioTraceReplay *s, size_t from, size_t to);
+void replay_dma_report(MmioTraceReplay *s, FILE *out);
+uint64_t replay_dma_refused(MmioTraceReplay *s);
 
 /* replay.c */
 void replay_write_report(MmioTraceReplay *s, FILE *out);

@@ -12,6 +12,7 @@
 #include "hw/pci/msi.h"
 #include "hw/pci/msix.h"
 #include "system/runstate.h"
+#include "qemu/timer.h"
 #include "replay-int.h"
 
 char *replay_describe(const ReplayRec *r)
@@ -22,9 +23,112 @@ char *replay_describe(const ReplayRec *r)
                                r->irq.kind < 3 ? kinds[r->irq.kind] : "?", r->irq.vector,
                                r->irq.data);
     }
+    if (r->type == MMIOTRACE_DMA) {
+        return replay_dma_describe(r);
+    }
     return g_strdup_printf("%s %u bar=%u off=0x%" PRIx64 " 0x%" PRIx64,
                            r->type == MMIOTRACE_WRITE ? "W" : "R", r->rw.width, r->rw.bar,
                            r->rw.off, r->rw.value);
+}
+
+/*
+ * When the recording's events are delivered (item 3 of issue 18). An event recorded
+ * REPLAY_EVENT_SLACK_NS or more after the record before it (the device's own timers: a
+ * received frame, autonegotiation done, an interrupt re-raised by its throttling) waits
+ * as long after that record was replayed (at most REPLAY_EVENT_DELAY_MAX_NS), unless the
+ * guest makes an access first: then it is delivered before that access is matched.
+ *
+ * A recorded MSI/MSI-X message again on the vector raised last, with no guest access
+ * since: raised at once, the two edges merge into one interrupt. That is right when the
+ * recorded driver ran its handler once (the guest had not taken the first yet); when the
+ * recording shows the handler twice (the first access after the message made again
+ * before the next interrupt), the message and the events after it wait for the guest's
+ * next access (its handler has begun), or for REPLAY_IRQ_WAIT_NS.
+ */
+#define REPLAY_EVENT_SLACK_NS 50000
+#define REPLAY_EVENT_DELAY_MAX_NS 10000000000LL
+#define REPLAY_IRQ_WAIT_NS 1000000
+#define REPLAY_IRQ_LOOKAHEAD 64
+
+/* The same access: a read of the same register, a write of the same value to it. */
+static bool same_access(const ReplayRec *a, const ReplayRec *b)
+{
+    return a->type == b->type && a->rw.bar == b->rw.bar && a->rw.off == b->rw.off &&
+           a->rw.width == b->rw.width &&
+           (a->type == MMIOTRACE_READ || a->rw.value == b->rw.value);
+}
+
+/*
+ * The recorded handler of the interrupt at index i ran twice (1: the first access after
+ * it is made again before the next interrupt), once (0), or the recording cannot tell
+ * (-1: another interrupt comes first).
+ */
+static int handled_twice(MmioTraceReplay *s, size_t i)
+{
+    const ReplayRec *r;
+    ReplayRec first;
+    size_t j = i + 1;
+
+    while ((r = replay_rec_at(s, j)) && r->type == MMIOTRACE_DMA) {
+        j++;
+    }
+    if (!r || r->type == MMIOTRACE_IRQ) {
+        return r ? -1 : 0;
+    }
+    first = *r;
+    for (j++; j < i + REPLAY_IRQ_LOOKAHEAD && (r = replay_rec_at(s, j)) &&
+         r->type != MMIOTRACE_IRQ; j++) {
+        if (r->type != MMIOTRACE_DMA && same_access(r, &first)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The recorded delay before r has not passed since the record before it was replayed. */
+static bool event_waits(MmioTraceReplay *s, const ReplayRec *r)
+{
+    int64_t now, due;
+
+    if (s->events_now || !s->last_virt_ns ||
+        r->ns <= s->last_rec_ns + REPLAY_EVENT_SLACK_NS) {
+        return false;
+    }
+    now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+    due = s->last_virt_ns + MIN(r->ns - s->last_rec_ns, REPLAY_EVENT_DELAY_MAX_NS);
+    if (now >= due) {
+        return false;
+    }
+    timer_mod(s->irq_timer, due);
+    return true;
+}
+
+/* The event r is not to be delivered yet (see above). */
+static bool irq_untaken(MmioTraceReplay *s, const ReplayRec *r)
+{
+    bool msi = r->type == MMIOTRACE_IRQ && r->irq.kind != MMIOTRACE_IRQ_INTX;
+    int twice = -1;     /* not a second message: its recorded delay */
+
+    if (msi && s->irq_untaken && s->irq_last_kind == r->irq.kind &&
+        s->irq_last_vector == r->irq.vector) {
+        twice = handled_twice(s, s->win_base +
+                              (r - &g_array_index(s->win, ReplayRec, 0)));
+        if (twice == 1) {
+            s->irq_wait_taken = true;
+            timer_mod(s->irq_timer, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) +
+                      REPLAY_IRQ_WAIT_NS);
+            return true;
+        }
+    }
+    if (twice < 0 && event_waits(s, r)) {
+        return true;
+    }
+    if (msi) {
+        s->irq_untaken = true;
+        s->irq_last_kind = r->irq.kind;
+        s->irq_last_vector = r->irq.vector;
+    }
+    return false;
 }
 
 static void raise_irqs(MmioTraceReplay *s)
@@ -32,8 +136,18 @@ static void raise_irqs(MmioTraceReplay *s)
     PCIDevice *pdev = PCI_DEVICE(s);
     const ReplayRec *r;
 
-    while ((r = replay_rec_at(s, s->pos)) && r->type == MMIOTRACE_IRQ) {
+    while ((r = replay_rec_at(s, s->pos)) &&
+           (r->type == MMIOTRACE_IRQ || r->type == MMIOTRACE_DMA)) {
+        if (irq_untaken(s, r)) {
+            return;
+        }
         s->pos++;
+        s->last_rec_ns = r->ns;
+        s->last_virt_ns = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+        if (r->type == MMIOTRACE_DMA) {
+            replay_dma_perform(s, r);   /* in order with the interrupts */
+            continue;
+        }
         switch (r->irq.kind) {
         case MMIOTRACE_IRQ_INTX:
             /* a recorded INTx of a device without an interrupt pin is not raised */
@@ -53,6 +167,19 @@ static void raise_irqs(MmioTraceReplay *s)
             break;
         }
     }
+}
+
+/* An event's time came, or no guest access came for REPLAY_IRQ_WAIT_NS. */
+void replay_irq_timer(void *opaque)
+{
+    MmioTraceReplay *s = opaque;
+
+    if (s->irq_wait_taken) {
+        s->irq_untaken = false;
+        s->irq_wait_taken = false;
+    }
+    raise_irqs(s);
+    replay_window_trim(s);
 }
 
 static gpointer reg_key(unsigned bar, uint64_t off)
@@ -133,7 +260,12 @@ static uint64_t replay_access(MmioTraceReplay *s, int bar, hwaddr off, unsigned 
 {
     const ReplayRec *r;
 
+    s->irq_untaken = false;     /* the guest is running: it took the interrupts */
+    s->irq_wait_taken = false;
+    timer_del(s->irq_timer);
+    s->events_now = true;       /* the events before this access, at once */
     raise_irqs(s);
+    s->events_now = false;
     r = replay_rec_at(s, s->pos);
     if (r && matches(s, r, bar, off, size, write, value)) {
         goto consume;
@@ -151,15 +283,16 @@ static uint64_t replay_access(MmioTraceReplay *s, int bar, hwaddr off, unsigned 
         size_t j = s->pos;
         uint64_t skipped = 0;
         while ((r = replay_rec_at(s, j)) && j - s->pos < LOOKAHEAD_MAX &&
-               (r->type == MMIOTRACE_IRQ ||
+               (r->type == MMIOTRACE_IRQ || r->type == MMIOTRACE_DMA ||
                 (tolerant ? r->rw.poll : r->rw.tolerant)) &&
                !matches(s, r, bar, off, size, write, value)) {
-            skipped += r->type != MMIOTRACE_IRQ;
+            skipped += r->type != MMIOTRACE_IRQ && r->type != MMIOTRACE_DMA;
             j++;
         }
         r = replay_rec_at(s, j);
         if (r && j > s->pos && matches(s, r, bar, off, size, write, value)) {
             s->skipped_polls += skipped;
+            replay_dma_range(s, s->pos, j);     /* the DMA between the polls */
             s->pos = j;
             goto consume;
         }
@@ -193,12 +326,15 @@ consume:
         uint64_t v = rec_value(s, &c);
 
         s->pos++;
+        s->last_rec_ns = c.ns;      /* the events after it wait as recorded */
+        s->last_virt_ns = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
         if (!write) {
             s->last_read = c;
             s->have_last_read = true;
             s->related_reads += c.rw.rel && v != c.rw.value;
         } else {
             s->tolerated_writes += value != c.rw.value && ((v ^ value) & c.rw.mask) == 0;
+            replay_dma_learn_write(s, &c, value);   /* a DMA address given? */
         }
         raise_irqs(s);
         replay_window_trim(s);

@@ -53,12 +53,18 @@ int replay_stream_next(MmioTraceReplay *s, ReplayRec *out, Error **errp)
         uint64_t line = mmiotrace_reader_line(s->reader);
         const char *name = rec.ext & MMIOTRACE_EXT_DEV ? rec.dev : "";
         size_t name_len = rec.ext & MMIOTRACE_EXT_DEV ? rec.dev_len : 0;
-        ReplayRec r = { .line = line };
+        ReplayRec r = { .line = line, .ns = rec.ts_ns };
 
         if ((rec.type != MMIOTRACE_PCIDEV && rec.type != MMIOTRACE_READ &&
-             rec.type != MMIOTRACE_WRITE && rec.type != MMIOTRACE_IRQ) ||
+             rec.type != MMIOTRACE_WRITE && rec.type != MMIOTRACE_IRQ &&
+             (rec.type != MMIOTRACE_DMA || !s->dma)) ||
             name_len != strlen(s->dev_name) || memcmp(name, s->dev_name, name_len)) {
             continue;
+        }
+        if (rec.type == MMIOTRACE_DMA) {
+            replay_dma_from_record(&r, &rec);   /* replay-dma.c performs it */
+            *out = r;
+            return 1;
         }
         if (rec.type == MMIOTRACE_PCIDEV) {
             s->cur_pcidev = rec.pcidev;

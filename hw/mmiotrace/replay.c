@@ -13,6 +13,7 @@
  *   on-divergence=stop   report and end QEMU (the default: for CI)
  *   on-divergence=log    report every divergence, resynchronise and go on
  *   on-divergence=continue  count divergences silently and go on
+ *   dma=on               perform the recorded DMA, relocated (replay-dma.c)
  *
  * A recording is untrusted input. libmmiotrace's replay-scan.c reads it once first and
  * keeps only each device's identity and bounds; the identity is checked against the PCI
@@ -31,6 +32,7 @@
 #include "hw/pci/msix.h"
 #include "hw/qdev-properties.h"
 #include "system/system.h"
+#include "qemu/timer.h"
 #include "replay-int.h"
 
 static QTAILQ_HEAD(, MmioTraceReplay) replays = QTAILQ_HEAD_INITIALIZER(replays);
@@ -43,9 +45,9 @@ static bool replay_passed(MmioTraceReplay *s)
 void replay_write_report(MmioTraceReplay *s, FILE *out)
 {
     fprintf(out, "RESULT %s consumed=%zu total=%zu divergences=%" PRIu64
-            " extra-polls=%" PRIu64 " skipped-polls=%" PRIu64 "\n",
-            replay_passed(s) ? "PASS" : "FAIL", s->pos, s->n, s->divergences,
-            s->extra_polls, s->skipped_polls);
+            " extra-polls=%" PRIu64 " skipped-polls=%" PRIu64 " dma-refused=%" PRIu64
+            "\n", replay_passed(s) ? "PASS" : "FAIL", s->pos, s->n, s->divergences,
+            s->extra_polls, s->skipped_polls, replay_dma_refused(s));
     fprintf(out, "mmiotrace-replay %s: %s (device %s), mode %s\n",
             DEVICE(s)->id ? DEVICE(s)->id : "", s->trace, s->dev_name,
             MmioTraceReplayMode_str(s->mode));
@@ -56,6 +58,7 @@ void replay_write_report(MmioTraceReplay *s, FILE *out)
     fprintf(out, "  tolerated (annotations): %" PRIu64 " written values other than "
             "recorded (match=, rel=), %" PRIu64 " reads answered with a value the "
             "guest wrote (rel=)\n", s->tolerated_writes, s->related_reads);
+    replay_dma_report(s, out);
     if (s->diverged) {
         fprintf(out, "  first divergence at record %" PRIu64 " (%s:%" PRIu64 "):\n"
                 "    expected %s\n    got      %s\n  records around it:\n%s",
@@ -203,15 +206,20 @@ static void replay_realize(PCIDevice *pdev, Error **errp)
         goto fail;
     }
     s->n = 0;
+    replay_dma_init(s);
     while ((ret = replay_stream_next(s, &r, errp)) == 1) {
         s->n++;
+        replay_dma_scan(s, &r);     /* the recorded DMA addresses */
+        replay_dma_rec_clear(&r);
     }
     if (ret < 0 || !replay_stream_open(s, errp)) {
         goto fail;
     }
     s->win = g_array_new(false, false, sizeof(ReplayRec));
+    g_array_set_clear_func(s->win, replay_dma_rec_clear);
     s->win_base = 0;
     s->written = g_hash_table_new(NULL, NULL);
+    s->irq_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, replay_irq_timer, s);
     s->exit_notifier.notify = replay_exit_notify;
     qemu_add_exit_notifier(&s->exit_notifier);
     QTAILQ_INSERT_TAIL(&replays, s, next);
@@ -225,6 +233,7 @@ fail:
     msix_uninit(pdev, &s->bar[s->msix_bar[0]], &s->bar[s->msix_bar[1]]);
     msi_uninit(pdev);
     g_clear_pointer(&s->dev_name, g_free);
+    replay_dma_free(s);
 }
 
 static void replay_exit(PCIDevice *pdev)
@@ -255,6 +264,11 @@ static void replay_exit(PCIDevice *pdev)
         g_hash_table_destroy(s->written);
         s->written = NULL;
     }
+    replay_dma_free(s);
+    if (s->irq_timer) {
+        timer_free(s->irq_timer);
+        s->irq_timer = NULL;
+    }
 }
 
 static const Property replay_props[] = {
@@ -266,6 +280,7 @@ static const Property replay_props[] = {
                        mmiotrace_prop_replay_on_divergence, MmioTraceReplayOnDivergence),
     DEFINE_PROP_STRING("device", MmioTraceReplay, device),
     DEFINE_PROP_STRING("report", MmioTraceReplay, report),
+    DEFINE_PROP_BOOL("dma", MmioTraceReplay, dma, true),
 };
 
 static void replay_class_init(ObjectClass *klass, const void *data)
@@ -291,6 +306,8 @@ static void replay_class_init(ObjectClass *klass, const void *data)
                                           "replay, when the trace holds several");
     object_class_property_set_description(klass, "report", "write the final report "
                                           "to this file");
+    object_class_property_set_description(klass, "dma", "perform the recorded DMA at "
+                                          "the addresses the driver gave (default on)");
 }
 
 static const TypeInfo replay_types[] = {
