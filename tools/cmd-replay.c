@@ -58,7 +58,7 @@ static int recorded_devfn(const char *trace, const char *device, struct regmap_s
 static struct {
     char *scenario, *device, *mode, *on_div, *outdir, *accel, *args;
     char **regs;
-    int timeout_s;
+    int timeout_s, reorder_window;
     gboolean quiet;
 } opt;
 
@@ -73,6 +73,11 @@ static const GOptionEntry entries[] = {
      "MODE"},
     {"on-divergence", 0, 0, G_OPTION_ARG_STRING, &opt.on_div,
      "stop (default: end the run at the first divergence), log or continue", "WHAT"},
+    {"reorder-window", 0, 0, G_OPTION_ARG_INT, &opt.reorder_window,
+     "An access that does not match the next recorded one may take a later one, passing at "
+     "most N recorded accesses still to make (0-4096; default: 32 for a recording with replay "
+     "annotations, as hvmmio replay --learn writes, else 0: strict order)",
+     "N"},
     {"output", 'o', 0, G_OPTION_ARG_FILENAME, &opt.outdir,
      "Output folder (default hvmmio-out/replay-SCENARIO)", "DIR"},
     {"accel", 'a', 0, G_OPTION_ARG_STRING, &opt.accel, "auto, kvm or tcg (as hvmmio run)", "ACCEL"},
@@ -112,6 +117,7 @@ static int parse_args(int *argc, char ***argv)
     g_option_context_add_main_entries(ctx, fz_option_entries(), NULL);
     g_autoptr(GError) err = NULL;
     opt.timeout_s = 300;
+    opt.reorder_window = -1;
     if (!g_option_context_parse(ctx, argc, argv, &err)) {
         fprintf(stderr, "hvmmio replay: %s (see --help)\n", err->message);
         return 2;
@@ -122,6 +128,10 @@ static int parse_args(int *argc, char ***argv)
     if (*argc != 2 || !opt.scenario) {
         fprintf(stderr, "hvmmio replay: %s (see --help)\n",
                 *argc != 2 ? "name one trace" : "--scenario is required");
+        return 2;
+    }
+    if (opt.reorder_window < -1 || opt.reorder_window > 4096) {
+        fprintf(stderr, "hvmmio replay: --reorder-window must be 0 to 4096 (see --help)\n");
         return 2;
     }
     const char *why;
@@ -157,6 +167,9 @@ static char *replay_device(const char *trace, int devfn)
     }
     if (opt.on_div) {
         g_string_append_printf(dev, ",on-divergence=%s", opt.on_div);
+    }
+    if (opt.reorder_window >= 0) {
+        g_string_append_printf(dev, ",reorder-window=%d", opt.reorder_window);
     }
     return g_string_free(dev, FALSE);
 }

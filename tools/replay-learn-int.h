@@ -14,6 +14,14 @@ struct rl_note {
     uint8_t rel_bar;
 };
 
+/* An access of another recording that the first did not make: inserted into the copy, opt=1. */
+struct rl_insert {
+    int64_t after;   /* the first recording's access it follows (-1: before the first) */
+    uint32_t k;      /* its recording */
+    uint32_t access; /* into rec[k].acc */
+    struct rl_note note;
+};
+
 struct rl_learner {
     unsigned n; /* recordings */
     char *device;
@@ -21,6 +29,7 @@ struct rl_learner {
     GHashTable *written[RL_MAX_RECORDINGS]; /* register -> struct written, per recording */
     uint64_t pos[RL_MAX_RECORDINGS];        /* accesses applied to written */
     struct rl_note *notes;                  /* per access of rec[0] */
+    GArray *inserts;                        /* struct rl_insert, in the copy's order */
     struct rl_summary *sum;
 };
 

@@ -15,14 +15,59 @@
 #include "mmiotrace.h"
 #include "replay-learn-int.h"
 
-/* Copy the first recording to w, its learned accesses annotated. 0, or -1 with err set. */
+/* Where an inserted access takes its time and map id: the first recording's access near it. */
+struct rl_near {
+    uint64_t ts_ns;
+    unsigned ns; /* MMIOTRACE_EXT_NS or 0 */
+    uint32_t map_id;
+};
+
+/* Write the inserted accesses that follow the first recording's access after (-1: none). */
+static int write_inserts(struct rl_learner *l, struct mmiotrace_writer *w, guint *next,
+                         int64_t after, const struct rl_near *near)
+{
+    for (; *next < l->inserts->len; (*next)++) {
+        const struct rl_insert *in = &g_array_index(l->inserts, struct rl_insert, *next);
+        if (in->after != after) {
+            return 0;
+        }
+        const struct rl_access *a = &g_array_index(l->rec[in->k].acc, struct rl_access, in->access);
+        struct mmiotrace_record rec;
+        mmiotrace_record_init(&rec, a->type);
+        rec.ts_ns = near->ts_ns;
+        rec.ext = near->ns | MMIOTRACE_EXT_DEV | MMIOTRACE_EXT_BAR | in->note.ext;
+        rec.rw.width = a->width;
+        rec.rw.map_id = near->map_id;
+        rec.rw.phys = a->phys;
+        rec.rw.value = a->value;
+        rec.dev = l->device;
+        rec.dev_len = strlen(l->device);
+        rec.bar = a->bar;
+        rec.bar_off = a->off;
+        rec.match_mask = in->note.mask;
+        if (mmiotrace_writer_write(w, &rec) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static struct rl_near near_of(const struct mmiotrace_record *rec)
+{
+    return (struct rl_near){rec->ts_ns, rec->ext & MMIOTRACE_EXT_NS, rec->rw.map_id};
+}
+
+/*
+ * Copy the first recording to w, its learned accesses annotated, the other recordings'
+ * accesses it lacks inserted where they were made. 0, or -1 with err set.
+ */
 static int copy_annotated(struct rl_learner *l, struct mmiotrace_writer *w, GError **err)
 {
     struct mmiotrace_reader *r = mmiotrace_reader_open(l->rec[0].path);
     const GArray *acc = l->rec[0].acc;
     struct mmiotrace_record rec;
     uint64_t ordinal = 0;
-    guint next = 0;
+    guint next = 0, ins = 0;
     int got;
 
     if (!r) {
@@ -31,7 +76,14 @@ static int copy_annotated(struct rl_learner *l, struct mmiotrace_writer *w, GErr
         return -1;
     }
     while ((got = mmiotrace_reader_next(r, &rec)) == 1) {
-        if (next < acc->len && g_array_index(acc, struct rl_access, next).ordinal == ordinal) {
+        bool mine =
+            next < acc->len && g_array_index(acc, struct rl_access, next).ordinal == ordinal;
+        struct rl_near near = near_of(&rec);
+        int ret = 0;
+        if (mine && !next) {
+            ret = write_inserts(l, w, &ins, -1, &near);
+        }
+        if (mine) {
             const struct rl_note *note = &l->notes[next++];
             rec.ext = (rec.ext & ~MMIOTRACE_EXT_ANNOT) | note->ext;
             rec.match_mask = note->mask;
@@ -39,7 +91,8 @@ static int copy_annotated(struct rl_learner *l, struct mmiotrace_writer *w, GErr
             rec.rel_off = note->rel_off;
         }
         ordinal++;
-        if (mmiotrace_writer_write(w, &rec) < 0) {
+        if (ret < 0 || mmiotrace_writer_write(w, &rec) < 0 ||
+            (mine && write_inserts(l, w, &ins, next - 1, &near) < 0)) {
             g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno), "writing: %s",
                         g_strerror(errno));
             break;
@@ -146,12 +199,16 @@ static void print_summary(const struct rl_summary *s, int n, char **paths, const
     printf("  differing reads %" PRIu64 " (the first recording's value kept, %" PRIu64
            " of them rel=)\n",
            s->differing_reads, s->rel_reads);
+    printf("  opt=1           %" PRIu64 " of the first recording's accesses not in every "
+           "recording, %" PRIu64 " of the others' inserted (%" PRIu64
+           " writes given their register's match=)\n",
+           s->optional, s->inserted, s->optional_match);
     if (s->approximate) {
         printf("  %u of the recordings too long and different from the first to align exactly: "
                "aligned by resynchronising after each difference\n",
                s->approximate);
     }
-    printf("  not aligned     %u\n", s->unaligned->len);
+    printf("  not aligned     %u (made optional)\n", s->unaligned->len);
     for (guint i = 0; i < s->unaligned->len && i < UNALIGNED_SHOWN; i++) {
         printf("    %s\n", (const char *)s->unaligned->pdata[i]);
     }
@@ -169,7 +226,7 @@ static const GOptionEntry entries[] = {
     {"learn", 0, 0, G_OPTION_ARG_NONE, &learn,
      "Learn from several recordings of the same scenario (TRACE is REC1 REC2 ...) what may "
      "differ in a replay, and write the first annotated to --output FILE (match=, rel=, "
-     "poll=tolerant; docs/replay-learn.md) instead of replaying",
+     "poll=tolerant, opt=1; docs/replay-learn.md) instead of replaying",
      NULL},
     {NULL},
 };

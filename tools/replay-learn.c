@@ -78,6 +78,7 @@ static int keep_access(struct rl_recording *rl, const struct mmiotrace_record *r
         g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s", msg);
         return -1;
     }
+    a.phys = rec->rw.phys;
     a.value = rec->rw.width < 8 ? rec->rw.value & ((1ull << 8 * rec->rw.width) - 1) : rec->rw.value;
     g_array_append_val(rl->acc, a);
     return 0;
@@ -305,11 +306,130 @@ static void unaligned(struct rl_learner *l, unsigned k, guint t, unsigned other)
                                     tok->count > 1 ? " (a run of reads)" : "", l->rec[other].path));
 }
 
+/* Whether the other recordings' earlier insertions at after hold token j of recording k. */
+static bool inserted_before(struct rl_learner *l, GHashTable *seen, int64_t after, unsigned k,
+                            guint j)
+{
+    const struct rl_token *tok = &g_array_index(l->rec[k].tok, struct rl_token, j);
+    GString *key = g_string_new(NULL);
+
+    g_string_append_printf(key, "%" PRId64, after);
+    for (uint32_t p = 0; p < tok->count; p++) {
+        const struct rl_access *a = &g_array_index(l->rec[k].acc, struct rl_access, tok->first + p);
+        g_string_append_printf(key, " %c%u:%u:%" PRIx64 "=%" PRIx64,
+                               a->type == MMIOTRACE_READ ? 'R' : 'W', a->width, a->bar, a->off,
+                               a->value);
+    }
+    gpointer owner;
+    if (g_hash_table_lookup_extended(seen, key->str, NULL, &owner) &&
+        GPOINTER_TO_UINT(owner) != k) {
+        g_string_free(key, TRUE);
+        return true;
+    }
+    g_hash_table_insert(seen, g_string_free(key, FALSE), GUINT_TO_POINTER(k));
+    return false;
+}
+
+/*
+ * Recording k's tokens that the first did not make (back[j] < 0): listed as not aligned, and
+ * inserted after the first recording's access matched last before them, unless an earlier
+ * recording's insertion there was the same.
+ */
+static void insert_others(struct rl_learner *l, unsigned k, const int32_t *back, GHashTable *seen)
+{
+    const GArray *tok0 = l->rec[0].tok;
+    int64_t after = -1;
+
+    for (guint j = 0; j < l->rec[k].tok->len; j++) {
+        if (back[j] >= 0) {
+            const struct rl_token *t0 = &g_array_index(tok0, struct rl_token, back[j]);
+            after = (int64_t)t0->first + t0->count - 1;
+            continue;
+        }
+        unaligned(l, k, j, 0);
+        if (inserted_before(l, seen, after, k, j)) {
+            continue;
+        }
+        const struct rl_token *tok = &g_array_index(l->rec[k].tok, struct rl_token, j);
+        for (uint32_t p = 0; p < tok->count; p++) {
+            struct rl_insert in = {.after = after, .k = k, .access = tok->first + p};
+            in.note.ext = MMIOTRACE_EXT_OPT;
+            g_array_append_val(l->inserts, in);
+            l->sum->inserted++;
+        }
+    }
+}
+
+static gint insert_order(gconstpointer a, gconstpointer b)
+{
+    const struct rl_insert *x = a, *y = b;
+
+    if (x->after != y->after) {
+        return x->after < y->after ? -1 : 1;
+    }
+    if (x->k != y->k) {
+        return x->k < y->k ? -1 : 1;
+    }
+    return x->access < y->access ? -1 : x->access > y->access;
+}
+
+/*
+ * Optional writes (opt=1, made in some recordings only) have no other run to compare their
+ * value with: they get the mask learned for their register's aligned writes (the bits checked
+ * in every one of them), if any was learned.
+ */
+static void mask_optional_writes(struct rl_learner *l)
+{
+    g_autoptr(GHashTable) masks =
+        g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+    const GArray *acc0 = l->rec[0].acc;
+
+    for (guint i = 0; i < acc0->len; i++) {
+        const struct rl_access *a = &g_array_index(acc0, struct rl_access, i);
+        if (l->notes[i].ext & MMIOTRACE_EXT_MATCH) {
+            uint64_t *m = g_hash_table_lookup(masks, reg_key(a->bar, a->off));
+            if (!m) {
+                m = g_new(uint64_t, 1);
+                *m = UINT64_MAX;
+                g_hash_table_insert(masks, reg_key(a->bar, a->off), m);
+            }
+            *m &= l->notes[i].mask;
+        }
+    }
+    for (guint i = 0; i < acc0->len + l->inserts->len; i++) {
+        struct rl_insert *in =
+            i < acc0->len ? NULL : &g_array_index(l->inserts, struct rl_insert, i - acc0->len);
+        const struct rl_access *a =
+            in ? &g_array_index(l->rec[in->k].acc, struct rl_access, in->access)
+               : &g_array_index(acc0, struct rl_access, i);
+        struct rl_note *note = in ? &in->note : &l->notes[i];
+        const uint64_t *m = g_hash_table_lookup(masks, reg_key(a->bar, a->off));
+        if (a->type == MMIOTRACE_WRITE && (note->ext & MMIOTRACE_EXT_OPT) && m &&
+            !(note->ext & (MMIOTRACE_EXT_MATCH | MMIOTRACE_EXT_REL))) {
+            note->ext |= MMIOTRACE_EXT_MATCH;
+            note->mask = *m & width_mask(a->width);
+            l->sum->optional_match++;
+        }
+    }
+}
+
+/* The first recording's token t, not in every recording: its accesses are optional. */
+static void optional_token(struct rl_learner *l, guint t)
+{
+    const struct rl_token *t0 = &g_array_index(l->rec[0].tok, struct rl_token, t);
+
+    for (uint32_t p = 0; p < t0->count; p++) {
+        l->notes[t0->first + p].ext |= MMIOTRACE_EXT_OPT;
+    }
+    l->sum->optional += t0->count;
+}
+
 /* Align every recording with the first and note what differs. */
 static void learn_all(struct rl_learner *l)
 {
     guint n0 = l->rec[0].tok->len;
     int32_t *match[RL_MAX_RECORDINGS] = {NULL};
+    g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 
     for (unsigned k = 1; k < l->n; k++) {
         match[k] = g_new(int32_t, n0);
@@ -317,12 +437,9 @@ static void learn_all(struct rl_learner *l)
         if (!rl_align(&l->rec[0], &l->rec[k], match[k], back)) {
             l->sum->approximate++;
         }
-        for (guint j = 0; j < l->rec[k].tok->len; j++) {
-            if (back[j] < 0) {
-                unaligned(l, k, j, 0);
-            }
-        }
+        insert_others(l, k, back, seen);
     }
+    g_array_sort(l->inserts, insert_order);
     for (guint t = 0; t < n0; t++) {
         int32_t tk[RL_MAX_RECORDINGS];
         bool all = true;
@@ -336,8 +453,11 @@ static void learn_all(struct rl_learner *l)
         if (all) {
             l->sum->accesses[1] += g_array_index(l->rec[0].tok, struct rl_token, t).count;
             learn_token(l, t, tk);
+        } else {
+            optional_token(l, t);
         }
     }
+    mask_optional_writes(l);
     for (unsigned k = 1; k < l->n; k++) {
         g_free(match[k]);
     }
@@ -363,6 +483,7 @@ int rl_learner_run(struct rl_learner *l, char **paths, const char *device, GErro
         rl_tokenize(&l->rec[k]);
     }
     l->notes = g_new0(struct rl_note, l->rec[0].acc->len);
+    l->inserts = g_array_new(FALSE, FALSE, sizeof(struct rl_insert));
     l->sum->accesses[0] = l->rec[0].acc->len;
     learn_all(l);
     return 0;
@@ -378,5 +499,8 @@ void rl_learner_free(struct rl_learner *l)
         }
     }
     g_free(l->notes);
+    if (l->inserts) {
+        g_array_free(l->inserts, TRUE);
+    }
     g_free(l->device);
 }

@@ -4,7 +4,9 @@
  * scenario for one device are aligned, and the first is written with the replay annotations
  * (docs/trace-format.md) that say what differed between the runs: match= on writes whose
  * values differ (the stable bits), rel= where a value is in every run what the guest wrote to
- * another register before, poll=tolerant on reads repeated a varying number of times.
+ * another register before, poll=tolerant on reads repeated a varying number of times, opt=1 on
+ * accesses not made in every run; the accesses of other runs that the first did not make are
+ * inserted, opt=1, where they were made (a replay that takes their path needs them).
  *
  * replay-learn-align.c: the accesses as tokens (a run of reads of one register is one token)
  * and their alignment (a longest common subsequence by type, BAR, offset and width);
@@ -21,6 +23,7 @@
 /* One R/W access of the learned device. */
 struct rl_access {
     uint64_t off, value; /* value cut to the width */
+    uint64_t phys;       /* the address the guest accessed */
     uint64_t line;       /* in its recording */
     uint64_t ordinal;    /* the record's number in its recording (0-based, as read) */
     uint8_t type;        /* MMIOTRACE_READ or MMIOTRACE_WRITE */
@@ -77,6 +80,9 @@ struct rl_summary {
     uint64_t rel_writes, rel_reads;
     uint64_t polls, poll_reads; /* runs whose counts vary; their reads marked poll=tolerant */
     uint64_t differing_reads;   /* reads whose values differ (the first run's value kept) */
+    uint64_t optional;          /* the first recording's accesses not in every other: opt=1 */
+    uint64_t inserted;          /* other recordings' accesses not in the first: inserted, opt=1 */
+    uint64_t optional_match;    /* of both, writes given their register's match= mask */
     GPtrArray *unaligned;       /* "REC:LINE: what" */
     unsigned approximate;       /* recordings aligned by resynchronisation, not exactly */
 };

@@ -445,9 +445,7 @@ static obj_fn *const type_fields[MMIOTRACE_TYPE_COUNT] = {
 /* What an optional getter returned (1 found, 0 absent, -1 error): found sets flag in ext. */
 static int fact_flag(int got, struct mmiotrace_record *rec, unsigned flag)
 {
-    if (got > 0) {
-        rec->ext |= flag;
-    }
+    rec->ext |= got > 0 ? flag : 0;
     return got < 0 ? -1 : 0;
 }
 
@@ -458,8 +456,9 @@ static int obj_annotations(struct jctx *j, struct mmiotrace_record *rec)
     const char *s;
     size_t n;
 
-    int got = get_u64(j, "match", false, UINT64_MAX, &rec->match_mask);
-    if (fact_flag(got, rec, MMIOTRACE_EXT_MATCH) < 0) {
+    if (fact_flag(get_u64(j, "match", false, UINT64_MAX, &rec->match_mask), rec,
+                  MMIOTRACE_EXT_MATCH) < 0 ||
+        fact_flag(get_flag(j, "opt"), rec, MMIOTRACE_EXT_OPT) < 0) {
         return -1;
     }
     if (json_object_object_get_ex(j->obj, "rel_bar", &o)) {
@@ -467,14 +466,11 @@ static int obj_annotations(struct jctx *j, struct mmiotrace_record *rec)
         U("rel_offset", UINT64_MAX, rec->rel_off);
         rec->ext |= MMIOTRACE_EXT_REL;
     }
-    got = get_str(j, "poll", false, 8, &s, &n);
+    int got = get_str(j, "poll", false, 8, &s, &n);
     if (got > 0 && (n != 8 || memcmp(s, "tolerant", 8))) {
         return jerr(j, "bad", "poll");
     }
-    if (fact_flag(got, rec, MMIOTRACE_EXT_POLL) < 0) {
-        return -1;
-    }
-    return fact_flag(get_flag(j, "opt"), rec, MMIOTRACE_EXT_OPT);
+    return fact_flag(got, rec, MMIOTRACE_EXT_POLL);
 }
 
 /* hvmmio's facts */

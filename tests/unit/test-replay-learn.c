@@ -168,7 +168,9 @@ static void test_cycle(void)
  * - RDBAL read back: its own register qualifies (and is preferred): rel=0:0x2800;
  * - RCTL (0x100) 0x8002 / 0x8006: bit 2, a field: match=0xfffffffb;
  * - ICR (0xc0) read 1 / 3: a differing read without relation: the first value kept;
- * - EECD (0x10) only in run 1, 0x5000 only in run 2: not aligned.
+ * - EECD (0x10) only in run 1, 0x5000 only in run 2: not aligned: the read of EECD is opt=1,
+ *   and the write of 0x5000 is inserted, opt=1, after the access of run 1 that it followed in
+ *   run 2 (W 0xd0), with that access's time.
  */
 static const struct acc run1[] = {
     {'W', 0x0, 0x4000000},
@@ -220,6 +222,7 @@ static void test_learn_two(void)
     g_assert_cmpuint(s.poll_reads, ==, 3);
     g_assert_cmpuint(s.differing_reads, ==, 2);
     g_assert_cmpuint(s.unaligned->len, ==, 2);
+    g_assert_cmpuint(s.optional + s.inserted + s.optional_match, ==, 2);
     g_autofree char *u0 = g_strdup_printf("%s:10: W 4 BAR0+0x5000 not in %s", p2, p1);
     g_autofree char *u1 = g_strdup_printf("%s:11: R 4 BAR0+0x10 not in %s", p1, p2);
     g_assert_cmpstr(s.unaligned->pdata[0], ==, u0);
@@ -235,8 +238,53 @@ static void test_learn_two(void)
                             L("R", "06", "2800", "2800", "0x12340000", " rel=0:0x2800")
                                 L("W", "07", "0100", "100", "0x8002", " match=0xfffffffb")
                                     L("R", "08", "00c0", "c0", "0x1", "")
-                                        L("R", "09", "0010", "10", "0x0", "")
-                                            L("W", "10", "00d0", "d0", "0x1f", "");
+                                        L("R", "09", "0010", "10", "0x0", " opt=1")
+                                            L("W", "10", "00d0", "d0", "0x1f", "")
+                                                L("W", "10", "5000", "5000", "0x1", " opt=1");
+    g_assert_cmpstr(got, ==, want);
+}
+
+/*
+ * Accesses made in some runs only. By hand: 0x8 written 2 / 3 / 2: match=0xfffffffe; R 0x10, in
+ * run 1 only: opt=1; R 0x44, first in run 2: inserted before run 1's first access, with its time;
+ * W 0x30 = 7 after W 0x8 in runs 2 and 3: inserted once, after W 0x8; W 0x8 = 4 at the end of
+ * run 3: inserted after W 0x20, with the mask learned for 0x8 (no other run to compare it with).
+ */
+static void test_optional(void)
+{
+    const struct acc r1[] = {{'W', 0x0, 1}, {'W', 0x8, 2}, {'R', 0x10, 0}, {'W', 0x20, 5}};
+    const struct acc r2[] = {
+        {'R', 0x44, 9}, {'W', 0x0, 1}, {'W', 0x8, 3}, {'W', 0x30, 7}, {'W', 0x20, 5}};
+    const struct acc r3[] = {
+        {'W', 0x0, 1}, {'W', 0x8, 2}, {'W', 0x30, 7}, {'W', 0x20, 5}, {'W', 0x8, 4}};
+    g_autofree char *p1 = write_rec("o1.txt", r1, 4, NULL);
+    g_autofree char *p2 = write_rec("o2.txt", r2, 5, NULL);
+    g_autofree char *p3 = write_rec("o3.txt", r3, 5, NULL);
+    g_autofree char *out = g_build_filename(tmpdir, "optional.txt", NULL);
+    char *paths[] = {p1, p2, p3};
+    struct rl_summary s;
+    g_autoptr(GError) err = NULL;
+
+    g_assert_cmpint(rl_learn(3, paths, out, NULL, &s, &err), ==, 0);
+    g_assert_cmpuint(s.accesses[0], ==, 4);
+    g_assert_cmpuint(s.accesses[1], ==, 3);
+    g_assert_cmpuint(s.match_writes, ==, 1);
+    g_assert_cmpuint(s.optional, ==, 1);
+    g_assert_cmpuint(s.inserted, ==, 3);
+    g_assert_cmpuint(s.optional_match, ==, 1);
+    /* every place not aligned is listed, the duplicate W 0x30 of run 3 too */
+    g_assert_cmpuint(s.unaligned->len, ==, 6);
+    g_autofree char *u2 = g_strdup_printf("%s:4: W 4 BAR0+0x30 not in %s", p3, p1);
+    g_assert_cmpstr(s.unaligned->pdata[2], ==, u2);
+    rl_summary_clear(&s);
+    g_autofree char *text = NULL;
+    g_assert_true(g_file_get_contents(out, &text, NULL, NULL));
+    const char *got = strstr(text, "\nR ") + 1; /* after the header */
+    const char *want = "R 4 1.000000 1 0xfeba0044 0x9 0x0 0 dev=nic0 bar=0 off=0x44 opt=1\n" L(
+        "W", "00", "0000", "0", "0x1", "") L("W", "01", "0008", "8", "0x2", " match=0xfffffffe")
+        L("W", "01", "0030", "30", "0x7", " opt=1") L("R", "02", "0010", "10", "0x0", " opt=1")
+            L("W", "03", "0020", "20", "0x5", "")
+                L("W", "03", "0008", "8", "0x4", " match=0xfffffffe opt=1");
     g_assert_cmpstr(got, ==, want);
 }
 
@@ -416,7 +464,13 @@ static void test_cli(void)
         {{hvmmio, "replay", "--learn", p1, "-o", out}, 2, "at least two recordings"},
         {{hvmmio, "replay", "--learn", p1, p2}, 2, "--learn needs --output FILE"},
         {{hvmmio, "replay", "--learn", p1, p2, "-o", out, "--scenario=x"}, 2, "no --scenario"},
-        {{hvmmio, "replay", "--learn", p1, p2, "-o", out}, 0, "  not aligned     2\n"},
+        {{hvmmio, "replay", "--learn", p1, p2, "-o", out},
+         0,
+         "  not aligned     2 (made optional)\n"},
+        {{hvmmio, "replay", "--learn", p1, p2, "-o", out},
+         0,
+         "  opt=1           1 of the first recording's accesses not in every recording, 1 of the "
+         "others' inserted (0 writes given their register's match=)\n"},
     };
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
         g_autofree char *o = NULL, *e = NULL;
@@ -460,6 +514,11 @@ static void test_e1000e(void)
     g_assert_cmpuint(s.poll_reads, ==, 100);
     g_assert_cmpuint(s.differing_reads, ==, 109);
     g_assert_cmpuint(s.unaligned->len, ==, 121);
+    /* each not aligned: 17 of the first recording's accesses opt=1, 104 of the second's
+     * inserted (the watchdog's extra rounds), 14 writes of them given their register's mask */
+    g_assert_cmpuint(s.optional, ==, 17);
+    g_assert_cmpuint(s.inserted, ==, 104);
+    g_assert_cmpuint(s.optional_match, ==, 14);
     rl_summary_clear(&s);
     g_autofree char *text = NULL;
     g_assert_true(g_file_get_contents(out, &text, NULL, NULL));
@@ -471,6 +530,12 @@ static void test_e1000e(void)
         g_autofree char *re = g_strdup_printf("^W 4 .* off=0x%x match=0x0$", off);
         g_assert_true(g_regex_match_simple(re, text, G_REGEX_MULTILINE, 0));
     }
+    unsigned rw = 0, opt = 0; /* 3876 + 104 accesses, 121 of them opt=1 */
+    for (const char *l = text; l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        rw += *l == 'R' || *l == 'W';
+        opt += strcspn(l, "\n") > 6 && !strncmp(l + strcspn(l, "\n") - 6, " opt=1", 6);
+    }
+    g_assert_cmpuint(rw * 1000 + opt, ==, (3876 + 104) * 1000 + 121);
 }
 
 /*
@@ -519,6 +584,7 @@ int main(int argc, char **argv)
     g_test_add_func("/replay-learn/two", test_learn_two);
     g_test_add_func("/replay-learn/resync", test_resync);
     g_test_add_func("/replay-learn/three", test_learn_three);
+    g_test_add_func("/replay-learn/optional", test_optional);
     g_test_add_func("/replay-learn/qemu-own", test_qemu_own);
     g_test_add_func("/replay-learn/errors", test_learn_errors);
     g_test_add_func("/replay-learn/cli", test_cli);
