@@ -14,13 +14,44 @@
 #include "internal.h"
 #include "writer-put.h"
 
+/*
+ * Scanning a value a word at a time: does any of the 8 bytes of w need a look of its own?
+ * (the classic has-zero and has-less tests, exact as yes/no answers for n <= 128)
+ */
+#define BYTES(c) (0x0101010101010101ull * (uint8_t)(c))
+#define HAS_ZERO(v) (((v) - BYTES(1)) & ~(v) & BYTES(0x80))
+#define HAS_LESS(v, n) (((v) - BYTES(n)) & ~(v) & BYTES(0x80))
+
+static inline uint64_t special_bytes(uint64_t w, unsigned below)
+{
+    return HAS_LESS(w, below) | HAS_ZERO(w ^ BYTES('"')) | HAS_ZERO(w ^ BYTES('\\')) |
+           HAS_ZERO(w ^ BYTES(0x7f));
+}
+
+/*
+ * The length of s's prefix free of control bytes, '"', '\\' and (below = ' ' + 1) blanks,
+ * to within a word: the bytes after it are looked at one by one.
+ */
+static size_t clean_prefix(const char *s, size_t len, unsigned below)
+{
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        if (special_bytes(w, below)) {
+            break;
+        }
+    }
+    return i;
+}
+
 /* A value that needs no quoting: non-empty, no blank, control, '"' or '\\'. */
 static bool plain_value(const char *s, size_t len)
 {
     if (!len) {
         return false;
     }
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = clean_prefix(s, len, ' ' + 1); i < len; i++) {
         unsigned char c = s[i];
         if (c <= ' ' || c == '"' || c == '\\' || c == 0x7f) {
             return false;
@@ -39,7 +70,9 @@ static char *put_value(char *p, const char *s, size_t len)
         return put_lit(p, s, len);
     }
     *p++ = '"';
-    for (size_t i = 0; i < len; i++) {
+    size_t clean = clean_prefix(s, len, ' ');
+    p = put_lit(p, s, clean);
+    for (size_t i = clean; i < len; i++) {
         unsigned char c = s[i];
         if (c == '"' || c == '\\') {
             *p++ = '\\';

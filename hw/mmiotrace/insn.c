@@ -42,10 +42,13 @@ typedef struct InsnText {
     uint8_t len;            /* of the decoded instruction */
     uint32_t mode;
     char *text;
+    size_t text_len;
 } InsnText;
 
 typedef struct InsnCache {
     GHashTable *by_pc;      /* guest PC -> InsnText */
+    InsnText *last;         /* the last one found (a loop's accesses come from one PC) */
+    uint64_t last_pc;
 #ifdef CONFIG_CAPSTONE
     csh handle;
     bool open;
@@ -102,11 +105,14 @@ const char *mmiotrace_insn_text(void **cache, MmioTraceEvent *ev, const uint8_t 
         c->by_pc = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
                                          insn_text_free);
     }
-    t = g_hash_table_lookup(c->by_pc, &ev->rw.pc);
+    t = c->last && c->last_pc == ev->rw.pc ? c->last
+                                           : g_hash_table_lookup(c->by_pc, &ev->rw.pc);
     if (t && t->mode == ev->rw.asm_mode && t->len <= ev->rw.insn_len &&
         !memcmp(t->bytes, bytes, t->len)) {
         ev->rw.insn_len = t->len;
-        *len = strlen(t->text);
+        c->last = t;
+        c->last_pc = ev->rw.pc;
+        *len = t->text_len;
         return t->text;
     }
     uint8_t ilen = 0;
@@ -114,6 +120,7 @@ const char *mmiotrace_insn_text(void **cache, MmioTraceEvent *ev, const uint8_t 
     if (!text) {
         return NULL;
     }
+    c->last = NULL;     /* the entry it points to may be replaced or removed */
     if (g_hash_table_size(c->by_pc) >= INSN_CACHE_MAX) {
         g_hash_table_remove_all(c->by_pc);
     }
@@ -122,10 +129,11 @@ const char *mmiotrace_insn_text(void **cache, MmioTraceEvent *ev, const uint8_t 
     t->len = ilen;
     t->mode = ev->rw.asm_mode;
     t->text = text;
+    t->text_len = strlen(text);
     g_hash_table_replace(c->by_pc, g_memdup2(&ev->rw.pc, sizeof(ev->rw.pc)), t);
     /* record only the decoded instruction's bytes, not the whole 16-byte window */
     ev->rw.insn_len = ilen;
-    *len = strlen(text);
+    *len = t->text_len;
     return text;
 }
 
