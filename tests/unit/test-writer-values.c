@@ -66,7 +66,7 @@ static void check(const char *s, size_t len)
     model(want, s, len);
     g_string_append_c(want, '\n');
     if (!len) {
-        r.ext &= ~MMIOTRACE_EXT_DEV;   /* an empty device name is not a record */
+        r.ext &= ~MMIOTRACE_EXT_DEV; /* an empty device name is not a record */
         g_string_assign(want, "R 4 0.000001 1 0x1000 0x0 0x0 0 asm=\"\"\n");
     }
     int n = mmiotrace_format(buf, sizeof(buf), &r, MMIOTRACE_FMT_EXTENDED);
@@ -76,8 +76,8 @@ static void check(const char *s, size_t len)
 
 static void test_every_place(void)
 {
-    static const unsigned char special[] = {' ', '\t', '\n', '\r', 0x01, 0x1f, '"', '\\', 0x7f,
-                                            '!', '#', '[', ']', 0x80, 0xff, 0x21, 0x5b, 0x5d};
+    static const unsigned char special[] = {' ', '\t', '\n', '\r', 0x01, 0x1f, '"',  '\\', 0x7f,
+                                            '!', '#',  '[',  ']',  0x80, 0xff, 0x21, 0x5b, 0x5d};
     char s[41];
 
     for (size_t len = 0; len <= 40; len++) {
