@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * libmmiotrace writer: the number formatters of the text writer (writer.c), by hand and
- * inline (no printf on the hot path), each reproducing the kernel's printf conversion it names.
- * Each writes at p and returns the end of what it wrote; nothing is NUL-terminated.
+ * libmmiotrace writer: the number and value formatters of the text writer (writer.c), by hand
+ * and inline (no printf on the hot path), each number reproducing the kernel's printf
+ * conversion it names. Each writes at p and returns the end of what it wrote; nothing is
+ * NUL-terminated.
  */
 #ifndef HVMMIO_TRACE_WRITER_PUT_H
 #define HVMMIO_TRACE_WRITER_PUT_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -106,6 +109,86 @@ static inline char *put_time(char *p, uint64_t ns)
     memcpy(p + 2, digit_pairs + 2 * (rem / 100 % 100), 2);
     memcpy(p + 4, digit_pairs + 2 * (rem % 100), 2);
     return p + 6;
+}
+
+/*
+ * Scanning a value a word at a time: does any of the 8 bytes of w need a look of its own?
+ * (the classic has-zero and has-less tests, exact as yes/no answers for n <= 128)
+ */
+#define BYTES(c) (0x0101010101010101ull * (uint8_t)(c))
+#define HAS_ZERO(v) (((v)-BYTES(1)) & ~(v)&BYTES(0x80))
+#define HAS_LESS(v, n) (((v)-BYTES(n)) & ~(v)&BYTES(0x80))
+
+static inline uint64_t special_bytes(uint64_t w, unsigned below)
+{
+    return HAS_LESS(w, below) | HAS_ZERO(w ^ BYTES('"')) | HAS_ZERO(w ^ BYTES('\\')) |
+           HAS_ZERO(w ^ BYTES(0x7f));
+}
+
+/*
+ * The length of s's prefix free of control bytes, '"', '\\' and (below = ' ' + 1) blanks,
+ * to within a word: the bytes after it are looked at one by one.
+ */
+static inline size_t clean_prefix(const char *s, size_t len, unsigned below)
+{
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        if (special_bytes(w, below)) {
+            break;
+        }
+    }
+    return i;
+}
+
+/* A value that needs no quoting: non-empty, no blank, control, '"' or '\\'. */
+static inline bool plain_value(const char *s, size_t len)
+{
+    if (!len) {
+        return false;
+    }
+    for (size_t i = clean_prefix(s, len, ' ' + 1); i < len; i++) {
+        unsigned char c = s[i];
+        if (c <= ' ' || c == '"' || c == '\\' || c == 0x7f) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * An extension value: as is when plain, else in double quotes with \\ \" \n \t \r and \xHH
+ * (other control bytes) escaped. Worst case 4 * len + 2 bytes.
+ */
+static inline char *put_value(char *p, const char *s, size_t len)
+{
+    if (plain_value(s, len)) {
+        return put_lit(p, s, len);
+    }
+    *p++ = '"';
+    size_t clean = clean_prefix(s, len, ' ');
+    p = put_lit(p, s, clean);
+    for (size_t i = clean; i < len; i++) {
+        unsigned char c = s[i];
+        if (c == '"' || c == '\\') {
+            *p++ = '\\';
+            *p++ = c;
+        } else if (c == '\n') {
+            p = PUT(p, "\\n");
+        } else if (c == '\t') {
+            p = PUT(p, "\\t");
+        } else if (c == '\r') {
+            p = PUT(p, "\\r");
+        } else if (c < ' ' || c == 0x7f) {
+            p = PUT(p, "\\x");
+            p = put_hex_fixed(p, c, 2);
+        } else {
+            *p++ = c;
+        }
+    }
+    *p++ = '"';
+    return p;
 }
 
 #endif
