@@ -24,12 +24,15 @@ OBJECT_DECLARE_SIMPLE_TYPE(MmioTraceReplay, MMIOTRACE_REPLAY)
 #define RESYNC_WINDOW 4096
 #define LOOKAHEAD_MAX 65536     /* recorded polls skipped at once (poll-tolerant) */
 #define CONTEXT 3
+#define REORDER_WINDOW_MAX 4096 /* reorder-window=N: at most this many */
+#define REORDER_WINDOW_ANNOTATED 32 /* its default for a recording with annotations */
 
 /* A record to replay: an access of the replayed device, or one of its interrupts. */
 typedef struct ReplayRec {
     uint8_t type;           /* MMIOTRACE_READ, _WRITE, _IRQ, _DMA */
     uint64_t line;          /* in the trace file */
     uint64_t ns;            /* its recorded time */
+    bool done;              /* consumed out of order, skipped, or (an event) performed */
     union {
         struct {            /* MMIOTRACE_READ, MMIOTRACE_WRITE */
             uint8_t width;
@@ -37,6 +40,7 @@ typedef struct ReplayRec {
             bool poll;      /* a read repeating the previous access's register */
             bool tolerant;  /* poll=tolerant: may be repeated more or fewer times */
             bool rel;       /* rel=: the value is the last one written to rel_bar/off */
+            bool opt;       /* opt=1: may be absent, or made out of order */
             uint8_t rel_bar;
             int32_t vcpu;   /* MMIOTRACE_VCPU_NONE: an access QEMU made itself */
             uint64_t off, value;
@@ -101,6 +105,14 @@ struct MmioTraceReplay {
     /* MSI-X table and PBA: QEMU's MSI-X emulation serves them, not the recording */
     int msix_bar[2];
     uint64_t msix_off[2], msix_len[2];
+    /* reordering and optional records (replay-match.c) */
+    int32_t reorder_window;     /* property: -1 automatic */
+    unsigned window;            /* in effect: required records an access may pass */
+    size_t frontier;            /* 1 + the furthest record consumed */
+    size_t resume;              /* 1 + the record consumed last */
+    size_t last_required;       /* 1 + the last access without opt=1 (0: none) */
+    bool annotated;             /* the recording has replay annotations */
+    uint64_t n_opt, reordered, opt_matched, opt_skipped;
     Notifier exit_notifier;
     QTAILQ_ENTRY(MmioTraceReplay) next;
     bool dma;                   /* dma=on: perform the recorded DMA (replay-dma.c) */
@@ -132,6 +144,12 @@ bool replay_setup_identity(MmioTraceReplay *s, const struct mmiotrace_replay_dev
 /* replay-match.c */
 char *replay_describe(const ReplayRec *r);
 void replay_irq_timer(void *opaque);
+/* The counting pass's view of record r (the n-th); then the window in effect. */
+void replay_reorder_count(MmioTraceReplay *s, const ReplayRec *r, size_t n);
+bool replay_reorder_setup(MmioTraceReplay *s, Error **errp);
+/* Whether every record the guest had to make was made (the rest: skipped). */
+bool replay_reorder_complete(MmioTraceReplay *s);
+void replay_reorder_report(MmioTraceReplay *s, FILE *out);
 
 /* replay-dma.c */
 void replay_dma_init(MmioTraceReplay *s);

@@ -131,41 +131,65 @@ static bool irq_untaken(MmioTraceReplay *s, const ReplayRec *r)
     return false;
 }
 
-static void raise_irqs(MmioTraceReplay *s)
+/* An interrupt record: raised (or, INTx, lowered) as recorded. */
+static void fire_irq(MmioTraceReplay *s, const ReplayRec *r)
 {
     PCIDevice *pdev = PCI_DEVICE(s);
+
+    switch (r->irq.kind) {
+    case MMIOTRACE_IRQ_INTX:
+        /* a recorded INTx of a device without an interrupt pin is not raised */
+        if (pci_intx(pdev) >= 0 && pci_intx(pdev) < PCI_NUM_PINS) {
+            pci_set_irq(pdev, r->irq.data & 1);
+        }
+        break;
+    case MMIOTRACE_IRQ_MSI:
+        if (msi_enabled(pdev) && r->irq.vector < msi_nr_vectors_allocated(pdev)) {
+            msi_notify(pdev, r->irq.vector);
+        }
+        break;
+    case MMIOTRACE_IRQ_MSIX:
+        if (msix_enabled(pdev) && r->irq.vector < pdev->msix_entries_nr) {
+            msix_notify(pdev, r->irq.vector);
+        }
+        break;
+    }
+}
+
+/* An event (interrupt, DMA), not an access. */
+static bool is_event(const ReplayRec *r)
+{
+    return r->type != MMIOTRACE_READ && r->type != MMIOTRACE_WRITE;
+}
+
+static void fire_event(MmioTraceReplay *s, const ReplayRec *r)
+{
+    s->last_rec_ns = r->ns;
+    s->last_virt_ns = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+    if (r->type == MMIOTRACE_DMA) {
+        replay_dma_perform(s, r);   /* in order with the interrupts */
+    } else {
+        fire_irq(s, r);
+    }
+}
+
+static void reorder_settle(MmioTraceReplay *s);
+
+static void raise_irqs(MmioTraceReplay *s)
+{
     const ReplayRec *r;
 
-    while ((r = replay_rec_at(s, s->pos)) &&
-           (r->type == MMIOTRACE_IRQ || r->type == MMIOTRACE_DMA)) {
-        if (irq_untaken(s, r)) {
+    while ((r = replay_rec_at(s, s->pos)) && (r->done || is_event(r))) {
+        if (!r->done && irq_untaken(s, r)) {
             return;
         }
         s->pos++;
-        s->last_rec_ns = r->ns;
-        s->last_virt_ns = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
-        if (r->type == MMIOTRACE_DMA) {
-            replay_dma_perform(s, r);   /* in order with the interrupts */
-            continue;
+        if (!r->done) {
+            fire_event(s, r);
         }
-        switch (r->irq.kind) {
-        case MMIOTRACE_IRQ_INTX:
-            /* a recorded INTx of a device without an interrupt pin is not raised */
-            if (pci_intx(pdev) >= 0 && pci_intx(pdev) < PCI_NUM_PINS) {
-                pci_set_irq(pdev, r->irq.data & 1);
-            }
-            break;
-        case MMIOTRACE_IRQ_MSI:
-            if (msi_enabled(pdev) && r->irq.vector < msi_nr_vectors_allocated(pdev)) {
-                msi_notify(pdev, r->irq.vector);
-            }
-            break;
-        case MMIOTRACE_IRQ_MSIX:
-            if (msix_enabled(pdev) && r->irq.vector < pdev->msix_entries_nr) {
-                msix_notify(pdev, r->irq.vector);
-            }
-            break;
-        }
+    }
+    if (r && (r->rw.opt || s->pos < s->frontier)) {
+        reorder_settle(s);
     }
 }
 
@@ -211,26 +235,214 @@ static bool matches(MmioTraceReplay *s, const ReplayRec *r, int bar, hwaddr off,
     return !write || ((rec_value(s, r) ^ value) & r->rw.mask) == 0;
 }
 
+/*
+ * Reordering and optional records. Records from pos on are pending unless done
+ * (consumed out of order, skipped, or an event performed); pos is the first pending one
+ * and frontier follows the furthest consumed. An access that does not match the next
+ * record may take a later pending one that it matches, passing at most window pending
+ * required records (records without opt=1); optional records are passed freely. The
+ * skipped records stay pending: a required one must still be made (it bounds the
+ * window), an optional one is skipped once window required records after it have been
+ * consumed (one with window 0), or at the end of the replay.
+ */
+static ReplayRec *rec_mut(MmioTraceReplay *s, size_t i)
+{
+    return (ReplayRec *)replay_rec_at(s, i);
+}
+
+static bool required(const ReplayRec *r)
+{
+    return !is_event(r) && !r->rw.opt;
+}
+
+/* The first pending record at or after pos that the access matches, within the window. */
+static bool reorder_find(MmioTraceReplay *s, int bar, hwaddr off, unsigned size,
+                         bool write, uint64_t value, size_t *at, bool *passed)
+{
+    unsigned budget = s->window;
+
+    *passed = false;
+    for (size_t i = s->pos; i < s->pos + LOOKAHEAD_MAX; i++) {
+        const ReplayRec *r = replay_rec_at(s, i);
+
+        if (!r) {
+            return false;
+        }
+        if (r->done || is_event(r)) {
+            continue;
+        }
+        if (matches(s, r, bar, off, size, write, value)) {
+            *at = i;
+            return true;
+        }
+        if (!r->rw.opt) {
+            if (!budget--) {
+                return false;
+            }
+            *passed = true;
+        }
+    }
+    return false;
+}
+
+/*
+ * Out of order, the record after the one consumed last, if the access matches it and
+ * it is within the window: the guest goes on along the path it took (a read of a
+ * register that several pending records hold gets the value of the one in that path).
+ */
+static bool take_successor(MmioTraceReplay *s, int bar, hwaddr off, unsigned size,
+                           bool write, uint64_t value, size_t *at, bool *passed)
+{
+    const ReplayRec *r;
+    unsigned pending = 0;
+    size_t i = s->resume;
+
+    if (i <= s->pos) {
+        return false;   /* in order: the next record is the successor */
+    }
+    while ((r = replay_rec_at(s, i)) && (r->done || is_event(r)) &&
+           i < s->resume + LOOKAHEAD_MAX) {
+        i++;
+    }
+    if (!r || r->done || is_event(r) || !matches(s, r, bar, off, size, write, value)) {
+        return false;
+    }
+    for (size_t j = s->pos; j < i; j++) {
+        r = replay_rec_at(s, j);
+        pending += r && !r->done && required(r);
+    }
+    if (pending > s->window) {
+        return false;
+    }
+    *at = i;
+    *passed = pending > 0;
+    return true;
+}
+
+/*
+ * After an access out of order, or with an optional record at pos: the events the guest
+ * has passed (before the frontier, or after only optional records) are performed,
+ * optional records the guest has left window required records behind are skipped, and
+ * pos moves to the first pending record.
+ */
+static void reorder_settle(MmioTraceReplay *s)
+{
+    unsigned behind = 0, limit = MAX(s->window, 1);
+    ReplayRec *r;
+    size_t i;
+
+    for (i = s->pos; i < s->frontier && (r = rec_mut(s, i)); i++) {
+        behind += r->done && required(r);
+    }
+    for (i = s->pos; i < s->pos + LOOKAHEAD_MAX && (r = rec_mut(s, i)); i++) {
+        if (r->done) {
+            behind -= i < s->frontier && required(r);
+        } else if (is_event(r)) {
+            if (irq_untaken(s, r)) {
+                break;
+            }
+            r->done = true;
+            fire_event(s, r);
+        } else if (r->rw.opt && behind >= limit) {
+            r->done = true;
+            s->opt_skipped++;
+        } else if (!r->rw.opt && i >= s->frontier) {
+            break;
+        } else if (i >= s->frontier + REORDER_WINDOW_MAX) {
+            break;
+        }
+    }
+    while ((r = rec_mut(s, s->pos)) && r->done) {
+        s->pos++;
+    }
+}
+
+/* The next record the guest must make: the first pending required one (else pos). */
+static size_t expected_at(MmioTraceReplay *s)
+{
+    for (size_t i = s->pos; i < s->pos + LOOKAHEAD_MAX; i++) {
+        const ReplayRec *r = replay_rec_at(s, i);
+        if (!r) {
+            break;
+        }
+        if (!r->done && required(r)) {
+            return i;
+        }
+    }
+    return s->pos;
+}
+
+void replay_reorder_count(MmioTraceReplay *s, const ReplayRec *r, size_t n)
+{
+    /* replay annotations (match=, rel=, poll=, opt=) make the default window apply */
+    s->annotated |= !is_event(r) && (r->rw.mask != UINT64_MAX || r->rw.rel ||
+                                     r->rw.tolerant || r->rw.opt);
+    if (!is_event(r) && r->rw.opt) {
+        s->n_opt++;
+    } else if (!is_event(r)) {
+        s->last_required = n + 1;
+    }
+}
+
+bool replay_reorder_setup(MmioTraceReplay *s, Error **errp)
+{
+    if (s->reorder_window < -1 || s->reorder_window > REORDER_WINDOW_MAX) {
+        error_setg(errp, "mmiotrace-replay: reorder-window=%" PRId32 " is not 0 to %d "
+                   "(or -1: %d for a recording with replay annotations, else 0)",
+                   s->reorder_window, REORDER_WINDOW_MAX, REORDER_WINDOW_ANNOTATED);
+        return false;
+    }
+    s->window = s->reorder_window >= 0 ? s->reorder_window
+                : s->annotated ? REORDER_WINDOW_ANNOTATED : 0;
+    return true;
+}
+
+bool replay_reorder_complete(MmioTraceReplay *s)
+{
+    if (s->last_required > s->pos + LOOKAHEAD_MAX) {
+        return false;
+    }
+    for (size_t i = s->pos; i < s->last_required; i++) {
+        const ReplayRec *r = replay_rec_at(s, i);
+        if (!r || (!r->done && required(r))) {
+            return false;
+        }
+    }
+    /* the rest: optional records the guest did not make, events */
+    s->opt_skipped = s->n_opt - s->opt_matched;
+    s->pos = s->n;
+    return true;
+}
+
+void replay_reorder_report(MmioTraceReplay *s, FILE *out)
+{
+    fprintf(out, "  tolerated (order): %" PRIu64 " accesses made out of order (reorder-"
+            "window %u), %" PRIu64 " of %" PRIu64 " optional records (opt=1) made, %"
+            PRIu64 " skipped\n", s->reordered, s->window, s->opt_matched, s->n_opt,
+            s->opt_skipped);
+}
+
 static void divergence(MmioTraceReplay *s, const char *actual)
 {
+    size_t at = expected_at(s);
+
     s->divergences++;
     if (!s->diverged) {
         s->diverged = true;
-        const ReplayRec *cur = replay_rec_at(s, s->pos);
-        s->div_index = s->pos;
+        const ReplayRec *cur = replay_rec_at(s, at);
+        s->div_index = at;
         s->div_line = cur ? cur->line : 0;
         s->div_expected = cur ? replay_describe(cur) : g_strdup("");
         s->div_actual = g_strdup(actual);
         s->div_context = g_string_new(NULL);
-        for (size_t i = s->pos > CONTEXT ? s->pos - CONTEXT : 0;
-             i < s->pos + CONTEXT + 1; i++) {
+        for (size_t i = at > CONTEXT ? at - CONTEXT : 0; i < at + CONTEXT + 1; i++) {
             const ReplayRec *r = replay_rec_at(s, i);
             if (!r) {
                 continue;
             }
             g_autofree char *d = replay_describe(r);
             g_string_append_printf(s->div_context, "    %s #%zu %s:%" PRIu64 " %s\n",
-                                   i == s->pos ? ">" : " ", i, s->trace, r->line, d);
+                                   i == at ? ">" : " ", i, s->trace, r->line, d);
         }
         MmioTraceReplayDivergence div = {
             .index = s->div_index, .line = s->div_line,
@@ -241,11 +453,11 @@ static void divergence(MmioTraceReplay *s, const char *actual)
     if (s->on_divergence == MMIO_TRACE_REPLAY_ON_DIVERGENCE_LOG ||
         (s->on_divergence == MMIO_TRACE_REPLAY_ON_DIVERGENCE_STOP &&
          s->divergences == 1)) {
-        const ReplayRec *cur = replay_rec_at(s, s->pos);
+        const ReplayRec *cur = replay_rec_at(s, at);
         g_autofree char *exp = cur ? replay_describe(cur)
                                    : g_strdup("(end of the recording)");
         error_report("mmiotrace-replay: divergence at record %zu (%s:%" PRIu64 "): "
-                     "expected %s, got %s", s->pos, s->trace, cur ? cur->line : 0, exp,
+                     "expected %s, got %s", at, s->trace, cur ? cur->line : 0, exp,
                      actual);
     }
     if (s->on_divergence == MMIO_TRACE_REPLAY_ON_DIVERGENCE_STOP && !s->ended) {
@@ -255,10 +467,44 @@ static void divergence(MmioTraceReplay *s, const char *actual)
     }
 }
 
+/* The guest's access takes record idx (passed: required records before it pending). */
+static uint64_t consume(MmioTraceReplay *s, size_t idx, bool passed, bool write,
+                        uint64_t value)
+{
+    ReplayRec *cr = rec_mut(s, idx);
+    ReplayRec c = *cr;
+    uint64_t v = rec_value(s, &c);
+
+    if (idx == s->pos) {
+        s->pos++;
+    } else {
+        cr->done = true;
+        s->reordered += passed;
+    }
+    s->frontier = MAX(s->frontier, idx + 1);
+    s->resume = idx + 1;
+    s->opt_matched += c.rw.opt;
+    s->last_rec_ns = c.ns;      /* the events after it wait as recorded */
+    s->last_virt_ns = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+    if (!write) {
+        s->last_read = c;
+        s->have_last_read = true;
+        s->related_reads += c.rw.rel && v != c.rw.value;
+    } else {
+        s->tolerated_writes += value != c.rw.value && ((v ^ value) & c.rw.mask) == 0;
+        replay_dma_learn_write(s, &c, value);   /* a DMA address given? */
+    }
+    raise_irqs(s);
+    replay_window_trim(s);
+    return write ? 0 : v;
+}
+
 static uint64_t replay_access(MmioTraceReplay *s, int bar, hwaddr off, unsigned size,
                               bool write, uint64_t value)
 {
+    bool tolerant = s->mode == MMIO_TRACE_REPLAY_MODE_POLL_TOLERANT, passed;
     const ReplayRec *r;
+    size_t j, at;
 
     s->irq_untaken = false;     /* the guest is running: it took the interrupts */
     s->irq_wait_taken = false;
@@ -266,36 +512,35 @@ static uint64_t replay_access(MmioTraceReplay *s, int bar, hwaddr off, unsigned 
     s->events_now = true;       /* the events before this access, at once */
     raise_irqs(s);
     s->events_now = false;
+    if (take_successor(s, bar, off, size, write, value, &at, &passed)) {
+        return consume(s, at, passed, write, value);
+    }
     r = replay_rec_at(s, s->pos);
     if (r && matches(s, r, bar, off, size, write, value)) {
-        goto consume;
+        return consume(s, s->pos, false, write, value);
     }
-    {
-        bool tolerant = s->mode == MMIO_TRACE_REPLAY_MODE_POLL_TOLERANT;
-
-        /* an extra poll: the register last read, read again */
-        if (!write && s->have_last_read && (tolerant || s->last_read.rw.tolerant) &&
-            matches(s, &s->last_read, bar, off, size, false, 0)) {
-            s->extra_polls++;
-            return rec_value(s, &s->last_read);
-        }
-        /* recorded polls the guest did not make (at most LOOKAHEAD_MAX at once) */
-        size_t j = s->pos;
-        uint64_t skipped = 0;
-        while ((r = replay_rec_at(s, j)) && j - s->pos < LOOKAHEAD_MAX &&
-               (r->type == MMIOTRACE_IRQ || r->type == MMIOTRACE_DMA ||
-                (tolerant ? r->rw.poll : r->rw.tolerant)) &&
-               !matches(s, r, bar, off, size, write, value)) {
-            skipped += r->type != MMIOTRACE_IRQ && r->type != MMIOTRACE_DMA;
-            j++;
-        }
-        r = replay_rec_at(s, j);
-        if (r && j > s->pos && matches(s, r, bar, off, size, write, value)) {
-            s->skipped_polls += skipped;
-            replay_dma_range(s, s->pos, j);     /* the DMA between the polls */
-            s->pos = j;
-            goto consume;
-        }
+    /* an extra poll: the register last read, read again */
+    if (!write && s->have_last_read && (tolerant || s->last_read.rw.tolerant) &&
+        matches(s, &s->last_read, bar, off, size, false, 0)) {
+        s->extra_polls++;
+        return rec_value(s, &s->last_read);
+    }
+    /* recorded polls the guest did not make (at most LOOKAHEAD_MAX at once) */
+    uint64_t skipped = 0;
+    for (j = s->pos; (r = replay_rec_at(s, j)) && j - s->pos < LOOKAHEAD_MAX &&
+         (r->done || ((is_event(r) || (tolerant ? r->rw.poll : r->rw.tolerant)) &&
+                      !matches(s, r, bar, off, size, write, value))); j++) {
+        skipped += !r->done && !is_event(r);
+    }
+    if (r && j > s->pos && !r->done && matches(s, r, bar, off, size, write, value)) {
+        s->skipped_polls += skipped;
+        replay_dma_range(s, s->pos, j);     /* the DMA between the polls */
+        s->pos = j;
+        return consume(s, j, false, write, value);
+    }
+    /* a later record, within the reorder window */
+    if (reorder_find(s, bar, off, size, write, value, &at, &passed)) {
+        return consume(s, at, passed, write, value);
     }
     {
         g_autofree char *actual = g_strdup_printf("%s %u bar=%d off=0x%" PRIx64
@@ -305,41 +550,20 @@ static uint64_t replay_access(MmioTraceReplay *s, int bar, hwaddr off, unsigned 
     }
     if (s->on_divergence != MMIO_TRACE_REPLAY_ON_DIVERGENCE_STOP) {
         /* the expected access with another value: counted, and taken as that record */
-        r = replay_rec_at(s, s->pos);
+        at = expected_at(s);
+        r = replay_rec_at(s, at);
         if (r && matches(s, r, bar, off, size, write, rec_value(s, r))) {
-            goto consume;
+            return consume(s, at, false, write, value);
         }
         /* resynchronise on the next matching record, if close enough */
-        for (size_t j = s->pos;
-             j < s->pos + RESYNC_WINDOW && (r = replay_rec_at(s, j)); j++) {
-            if (matches(s, r, bar, off, size, write, value)) {
+        for (j = s->pos; j < s->pos + RESYNC_WINDOW && (r = replay_rec_at(s, j)); j++) {
+            if (!r->done && matches(s, r, bar, off, size, write, value)) {
                 s->pos = j;
-                goto consume;
+                return consume(s, j, false, write, value);
             }
         }
     }
     return 0;
-
-consume:
-    {
-        ReplayRec c = *replay_rec_at(s, s->pos);
-        uint64_t v = rec_value(s, &c);
-
-        s->pos++;
-        s->last_rec_ns = c.ns;      /* the events after it wait as recorded */
-        s->last_virt_ns = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
-        if (!write) {
-            s->last_read = c;
-            s->have_last_read = true;
-            s->related_reads += c.rw.rel && v != c.rw.value;
-        } else {
-            s->tolerated_writes += value != c.rw.value && ((v ^ value) & c.rw.mask) == 0;
-            replay_dma_learn_write(s, &c, value);   /* a DMA address given? */
-        }
-        raise_irqs(s);
-        replay_window_trim(s);
-        return write ? 0 : v;
-    }
 }
 
 static uint64_t replay_read(void *opaque, hwaddr addr, unsigned size)

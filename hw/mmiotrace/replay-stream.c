@@ -21,6 +21,17 @@ static bool in_msix(MmioTraceReplay *s, const ReplayRec *r)
     return false;
 }
 
+/* The replay annotations of an access (match=, rel=, poll=, opt=) */
+static void take_annotations(ReplayRec *r, const struct mmiotrace_record *rec)
+{
+    r->rw.mask = rec->ext & MMIOTRACE_EXT_MATCH ? rec->match_mask : UINT64_MAX;
+    r->rw.rel = rec->ext & MMIOTRACE_EXT_REL;
+    r->rw.rel_bar = rec->rel_bar;
+    r->rw.rel_off = rec->rel_off;
+    r->rw.tolerant = r->type == MMIOTRACE_READ && (rec->ext & MMIOTRACE_EXT_POLL);
+    r->rw.opt = rec->ext & MMIOTRACE_EXT_OPT;
+}
+
 bool replay_stream_open(MmioTraceReplay *s, Error **errp)
 {
     if (s->reader) {
@@ -103,11 +114,7 @@ int replay_stream_next(MmioTraceReplay *s, ReplayRec *out, Error **errp)
         if (in_msix(s, &r)) {
             continue;
         }
-        r.rw.mask = rec.ext & MMIOTRACE_EXT_MATCH ? rec.match_mask : UINT64_MAX;
-        r.rw.rel = rec.ext & MMIOTRACE_EXT_REL;
-        r.rw.rel_bar = rec.rel_bar;
-        r.rw.rel_off = rec.rel_off;
-        r.rw.tolerant = r.type == MMIOTRACE_READ && (rec.ext & MMIOTRACE_EXT_POLL);
+        take_annotations(&r, &rec);
         r.rw.poll = r.type == MMIOTRACE_READ && s->have_prev &&
                     s->prev.type == MMIOTRACE_READ && s->prev.rw.bar == r.rw.bar &&
                     s->prev.rw.off == r.rw.off && s->prev.rw.width == r.rw.width;

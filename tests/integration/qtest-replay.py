@@ -8,7 +8,11 @@ QEMU's edu device is replayed in place of it by the same access script.
   poll-tolerant mode (skipped / extra polls counted);
 - bad recordings (malformed, truncated, no PCIDEV, impossible BAR size, two devices, a
   missing file) make realize fail with FILE:LINE and the reason;
-- query-mmiotrace-replay, the MMIOTRACE_REPLAY_DIVERGENCE event, on-divergence=stop.
+- query-mmiotrace-replay, the MMIOTRACE_REPLAY_DIVERGENCE event, on-divergence=stop;
+- reordering (reorder-window=N) and optional records (opt=1) on synthetic recordings: blocks
+  that trade places replay within the window, reads taken out of order return their own
+  record's values, optional records may be left out; strict stays strict without annotations,
+  and a change beyond the window or a record no tolerance covers still diverges.
 """
 import os
 import re
@@ -44,12 +48,12 @@ def record():
     return path, values
 
 
-def replay(trace, mode='strict', on_div='log', report=None):
+def replay(trace, mode='strict', on_div='log', report=None, extra=''):
     report = report or os.path.join(OUT, 'report.txt')
     if os.path.exists(report):
         os.unlink(report)
     q = Qemu(['-device', f'mmiotrace-replay,id=r0,addr={SLOT},trace={trace},mode={mode},'
-              f'on-divergence={on_div},report={report}'])
+              f'on-divergence={on_div},report={report}{extra}'])
     q.start()
     values = script(q)
     info = q.qmp('query-mmiotrace-replay')[0]
@@ -180,6 +184,119 @@ def test_annotations(trace, recorded):
                 f'mode ({counter} 1)')
 
 
+def order_counts(report):
+    """(reordered, optional made, optional total, optional skipped) from the report."""
+    m = re.search(r'tolerated \(order\): (\d+) accesses made out of order \(reorder-window '
+                  r'(\d+)\), (\d+) of (\d+) optional records \(opt=1\) made, (\d+) skipped', report)
+    return tuple(int(g) for g in m.groups()) if m else None
+
+
+def access(line, off, value, fact=''):
+    """A copy of the R/W line at another BAR 0 offset and value (and a fact appended)."""
+    f = line.split()
+    f[4] = f'0x{BAR + off:x}'
+    f[5] = f'0x{value:x}'
+    f = [f'off=0x{off:x}' if x.startswith('off=') else x for x in f]
+    return ' '.join(f + ([fact] if fact else [])) + '\n'
+
+
+def test_reorder(trace, recorded):
+    """The script's W 0x80 / R 0x80 recorded first: two blocks traded places."""
+    def swapped(lines, fact=''):
+        rw = rw_lines(lines)     # R 0, W 4, R 4, 4 x R 0x20, W 0x80, R 0x80
+        order = [rw[0], rw[7], rw[8]] + rw[1:7]
+        out = lines[:rw[0]] + [lines[i] for i in order] + lines[rw[-1] + 1:]
+        if fact:
+            out[rw[0]] = annotate(out[rw[0]], fact)
+        return out
+    path = edited(trace, 'reorder.txt', swapped)
+    _, info, report = replay(path)
+    c.check(info['divergences'] > 0 and order_counts(report)[1] == 0,
+            'blocks traded places, no annotation: strict by default (reorder-window 0), diverges')
+    values, info, report = replay(path, extra=',reorder-window=8')
+    c.equal((values, info['divergences'], info['position'], order_counts(report)),
+            (recorded, 0, 9, (6, 8, 0, 0, 0)),
+            'reorder-window=8: the script replays, every read gets its own record\'s value; '
+            'the 6 accesses made while W/R 0x80 were pending counted as out of order')
+    c.check(report.startswith('RESULT PASS consumed=9 total=9 divergences=0'),
+            'reordered within the window: PASS')
+    _, info, report = replay(path, extra=',reorder-window=1')
+    c.check(info['divergences'] > 0 and 'expected W 8 bar=0 off=0x80' in report,
+            'reorder-window=1: W 0x4 would pass two pending records: a divergence, expected the '
+            'first pending one')
+    # an annotated recording (any annotation) gets the default window, 32
+    path = edited(trace, 'reorder-annotated.txt', lambda ls: swapped(ls, 'poll=tolerant'))
+    values, info, report = replay(path)
+    c.equal((values, info['divergences'], order_counts(report)[:2]), (recorded, 0, (6, 32)),
+            'a recording with replay annotations: reorder-window 32 by default, it replays')
+
+    def altered(lines):
+        lines = swapped(lines, 'poll=tolerant')
+        i = [j for j in rw_lines(lines) if ' off=0x4' in lines[j] and lines[j][0] == 'W'][0]
+        lines[i] = lines[i].replace('0xf0f0f0f ', '0xf0f0f0e ', 1)
+        return lines
+    path = edited(trace, 'reorder-altered.txt', altered)
+    _, info, report = replay(path, extra=',reorder-window=64')
+    c.check(info['divergences'] > 0 and 'got      W 4 bar=0 off=0x4 0xf0f0f0f' in report,
+            'a written value no record in the window holds still diverges (reorder-window=64)')
+
+
+def test_optional(trace, recorded):
+    """opt=1: records the script does not make may be left out, those it makes are made."""
+    def extra(fact, where):
+        def edit(lines):
+            rw = rw_lines(lines)
+            at = rw[1] if where == 'middle' else rw[-1] + 1
+            new = access(lines[rw[1]], 0x8, 0x5, fact)     # W 4 off=0x8 0x5
+            return lines[:at] + [new] + lines[at:]
+        return edit
+    for where in ('middle', 'end'):
+        path = edited(trace, f'optional-{where}.txt', extra('opt=1', where))
+        values, info, report = replay(path)
+        c.equal((values, info['divergences'], order_counts(report)[2:],
+                 report.startswith('RESULT PASS consumed=10 total=10 divergences=0')),
+                (recorded, 0, (0, 1, 1), True),
+                f'an optional write the script does not make ({where}): skipped, PASS')
+        path = edited(trace, f'required-{where}.txt', extra('', where))
+        _, info, report = replay(path)
+        c.check(report.startswith('RESULT FAIL') and
+                (info['divergences'] > 0 if where == 'middle' else
+                 'stopped before the end of the recording; next expected: W 4 bar=0 off=0x8'
+                 in report), f'the same write without opt=1 ({where}): FAIL')
+    # records the script makes, marked optional: made, and counted
+    path = edited(trace, 'optional-made.txt', lambda ls: [
+        annotate(ls[i], 'opt=1') if i in rw_lines(ls)[3:7] else ls[i] for i in range(len(ls))])
+    values, info, report = replay(path)
+    c.equal((values, info['divergences'], order_counts(report)[2:]), (recorded, 0, (4, 4, 0)),
+            'the 4 polls marked opt=1 and made: 4 of 4 optional records made')
+
+    # a read answered from an optional record out of order returns that record's value,
+    # and an optional write with another value is not taken
+    def two_paths(lines):
+        rw = rw_lines(lines)
+        r4 = lines[rw[2]]         # R 4 off=0x4 0xf0f0f0f0
+        return (lines[:rw[1]] + [access(r4, 0x4, 0x1234, 'opt=1'),
+                                 access(lines[rw[1]], 0x4, 0x77, 'opt=1')] + lines[rw[1]:])
+    path = edited(trace, 'optional-paths.txt', two_paths)
+    values, info, report = replay(path)
+    c.equal((values, info['divergences'], order_counts(report)[2:]), (recorded, 0, (0, 2, 2)),
+            'the other path\'s R 0x4 and W 0x4 0x77 (opt=1) before the script\'s: left out, '
+            'the script\'s reads get their own values')
+
+
+def test_bad_window(trace):
+    for value, msg in (('5000', 'reorder-window=5000 is not 0 to 4096'),
+                       ('-2', 'reorder-window=-2 is not 0 to 4096'),
+                       ('x', "reorder-window")):
+        try:
+            Qemu(['-device', f'mmiotrace-replay,trace={trace},reorder-window={value}'],
+                 timeout=20).start().quit()
+            c.check(False, f'reorder-window={value} is refused')
+        except QemuError as e:
+            c.check(msg in str(e), f'reorder-window={value} is refused: '
+                    f'{str(e).strip().splitlines()[-1][:160]}')
+
+
 def test_stop_and_event(trace):
     bad = os.path.join(OUT, 'altered.txt')
     q = Qemu(['-device', f'mmiotrace-replay,id=r0,addr={SLOT},trace={bad}'])
@@ -285,6 +402,9 @@ if __name__ == '__main__':
     test_altered_value(trace)
     test_polls(trace)
     test_annotations(trace, recorded)
+    test_reorder(trace, recorded)
+    test_optional(trace, recorded)
+    test_bad_window(trace)
     test_stop_and_event(trace)
     test_bad_recordings(trace)
     test_interrupts()
