@@ -32,7 +32,8 @@ struct probe_bench {
     const char *accel;
     int reps, blocks;
     int loops;
-    int hogs; /* busy processes running beside the guest (--hog) */
+    int hogs;    /* busy processes running beside the guest (--hog) */
+    char *props; /* more properties of the traced devices (--props), or NULL */
     char *qemu, *probe, *outdir;
     gboolean tmp_outdir; /* outdir is ours: each boot's files go once it is measured */
 };
@@ -73,8 +74,9 @@ static GPtrArray *probe_argv(struct probe_bench *B, const char *append, const ch
     for (int c = 0; c < NCFG; c++) {
         /* one file, so one writer thread, as when a user traces one device */
         devs[c] = cfg_props[c] ? g_strdup_printf("edu,addr=%02x.0,mmiotrace=on,"
-                                                 "mmiotrace-file=paired.txt%s",
-                                                 cfg_slot[c], cfg_props[c])
+                                                 "mmiotrace-file=paired.txt%s%s%s",
+                                                 cfg_slot[c], cfg_props[c], B->props ? "," : "",
+                                                 B->props ? B->props : "")
                                : g_strdup_printf("edu,addr=%02x.0", cfg_slot[c]);
         g_ptr_array_add(argv, "-device");
         g_ptr_array_add(argv, devs[c]);
@@ -162,8 +164,11 @@ static gboolean probe_boot(struct probe_bench *B, int rep, double rr[NCFG], doub
     /* isa-debug-exit: the guest's 0 becomes exit status 1 */
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 1 ||
         !g_file_get_contents(debug, &out, NULL, NULL) || !strstr(out, "RESULT PASS 0")) {
-        g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "the probe guest failed (see %s)",
-                    debug);
+        /* QEMU refusing its arguments (a bad --props) says why on stderr */
+        g_autofree char *why =
+            qemu_err && *qemu_err ? g_strndup(qemu_err, strcspn(qemu_err, "\n")) : NULL;
+        g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "the probe guest failed%s%s (see %s)",
+                    why ? ": " : "", why ? why : "", debug);
         return FALSE;
     }
     ok = parse_probe(B, out, debug, rr, rw, c0r, c0w, err);
@@ -223,6 +228,10 @@ static int parse_args(int argc, char **argv, struct probe_bench *B, char **json_
          "Run N busy processes (CPU hogs) beside the guest, e.g. 1 to keep the other core of a "
          "2-core machine busy (default 0)",
          "N"},
+        {"props", 0, 0, G_OPTION_ARG_STRING, &B->props,
+         "More properties of the three traced devices, e.g. mmiotrace-ring=262144 or "
+         "mmiotrace-compat=on",
+         "PROP=VALUE[,...]"},
         {NULL},
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new("--probe");
@@ -317,8 +326,9 @@ static void print_result(const struct probe_bench *B, const struct probe_result 
         snprintf(hogs, sizeof(hogs), ", %d CPU hog(s) running", B->hogs);
     }
     printf("hvmmio bench --probe: accel %s, %d boots x %d blocks x %d accesses per direction "
-           "and device (paired: one boot, four edu devices)%s\n",
-           B->accel, B->reps, B->blocks, B->loops, hogs);
+           "and device (paired: one boot, four edu devices)%s%s%s\n",
+           B->accel, B->reps, B->blocks, B->loops, hogs, B->props ? "; traced devices: " : "",
+           B->props ? B->props : "");
     printf("untraced: %.0f cycles per read, %.0f per write (median of boots; range %.0f-%.0f, "
            "%.0f-%.0f)\n",
            R->med[0][0], R->med[0][1], R->lo[0][0], R->hi[0][0], R->lo[0][1], R->hi[0][1]);
@@ -340,6 +350,9 @@ static int write_json(const struct probe_bench *B, const struct probe_result *R,
     json_object_object_add(j, "blocks", json_object_new_int(B->blocks));
     json_object_object_add(j, "loops", json_object_new_int(B->loops));
     json_object_object_add(j, "hogs", json_object_new_int(B->hogs));
+    if (B->props) {
+        json_object_object_add(j, "props", json_object_new_string(B->props));
+    }
     json_object_object_add(j, "untraced_read_cycles", json_object_new_double(R->med[0][0]));
     json_object_object_add(j, "untraced_write_cycles", json_object_new_double(R->med[0][1]));
     for (int c = 1; c < NCFG; c++) {
