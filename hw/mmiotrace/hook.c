@@ -240,7 +240,13 @@ void mmiotrace_access_end(void)
     if (!acc.active) {
         return;
     }
-    if (acc.len) {
+    if (likely(acc.len == 4 || acc.len == 1 || acc.len == 2 || acc.len == 8)) {
+        /* the usual access: one piece of a proper width */
+        record(acc.region, acc.addr, acc.len, acc.value, acc.is_write, false,
+               acc.rejected);
+        acc.len = 0;
+        acc.rejected = false;
+    } else if (acc.len) {
         flush_joined();
     }
     acc.active = false;
