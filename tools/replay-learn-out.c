@@ -200,9 +200,10 @@ static void print_summary(const struct rl_summary *s, int n, char **paths, const
            " of them rel=)\n",
            s->differing_reads, s->rel_reads);
     printf("  opt=1           %" PRIu64 " of the first recording's accesses not in every "
-           "recording, %" PRIu64 " of the others' inserted (%" PRIu64
+           "recording, %" PRIu64 " of the others' inserted, %" PRIu64
+           " repeating a block whose count varies (%" PRIu64
            " writes given their register's match=)\n",
-           s->optional, s->inserted, s->optional_match);
+           s->optional, s->inserted, s->repeated, s->optional_match);
     if (s->approximate) {
         printf("  %u of the recordings too long and different from the first to align exactly: "
                "aligned by resynchronising after each difference\n",

@@ -141,7 +141,7 @@ struct written {
     uint64_t value, index; /* the last value written and the access that wrote it */
 };
 
-static gpointer reg_key(uint8_t bar, uint64_t off)
+gpointer rl_reg_key(uint8_t bar, uint64_t off)
 {
     return GSIZE_TO_POINTER(((uint64_t)bar + 1) << 56 | off);
 }
@@ -156,10 +156,10 @@ static void walk_to(struct rl_learner *l, unsigned k, uint64_t upto)
         if (a->type != MMIOTRACE_WRITE) {
             continue;
         }
-        struct written *w = g_hash_table_lookup(l->written[k], reg_key(a->bar, a->off));
+        struct written *w = g_hash_table_lookup(l->written[k], rl_reg_key(a->bar, a->off));
         if (!w) {
             w = g_new(struct written, 1);
-            g_hash_table_insert(l->written[k], reg_key(a->bar, a->off), w);
+            g_hash_table_insert(l->written[k], rl_reg_key(a->bar, a->off), w);
         }
         w->value = a->value;
         w->index = l->pos[k];
@@ -181,7 +181,7 @@ static bool find_rel(struct rl_learner *l, const uint64_t *at, uint8_t *bar, uin
 {
     const struct rl_access *a0 = &g_array_index(l->rec[0].acc, struct rl_access, at[0]);
     uint64_t mask = width_mask(a0->width), best = 0;
-    gpointer own = reg_key(a0->bar, a0->off), key, val, found = NULL;
+    gpointer own = rl_reg_key(a0->bar, a0->off), key, val, found = NULL;
     GHashTableIter it;
 
     g_hash_table_iter_init(&it, l->written[0]);
@@ -330,6 +330,23 @@ static bool inserted_before(struct rl_learner *l, GHashTable *seen, int64_t afte
     return false;
 }
 
+/* Token t of recording k is (not) aligned: the stretches of those not aligned grow. */
+static void note_stretch(struct rl_learner *l, unsigned k, guint t, bool unaligned)
+{
+    struct rl_stretch *last =
+        l->stretches->len ? &g_array_index(l->stretches, struct rl_stretch, l->stretches->len - 1)
+                          : NULL;
+    if (!unaligned) {
+        return;
+    }
+    if (last && last->k == k && last->first + last->count == t) {
+        last->count++;
+    } else {
+        struct rl_stretch st = {k, t, 1};
+        g_array_append_val(l->stretches, st);
+    }
+}
+
 /*
  * Recording k's tokens that the first did not make (back[j] < 0): listed as not aligned, and
  * inserted after the first recording's access matched last before them, unless an earlier
@@ -341,6 +358,7 @@ static void insert_others(struct rl_learner *l, unsigned k, const int32_t *back,
     int64_t after = -1;
 
     for (guint j = 0; j < l->rec[k].tok->len; j++) {
+        note_stretch(l, k, j, back[j] < 0);
         if (back[j] >= 0) {
             const struct rl_token *t0 = &g_array_index(tok0, struct rl_token, back[j]);
             after = (int64_t)t0->first + t0->count - 1;
@@ -378,24 +396,28 @@ static gint insert_order(gconstpointer a, gconstpointer b)
  * value with: they get the mask learned for their register's aligned writes (the bits checked
  * in every one of them), if any was learned.
  */
-static void mask_optional_writes(struct rl_learner *l)
+static void learned_masks(struct rl_learner *l, GHashTable *masks)
 {
-    g_autoptr(GHashTable) masks =
-        g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
     const GArray *acc0 = l->rec[0].acc;
 
     for (guint i = 0; i < acc0->len; i++) {
         const struct rl_access *a = &g_array_index(acc0, struct rl_access, i);
         if (l->notes[i].ext & MMIOTRACE_EXT_MATCH) {
-            uint64_t *m = g_hash_table_lookup(masks, reg_key(a->bar, a->off));
+            uint64_t *m = g_hash_table_lookup(masks, rl_reg_key(a->bar, a->off));
             if (!m) {
                 m = g_new(uint64_t, 1);
                 *m = UINT64_MAX;
-                g_hash_table_insert(masks, reg_key(a->bar, a->off), m);
+                g_hash_table_insert(masks, rl_reg_key(a->bar, a->off), m);
             }
             *m &= l->notes[i].mask;
         }
     }
+}
+
+static void mask_optional_writes(struct rl_learner *l, GHashTable *masks)
+{
+    const GArray *acc0 = l->rec[0].acc;
+
     for (guint i = 0; i < acc0->len + l->inserts->len; i++) {
         struct rl_insert *in =
             i < acc0->len ? NULL : &g_array_index(l->inserts, struct rl_insert, i - acc0->len);
@@ -403,7 +425,7 @@ static void mask_optional_writes(struct rl_learner *l)
             in ? &g_array_index(l->rec[in->k].acc, struct rl_access, in->access)
                : &g_array_index(acc0, struct rl_access, i);
         struct rl_note *note = in ? &in->note : &l->notes[i];
-        const uint64_t *m = g_hash_table_lookup(masks, reg_key(a->bar, a->off));
+        const uint64_t *m = g_hash_table_lookup(masks, rl_reg_key(a->bar, a->off));
         if (a->type == MMIOTRACE_WRITE && (note->ext & MMIOTRACE_EXT_OPT) && m &&
             !(note->ext & (MMIOTRACE_EXT_MATCH | MMIOTRACE_EXT_REL))) {
             note->ext |= MMIOTRACE_EXT_MATCH;
@@ -414,14 +436,13 @@ static void mask_optional_writes(struct rl_learner *l)
 }
 
 /* The first recording's token t, not in every recording: its accesses are optional. */
-static void optional_token(struct rl_learner *l, guint t)
+void rl_optional_token(struct rl_learner *l, guint t)
 {
     const struct rl_token *t0 = &g_array_index(l->rec[0].tok, struct rl_token, t);
 
     for (uint32_t p = 0; p < t0->count; p++) {
         l->notes[t0->first + p].ext |= MMIOTRACE_EXT_OPT;
     }
-    l->sum->optional += t0->count;
 }
 
 /* Align every recording with the first and note what differs. */
@@ -450,14 +471,20 @@ static void learn_all(struct rl_learner *l)
                 all = false;
             }
         }
+        note_stretch(l, 0, t, !all);
         if (all) {
             l->sum->accesses[1] += g_array_index(l->rec[0].tok, struct rl_token, t).count;
             learn_token(l, t, tk);
         } else {
-            optional_token(l, t);
+            rl_optional_token(l, t);
+            l->sum->optional += g_array_index(l->rec[0].tok, struct rl_token, t).count;
         }
     }
-    mask_optional_writes(l);
+    g_autoptr(GHashTable) masks =
+        g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+    learned_masks(l, masks);
+    rl_mark_repeated(l, masks);
+    mask_optional_writes(l, masks);
     for (unsigned k = 1; k < l->n; k++) {
         g_free(match[k]);
     }
@@ -484,6 +511,7 @@ int rl_learner_run(struct rl_learner *l, char **paths, const char *device, GErro
     }
     l->notes = g_new0(struct rl_note, l->rec[0].acc->len);
     l->inserts = g_array_new(FALSE, FALSE, sizeof(struct rl_insert));
+    l->stretches = g_array_new(FALSE, FALSE, sizeof(struct rl_stretch));
     l->sum->accesses[0] = l->rec[0].acc->len;
     learn_all(l);
     return 0;
@@ -501,6 +529,7 @@ void rl_learner_free(struct rl_learner *l)
     g_free(l->notes);
     if (l->inserts) {
         g_array_free(l->inserts, TRUE);
+        g_array_free(l->stretches, TRUE);
     }
     g_free(l->device);
 }

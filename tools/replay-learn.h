@@ -83,8 +83,9 @@ struct rl_summary {
     uint64_t optional;          /* the first recording's accesses not in every other: opt=1 */
     uint64_t inserted;          /* other recordings' accesses not in the first: inserted, opt=1 */
     uint64_t optional_match;    /* of both, writes given their register's match= mask */
-    GPtrArray *unaligned;       /* "REC:LINE: what" */
-    unsigned approximate;       /* recordings aligned by resynchronisation, not exactly */
+    uint64_t repeated;    /* the first's accesses repeating a block whose count varies: opt=1 */
+    GPtrArray *unaligned; /* "REC:LINE: what" */
+    unsigned approximate; /* recordings aligned by resynchronisation, not exactly */
 };
 
 /*
