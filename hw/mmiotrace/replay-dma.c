@@ -308,10 +308,10 @@ void replay_dma_report(MmioTraceReplay *s, FILE *out)
     if (!d || !g_hash_table_size(d->pages)) {
         return;
     }
-    fprintf(out, "  DMA: %" PRIu64 " FROM the device performed (%" PRIu64 " bytes written), "
-            "%" PRIu64 " TO it (%" PRIu64 " bytes read, %" PRIu64 " differing from the "
-            "recording), %" PRIu64 " at a relocated address\n", d->from, d->bytes_from,
-            d->to, d->bytes_to, d->to_differ, d->moved);
+    fprintf(out, "  DMA: %" PRIu64 " FROM the device performed (%" PRIu64 " bytes "
+            "written), %" PRIu64 " TO it (%" PRIu64 " bytes read, %" PRIu64 " differing "
+            "from the recording), %" PRIu64 " at a relocated address\n", d->from,
+            d->bytes_from, d->to, d->bytes_to, d->to_differ, d->moved);
     fprintf(out, "  DMA relocations: %u (learned %" PRIu64 " times from register writes, "
             "%" PRIu64 " from descriptor fields)\n", d->relocs->len, d->learned_reg,
             d->learned_desc);

@@ -25,7 +25,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(MmioTraceReplay, MMIOTRACE_REPLAY)
 #define LOOKAHEAD_MAX 65536     /* recorded polls skipped at once (poll-tolerant) */
 #define CONTEXT 3
 #define REORDER_WINDOW_MAX 4096 /* reorder-window=N: at most this many */
-#define REORDER_WINDOW_ANNOTATED 32 /* its default for a recording with annotations */
+#define REORDER_WINDOW_ANNOTATED 1024 /* its default for a recording with annotations */
 
 /* A record to replay: an access of the replayed device, or one of its interrupts. */
 typedef struct ReplayRec {
@@ -150,6 +150,8 @@ bool replay_reorder_setup(MmioTraceReplay *s, Error **errp);
 /* Whether every record the guest had to make was made (the rest: skipped). */
 bool replay_reorder_complete(MmioTraceReplay *s);
 void replay_reorder_report(MmioTraceReplay *s, FILE *out);
+/* The next record the guest had to make, and how many required ones it did not make. */
+size_t replay_reorder_missing(MmioTraceReplay *s, uint64_t *missing);
 
 /* replay-dma.c */
 void replay_dma_init(MmioTraceReplay *s);

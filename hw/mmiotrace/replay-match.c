@@ -414,6 +414,18 @@ bool replay_reorder_complete(MmioTraceReplay *s)
     return true;
 }
 
+size_t replay_reorder_missing(MmioTraceReplay *s, uint64_t *missing)
+{
+    size_t at = expected_at(s), end = MIN(s->last_required, s->pos + LOOKAHEAD_MAX);
+
+    *missing = s->last_required > end ? s->last_required - end : 0;
+    for (size_t i = s->pos; i < end; i++) {
+        const ReplayRec *r = replay_rec_at(s, i);
+        *missing += r && !r->done && required(r);
+    }
+    return at;
+}
+
 void replay_reorder_report(MmioTraceReplay *s, FILE *out)
 {
     fprintf(out, "  tolerated (order): %" PRIu64 " accesses made out of order (reorder-"
