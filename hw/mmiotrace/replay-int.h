@@ -5,6 +5,7 @@
  *   replay-stream.c    the recording, read as a stream of records to replay
  *   replay-identity.c  the recorded device's PCI identity, BARs and interrupts
  *   replay-match.c     matching the guest's accesses against the recording
+ *   replay-timing.c    when the recording's events are delivered
  *   replay-dma.c       the recorded DMA, performed at this run's addresses
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -152,6 +153,9 @@ bool replay_reorder_complete(MmioTraceReplay *s);
 void replay_reorder_report(MmioTraceReplay *s, FILE *out);
 /* The next record the guest had to make, and how many required ones it did not make. */
 size_t replay_reorder_missing(MmioTraceReplay *s, uint64_t *missing);
+
+/* replay-timing.c: whether the event r waits (a timer then calls replay_irq_timer) */
+bool replay_event_waits(MmioTraceReplay *s, const ReplayRec *r);
 
 /* replay-dma.c */
 void replay_dma_init(MmioTraceReplay *s);

@@ -31,106 +31,6 @@ char *replay_describe(const ReplayRec *r)
                            r->rw.off, r->rw.value);
 }
 
-/*
- * When the recording's events are delivered (item 3 of issue 18). An event recorded
- * REPLAY_EVENT_SLACK_NS or more after the record before it (the device's own timers: a
- * received frame, autonegotiation done, an interrupt re-raised by its throttling) waits
- * as long after that record was replayed (at most REPLAY_EVENT_DELAY_MAX_NS), unless the
- * guest makes an access first: then it is delivered before that access is matched.
- *
- * A recorded MSI/MSI-X message again on the vector raised last, with no guest access
- * since: raised at once, the two edges merge into one interrupt. That is right when the
- * recorded driver ran its handler once (the guest had not taken the first yet); when the
- * recording shows the handler twice (the first access after the message made again
- * before the next interrupt), the message and the events after it wait for the guest's
- * next access (its handler has begun), or for REPLAY_IRQ_WAIT_NS.
- */
-#define REPLAY_EVENT_SLACK_NS 50000
-#define REPLAY_EVENT_DELAY_MAX_NS 10000000000LL
-#define REPLAY_IRQ_WAIT_NS 1000000
-#define REPLAY_IRQ_LOOKAHEAD 64
-
-/* The same access: a read of the same register, a write of the same value to it. */
-static bool same_access(const ReplayRec *a, const ReplayRec *b)
-{
-    return a->type == b->type && a->rw.bar == b->rw.bar && a->rw.off == b->rw.off &&
-           a->rw.width == b->rw.width &&
-           (a->type == MMIOTRACE_READ || a->rw.value == b->rw.value);
-}
-
-/*
- * The recorded handler of the interrupt at index i ran twice (1: the first access after
- * it is made again before the next interrupt), once (0), or the recording cannot tell
- * (-1: another interrupt comes first).
- */
-static int handled_twice(MmioTraceReplay *s, size_t i)
-{
-    const ReplayRec *r;
-    ReplayRec first;
-    size_t j = i + 1;
-
-    while ((r = replay_rec_at(s, j)) && r->type == MMIOTRACE_DMA) {
-        j++;
-    }
-    if (!r || r->type == MMIOTRACE_IRQ) {
-        return r ? -1 : 0;
-    }
-    first = *r;
-    for (j++; j < i + REPLAY_IRQ_LOOKAHEAD && (r = replay_rec_at(s, j)) &&
-         r->type != MMIOTRACE_IRQ; j++) {
-        if (r->type != MMIOTRACE_DMA && same_access(r, &first)) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* The recorded delay before r has not passed since the record before it was replayed. */
-static bool event_waits(MmioTraceReplay *s, const ReplayRec *r)
-{
-    int64_t now, due;
-
-    if (s->events_now || !s->last_virt_ns ||
-        r->ns <= s->last_rec_ns + REPLAY_EVENT_SLACK_NS) {
-        return false;
-    }
-    now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
-    due = s->last_virt_ns + MIN(r->ns - s->last_rec_ns, REPLAY_EVENT_DELAY_MAX_NS);
-    if (now >= due) {
-        return false;
-    }
-    timer_mod(s->irq_timer, due);
-    return true;
-}
-
-/* The event r is not to be delivered yet (see above). */
-static bool irq_untaken(MmioTraceReplay *s, const ReplayRec *r)
-{
-    bool msi = r->type == MMIOTRACE_IRQ && r->irq.kind != MMIOTRACE_IRQ_INTX;
-    int twice = -1;     /* not a second message: its recorded delay */
-
-    if (msi && s->irq_untaken && s->irq_last_kind == r->irq.kind &&
-        s->irq_last_vector == r->irq.vector) {
-        twice = handled_twice(s, s->win_base +
-                              (r - &g_array_index(s->win, ReplayRec, 0)));
-        if (twice == 1) {
-            s->irq_wait_taken = true;
-            timer_mod(s->irq_timer, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) +
-                      REPLAY_IRQ_WAIT_NS);
-            return true;
-        }
-    }
-    if (twice < 0 && event_waits(s, r)) {
-        return true;
-    }
-    if (msi) {
-        s->irq_untaken = true;
-        s->irq_last_kind = r->irq.kind;
-        s->irq_last_vector = r->irq.vector;
-    }
-    return false;
-}
-
 /* An interrupt record: raised (or, INTx, lowered) as recorded. */
 static void fire_irq(MmioTraceReplay *s, const ReplayRec *r)
 {
@@ -180,7 +80,7 @@ static void raise_irqs(MmioTraceReplay *s)
     const ReplayRec *r;
 
     while ((r = replay_rec_at(s, s->pos)) && (r->done || is_event(r))) {
-        if (!r->done && irq_untaken(s, r)) {
+        if (!r->done && replay_event_waits(s, r)) {
             return;
         }
         s->pos++;
@@ -338,7 +238,7 @@ static void reorder_settle(MmioTraceReplay *s)
         if (r->done) {
             behind -= i < s->frontier && required(r);
         } else if (is_event(r)) {
-            if (irq_untaken(s, r)) {
+            if (replay_event_waits(s, r)) {
                 break;
             }
             r->done = true;
