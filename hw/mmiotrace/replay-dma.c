@@ -45,7 +45,9 @@ typedef struct ReplayDmaRefusal {
 
 struct ReplayDma {
     GHashTable *pages;          /* recorded DMA pages (address >> PAGE_BITS) */
-    GArray *relocs;             /* ReplayReloc, sorted by rec */
+    /* RELOC_SPAN-aligned bucket of rec -> GArray of ReplayReloc, sorted by rec */
+    GHashTable *relocs;
+    uint64_t nrelocs;
     uint64_t to, from, bytes_to, bytes_from;
     uint64_t to_differ;         /* TO reads whose bytes differ from the recorded ones */
     uint64_t moved;             /* performed at another address than recorded */
@@ -83,14 +85,15 @@ void replay_dma_init(MmioTraceReplay *s)
 {
     s->dmastate = g_new0(ReplayDma, 1);
     s->dmastate->pages = g_hash_table_new(g_int64_hash, g_int64_equal);
-    s->dmastate->relocs = g_array_new(false, false, sizeof(ReplayReloc));
+    s->dmastate->relocs = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
+                                                (GDestroyNotify)g_array_unref);
 }
 
 void replay_dma_free(MmioTraceReplay *s)
 {
     if (s->dmastate) {
         g_hash_table_destroy(s->dmastate->pages);
-        g_array_free(s->dmastate->relocs, true);
+        g_hash_table_destroy(s->dmastate->relocs);
         g_clear_pointer(&s->dmastate, g_free);
     }
 }
@@ -146,14 +149,31 @@ static bool dma_is_ram(MmioTraceReplay *s, uint64_t addr, uint64_t len)
     return true;
 }
 
-/* The index of the last relocation whose recorded address is <= addr, or -1. */
-static int reloc_floor(ReplayDma *d, uint64_t addr)
+/*
+ * Relocations are kept by RELOC_SPAN-aligned buckets of their recorded address, so that
+ * the nearest one at or below an address is in its bucket or the one before, and a
+ * recording with many buffer addresses costs no more per DMA than one with few.
+ */
+static GArray *reloc_bucket(ReplayDma *d, uint64_t addr, bool create)
 {
-    int lo = 0, hi = d->relocs->len - 1, found = -1;
+    uint64_t key = addr / RELOC_SPAN;
+    GArray *b = g_hash_table_lookup(d->relocs, &key);
+
+    if (!b && create) {
+        b = g_array_new(false, false, sizeof(ReplayReloc));
+        g_hash_table_insert(d->relocs, g_memdup2(&key, sizeof(key)), b);
+    }
+    return b;
+}
+
+/* The index in b of the last relocation whose recorded address is <= addr, or -1. */
+static int reloc_floor(GArray *b, uint64_t addr)
+{
+    int lo = 0, hi = (int)b->len - 1, found = -1;
 
     while (lo <= hi) {
         int mid = lo + (hi - lo) / 2;
-        if (g_array_index(d->relocs, ReplayReloc, mid).rec <= addr) {
+        if (g_array_index(b, ReplayReloc, mid).rec <= addr) {
             found = mid;
             lo = mid + 1;
         } else {
@@ -165,27 +185,37 @@ static int reloc_floor(ReplayDma *d, uint64_t addr)
 
 static void learn(ReplayDma *d, uint64_t rec, uint64_t run)
 {
-    int i = reloc_floor(d, rec);
+    GArray *b = reloc_bucket(d, rec, true);
+    int i = reloc_floor(b, rec);
     ReplayReloc r = { .rec = rec, .run = run };
 
-    if (i >= 0 && g_array_index(d->relocs, ReplayReloc, i).rec == rec) {
-        g_array_index(d->relocs, ReplayReloc, i).run = run;
+    if (i >= 0 && g_array_index(b, ReplayReloc, i).rec == rec) {
+        g_array_index(b, ReplayReloc, i).run = run;
     } else {
-        g_array_insert_val(d->relocs, i + 1, r);
+        g_array_insert_val(b, i + 1, r);
+        d->nrelocs++;
     }
+}
+
+/* The relocation nearest at or below addr (its bucket's, else the bucket before's). */
+static const ReplayReloc *reloc_below(ReplayDma *d, uint64_t addr)
+{
+    GArray *b = reloc_bucket(d, addr, false);
+    int i = b ? reloc_floor(b, addr) : -1;
+
+    if (i < 0 && addr >= RELOC_SPAN) {
+        b = reloc_bucket(d, addr - RELOC_SPAN, false);
+        i = b ? (int)b->len - 1 : -1;
+    }
+    return i >= 0 ? &g_array_index(b, ReplayReloc, i) : NULL;
 }
 
 /* This run's address for the recorded [addr, addr + len): false if none is known. */
 static bool relocate(ReplayDma *d, uint64_t addr, uint64_t len, uint64_t *out)
 {
-    int i = reloc_floor(d, addr);
-    const ReplayReloc *r;
+    const ReplayReloc *r = reloc_below(d, addr);
 
-    if (i < 0) {
-        return false;
-    }
-    r = &g_array_index(d->relocs, ReplayReloc, i);
-    if (addr - r->rec >= RELOC_SPAN || len > RELOC_SPAN - (addr - r->rec)) {
+    if (!r || addr - r->rec >= RELOC_SPAN || len > RELOC_SPAN - (addr - r->rec)) {
         return false;
     }
     *out = addr - r->rec + r->run;
@@ -312,9 +342,9 @@ void replay_dma_report(MmioTraceReplay *s, FILE *out)
             "written), %" PRIu64 " TO it (%" PRIu64 " bytes read, %" PRIu64 " differing "
             "from the recording), %" PRIu64 " at a relocated address\n", d->from,
             d->bytes_from, d->to, d->bytes_to, d->to_differ, d->moved);
-    fprintf(out, "  DMA relocations: %u (learned %" PRIu64 " times from register writes, "
-            "%" PRIu64 " from descriptor fields)\n", d->relocs->len, d->learned_reg,
-            d->learned_desc);
+    fprintf(out, "  DMA relocations: %" PRIu64 " (learned %" PRIu64 " times from "
+            "register writes, %" PRIu64 " from descriptor fields)\n", d->nrelocs,
+            d->learned_reg, d->learned_desc);
     fprintf(out, "  DMA not performed: %" PRIu64 "\n",
             d->unrelocated.count + d->not_ram.count + d->incomplete.count);
     report_refusal(s, out, "with no known relocation", &d->unrelocated);
