@@ -27,7 +27,7 @@
 #include "qemu/memalign.h"
 #include "hw/core/cpu.h"
 #include "qemu/main-loop.h"
-#include "file-int.h"
+#include "file-ring.h"
 
 MmioTraceLane *mmiotrace_lane_new(uint32_t size)
 {
@@ -51,32 +51,25 @@ void mmiotrace_lane_free(MmioTraceLane *l)
     }
 }
 
-/* The calling thread's lane, made at its first event; NULL: the shared one. */
-static MmioTraceLane *own_lane(MmioTraceFile *f)
+/* Make the lane of vCPU i - 1, at its first event (file-ring.h: ring_own_lane). */
+MmioTraceLane *mmiotrace_lane_make(MmioTraceFile *f, unsigned i)
 {
-    CPUState *cpu = current_cpu;
-    MmioTraceLane *l;
-    unsigned i;
+    MmioTraceLane *l = mmiotrace_lane_new(f->ring_size);
 
-    if (!cpu || cpu->cpu_index < 0 || cpu->cpu_index + 1 >= MMIOTRACE_LANES) {
-        return NULL;
+    qemu_mutex_lock(&f->mutex);
+    qatomic_store_release(&f->lanes[i], l);
+    if (f->nlanes <= i) {
+        qatomic_set(&f->nlanes, i + 1);
     }
-    i = cpu->cpu_index + 1;
-    l = f->lanes[i];    /* only this thread stores lanes[i] */
-    if (unlikely(!l)) {
-        l = mmiotrace_lane_new(f->ring_size);
-        qemu_mutex_lock(&f->mutex);
-        qatomic_store_release(&f->lanes[i], l);
-        if (f->nlanes <= i) {
-            qatomic_set(&f->nlanes, i + 1);
-        }
-        qemu_mutex_unlock(&f->mutex);
-    }
+    qemu_mutex_unlock(&f->mutex);
     return l;
 }
 
+uint64_t mmiotrace_bql_last_stamp;
+__thread MmioTraceLane *mmiotrace_reserved;
+
 /* Wake the writer if it sleeps (urgent) or if it is idle (not polling). */
-static void wake_writer(MmioTraceFile *f, bool urgent)
+void mmiotrace_wake_writer(MmioTraceFile *f, bool urgent)
 {
     /* pairs with the writer's barrier before it sleeps: head is published first */
     smp_mb();
@@ -101,26 +94,10 @@ static void wait_for_room(MmioTraceFile *f, MmioTraceLane *l, uint64_t need)
 }
 
 /*
- * A slot's line was last read by the writer, on another core: the producer's stores to it
- * need the line back (a miss of 100-300 ns between these cores). So producers ask for the
- * line of a slot PREFETCH_AHEAD records ahead, for writing (PREFETCHW; __builtin_prefetch
- * gives a read prefetch on baseline x86-64, which brings a shared copy that a store must
- * still upgrade).
+ * Room for need slots in l: true, or false if the event is lost (counted). The producers'
+ * fast path (file-ring.h) comes here when the tail it last saw leaves too little room.
  */
-#define PREFETCH_AHEAD 4
-
-static inline void prefetch_for_write(const void *p)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    /* 0F 0D /1: a hint NOP on processors without PRFCHW */
-    asm volatile("prefetchw %0" : : "m"(*(const char *)p));
-#else
-    __builtin_prefetch(p, 1);
-#endif
-}
-
-/* Room for need slots in l: true, or false if the event is lost (counted). */
-static bool lane_room(MmioTraceFile *f, MmioTraceLane *l, bool misc, uint64_t need)
+bool mmiotrace_lane_room(MmioTraceFile *f, MmioTraceLane *l, bool misc, uint64_t need)
 {
     for (;;) {
         uint64_t head = l->head;
@@ -135,7 +112,7 @@ static bool lane_room(MmioTraceFile *f, MmioTraceLane *l, bool misc, uint64_t ne
         if (f->drop && !qatomic_read(&f->rotating)) {
             l->lost_pending++;
             qatomic_inc(&f->dropped);
-            wake_writer(f, true);
+            mmiotrace_wake_writer(f, true);
             return false;
         }
         if (misc) {
@@ -150,139 +127,6 @@ static bool lane_room(MmioTraceFile *f, MmioTraceLane *l, bool misc, uint64_t ne
             return false;
         }
     }
-}
-
-/*
- * The stamp of the BQL's holder's last event, in any lane: only read and written with
- * the BQL held.
- */
-static uint64_t bql_last_stamp;
-
-/*
- * Stamps in the order of the events: a lane's own, and those of events queued under the
- * BQL (accesses to devices that the BQL serialises). The TSC read needs no fence for
- * that: an event's stamp is made later than the last one where the TSC read ran ahead.
- */
-static inline uint64_t stamp_ordered(MmioTraceLane *l, uint64_t ts)
-{
-    if (unlikely(ts <= l->last_stamp)) {
-        ts = l->last_stamp + 1;
-    }
-    if (bql_locked()) {
-        if (unlikely(ts <= bql_last_stamp)) {
-            ts = bql_last_stamp + 1;
-        }
-        bql_last_stamp = ts;
-    }
-    l->last_stamp = ts;
-    return ts;
-}
-
-/*
- * The lane of the slot this thread has reserved and not committed yet (reserve and
- * commit are on one thread, with nothing queued in between).
- */
-static __thread MmioTraceLane *reserved;
-
-/* The shared lane 0 (under misc_lock from reserve to commit)? */
-static inline bool lane_is_misc(MmioTraceFile *f, MmioTraceLane *l)
-{
-    return l == f->lanes[MMIOTRACE_LANE_MISC];
-}
-
-/*
- * The next slot of the calling thread's lane, stamped (ev->ts): fill it and
- * mmiotrace_file_commit it. NULL if the event is lost (drop mode with a full ring, or
- * the file is closed): counted.
- */
-MmioTraceEvent *mmiotrace_file_reserve(MmioTraceFile *f)
-{
-    MmioTraceLane *l = own_lane(f);
-    bool misc = !l;
-    uint64_t head, ts;
-
-    if (misc) {
-        l = f->lanes[MMIOTRACE_LANE_MISC];
-        qemu_spin_lock(&f->misc_lock);
-    }
-    if (!lane_room(f, l, misc, 1 + (l->lost_pending ? 1 : 0))) {
-        goto lost;
-    }
-    /* announce, then stamp (see the top of this file) */
-    qatomic_set(&l->claim, LANE_STAMPING);
-    ts = stamp_ordered(l, mmiotrace_stamp_after_stores());
-    if (qatomic_read(&f->closed)) {
-        qatomic_set(&l->claim, LANE_IDLE);
-        qatomic_inc(&f->dropped);
-        goto lost;
-    }
-    qatomic_set(&l->claim, ts);
-    head = l->head;
-    if (l->lost_pending) {
-        /* the kernel's "Lost N events" marker, where the loss happened */
-        MmioTraceEvent *lost = &l->ring[head++ & l->mask];
-        memset(lost, 0, sizeof(*lost));
-        lost->type = MMIOTRACE_LOST;
-        lost->bar = -1;
-        lost->lost.count = l->lost_pending;
-        lost->ts = ts;
-        l->lost_pending = 0;
-        qatomic_store_release(&l->head, head);
-    }
-    l->ring[head & l->mask].ts = ts;
-    reserved = l;
-    return &l->ring[head & l->mask];
-
-lost:
-    if (misc) {
-        qemu_spin_unlock(&f->misc_lock);
-    }
-    return NULL;
-}
-
-void mmiotrace_file_commit(MmioTraceFile *f, MmioTraceEvent *ev)
-{
-    MmioTraceLane *l = reserved;
-    bool wake, urgent = false;
-    uint64_t head = l->head + 1;
-
-    qatomic_store_release(&l->head, head);
-    qatomic_store_release(&l->claim, LANE_IDLE);
-    if (head + PREFETCH_AHEAD - l->tail_seen <= l->mask) {
-        /* not a slot the writer has yet to read (a small ring that is nearly full) */
-        prefetch_for_write(&l->ring[(head + PREFETCH_AHEAD) & l->mask]);
-    }
-    wake = (ev->type != MMIOTRACE_READ && ev->type != MMIOTRACE_WRITE) ||
-           ev->ts - l->last_wake_ts >= mmiotrace_wake_latency_stamps;
-    if (head - l->tail_seen >= f->wake_batch && head >= l->backlog_check) {
-        uint64_t backlog;
-
-        l->tail_seen = qatomic_read(&l->tail);
-        backlog = head - l->tail_seen;
-        wake |= backlog >= f->wake_batch;
-        /* over half full: even a polling writer (a small ring fills between polls) */
-        urgent = backlog > (l->mask + 1) / 2;
-        /*
-         * A writer that lags by a batch is awake or being woken: look again a sixteenth
-         * of a batch later, not at every record (the tail's line is the writer's, and
-         * each wake-up costs a full barrier).
-         */
-        l->backlog_check = head + MAX(f->wake_batch / 16, 1);
-    }
-    if (wake) {
-        l->last_wake_ts = ev->ts;
-    }
-    if (lane_is_misc(f, l)) {
-        qemu_spin_unlock(&f->misc_lock);
-    }
-    if (wake || urgent) {
-        wake_writer(f, urgent);
-    }
-}
-
-uint8_t *mmiotrace_file_reserved_insn(MmioTraceEvent *slot)
-{
-    return reserved->insn_ring + (slot - reserved->ring) * MMIOTRACE_INSN_MAX;
 }
 
 void mmiotrace_file_push(MmioTraceFile *f, MmioTraceEvent *ev)

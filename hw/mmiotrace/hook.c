@@ -21,6 +21,7 @@
 #include "system/kvm.h"
 #include "system/hw_accel.h"
 #include "mmiotrace-int.h"
+#include "file-ring.h"
 #include "trace.h"
 
 __thread MemoryRegion *mmiotrace_dispatching;
@@ -62,9 +63,10 @@ static void push(MmioTraceFile *f, MmioTraceEvent *ev, bool defer)
  * The hot path: the record is written straight into its ring slot, with its PC (and
  * instruction, into the slot's side array) when cpu is given.
  */
-static void record_fast(MmioTraceDevice *d, MmioTraceRegion *r, uint64_t off,
-                        uint64_t gpa, unsigned size, uint64_t val, bool is_write,
-                        int vcpu, bool rejected, CPUState *cpu)
+static inline QEMU_ALWAYS_INLINE
+void record_fast(MmioTraceDevice *d, MmioTraceRegion *r, uint64_t off, uint64_t gpa,
+                 unsigned size, uint64_t val, bool is_write, int vcpu, bool rejected,
+                 CPUState *cpu)
 {
     MmioTraceEvent *ev = mmiotrace_file_reserve(d->file);
     bool known;
@@ -127,8 +129,10 @@ static __attribute__((noinline)) void record_deferred(MmioTraceDevice *d,
     push(d->file, &ev, true);
 }
 
-static void record(MmioTraceRegion *r, hwaddr addr, unsigned size, uint64_t val,
-                   bool is_write, bool nested, bool rejected)
+/* Both inline in their callers: a traced access's calls were a fifth of its cost. */
+static inline QEMU_ALWAYS_INLINE
+void record(MmioTraceRegion *r, hwaddr addr, unsigned size, uint64_t val,
+            bool is_write, bool nested, bool rejected)
 {
     MmioTraceDevice *d = r->dev;
     uint64_t off = r->base + addr;
@@ -198,8 +202,9 @@ static void flush_joined(void)
 }
 
 /* A piece of the access in progress; false if no access is in progress. */
-static bool join_piece(MmioTraceRegion *r, hwaddr addr, unsigned size, uint64_t v,
-                       bool is_write, bool rejected, bool nested)
+static inline QEMU_ALWAYS_INLINE
+bool join_piece(MmioTraceRegion *r, hwaddr addr, unsigned size, uint64_t v,
+                bool is_write, bool rejected, bool nested)
 {
     if (!acc.active || nested) {
         return false;

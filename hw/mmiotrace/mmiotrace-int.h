@@ -174,11 +174,10 @@ void mmiotrace_file_unref(MmioTraceFile *f);
  * merges the rings in stamp order.
  */
 void mmiotrace_file_push(MmioTraceFile *f, MmioTraceEvent *ev);
-/* The same in two steps, to fill the stamped slot in place (the per-access hot path). */
-MmioTraceEvent *mmiotrace_file_reserve(MmioTraceFile *f);
-void mmiotrace_file_commit(MmioTraceFile *f, MmioTraceEvent *ev);
-/* The instruction bytes of the slot reserved, not yet committed (MMIOTRACE_INSN_MAX) */
-uint8_t *mmiotrace_file_reserved_insn(MmioTraceEvent *slot);
+/*
+ * The same in two steps, to fill the stamped slot in place (the per-access hot path):
+ * mmiotrace_file_reserve and mmiotrace_file_commit, inline in file-ring.h.
+ */
 /* Wait until every event queued so far is written out. */
 void mmiotrace_file_sync(MmioTraceFile *f);
 int32_t mmiotrace_file_next_map_id(MmioTraceFile *f);
