@@ -379,11 +379,36 @@ static void divergence(MmioTraceReplay *s, const char *actual)
     }
 }
 
+/*
+ * An optional write at idx that the guest's write matches: the next required record, if
+ * only optional records (or consumed ones, events) come between and the write matches it
+ * too. Both stand for the same write (another recording's, inserted beside the first's):
+ * the one the recordings agree on is made, else its events would wait for it.
+ */
+static size_t required_twin(MmioTraceReplay *s, size_t idx, uint64_t value)
+{
+    const ReplayRec *o = replay_rec_at(s, idx), *r;
+
+    for (size_t i = idx + 1; i < idx + REORDER_TWIN_REACH && (r = replay_rec_at(s, i));
+         i++) {
+        if (r->done || is_event(r) || r->rw.opt) {
+            continue;
+        }
+        return matches(s, r, o->rw.bar, o->rw.off, o->rw.width, true, value) ? i : idx;
+    }
+    return idx;
+}
+
 /* The guest's access takes record idx (passed: required records before it pending). */
 static uint64_t consume(MmioTraceReplay *s, size_t idx, bool passed, bool write,
                         uint64_t value)
 {
     ReplayRec *cr = rec_mut(s, idx);
+
+    if (write && cr->rw.opt) {
+        idx = required_twin(s, idx, value);
+        cr = rec_mut(s, idx);
+    }
     ReplayRec c = *cr;
     uint64_t v = rec_value(s, &c);
 

@@ -285,6 +285,20 @@ def test_optional(trace, recorded):
             'the script\'s reads get their own values')
 
 
+def test_twin(trace, recorded):
+    """An optional copy of the script's write right before it (another recording's, inserted):
+    the required one is made, the copy is skipped."""
+    def twin(lines):
+        rw = rw_lines(lines)
+        return lines[:rw[1]] + [annotate(lines[rw[1]], 'opt=1')] + lines[rw[1]:]
+    path = edited(trace, 'optional-twin.txt', twin)
+    values, info, report = replay(path)
+    c.equal((values, info['divergences'], order_counts(report)[2:],
+             report.startswith('RESULT PASS')), (recorded, 0, (0, 1, 1), True),
+            'an optional copy of a write just before it: the required write is made, the copy '
+            'skipped')
+
+
 def test_bad_window(trace):
     for value, msg in (('5000', 'reorder-window=5000 is not 0 to 4096'),
                        ('-2', 'reorder-window=-2 is not 0 to 4096'),
@@ -405,6 +419,7 @@ if __name__ == '__main__':
     test_annotations(trace, recorded)
     test_reorder(trace, recorded)
     test_optional(trace, recorded)
+    test_twin(trace, recorded)
     test_bad_window(trace)
     test_stop_and_event(trace)
     test_bad_recordings(trace)
