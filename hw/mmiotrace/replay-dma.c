@@ -52,6 +52,10 @@ struct ReplayDma {
     uint64_t to_differ;         /* TO reads whose bytes differ from the recorded ones */
     uint64_t moved;             /* performed at another address than recorded */
     uint64_t learned_reg, learned_desc;
+    /* the last 4-byte register write: the low half of an address split in two */
+    bool have_low;
+    uint8_t low_bar;
+    uint64_t low_off, low_rec, low_run;
     ReplayDmaRefusal unrelocated, not_ram, incomplete;
 };
 
@@ -222,7 +226,7 @@ static bool relocate(ReplayDma *d, uint64_t addr, uint64_t len, uint64_t *out)
     return true;
 }
 
-/* A value the driver gave the device, recorded as rec and rec_width bytes wide. */
+/* A value the driver gave the device: rec recorded, run in this run. */
 static bool learn_value(MmioTraceReplay *s, uint64_t rec, uint64_t run)
 {
     if (!recorded_dma_address(s->dmastate, rec) || !dma_is_ram(s, run, 1)) {
@@ -232,12 +236,31 @@ static bool learn_value(MmioTraceReplay *s, uint64_t rec, uint64_t run)
     return true;
 }
 
+/*
+ * A register write: the guest's value against the recorded one. A 4-byte write right
+ * after one to the register 4 bytes below is also the high half of a 64-bit address
+ * (RDBAL then RDBAH, an NVMe queue base written in two halves).
+ */
 void replay_dma_learn_write(MmioTraceReplay *s, const ReplayRec *c, uint64_t value)
 {
-    if (s->dmastate && (c->rw.width == 4 || c->rw.width == 8) &&
-        learn_value(s, c->rw.value, value)) {
-        s->dmastate->learned_reg++;
+    ReplayDma *d = s->dmastate;
+    bool low;
+
+    if (!d || (c->rw.width != 4 && c->rw.width != 8)) {
+        return;
     }
+    d->learned_reg += learn_value(s, c->rw.value, value);
+    low = d->have_low && c->rw.width == 4 && d->low_bar == c->rw.bar &&
+          d->low_off + 4 == c->rw.off;
+    if (low && (c->rw.value || value)) {
+        d->learned_reg += learn_value(s, c->rw.value << 32 | d->low_rec,
+                                      value << 32 | d->low_run);
+    }
+    d->have_low = c->rw.width == 4 && !low;
+    d->low_bar = c->rw.bar;
+    d->low_off = c->rw.off;
+    d->low_rec = c->rw.value;
+    d->low_run = value;
 }
 
 /* The fields of a TO DMA's bytes: recorded (rec) against this run's (run). */

@@ -9,6 +9,7 @@ records into the buffer and the descriptor.
   received bytes land at this run's buffer, the write-back at this run's descriptor, and
   nothing at the recorded addresses;
 - a FROM record at an address no relocation covers is not performed, counted;
+- a 64-bit ring base written in two 4-byte halves is learned whole;
 - a relocation leading beyond guest RAM is refused, counted; a FROM record that kept fewer
   bytes than it moved is refused, counted;
 - with dma=off nothing is written; bus mastering off: every DMA refused, counted;
@@ -64,7 +65,7 @@ def recording(name, body):
     return path
 
 
-def run(trace, ring, props='', master=True):
+def run(trace, ring, props='', master=True, high=None):
     """The 'driver': its ring (at ring) holds a descriptor for this run's buffer; it tells
     the device the ring's address and reads a status register. Returns the bytes at this
     run's buffer and descriptor, at the recorded ones, and the report."""
@@ -78,6 +79,8 @@ def run(trace, ring, props='', master=True):
     q.writeq(ring, RUN_BUF)
     q.writeq(ring + 8, 0)
     q.writel(BAR + 0x80, ring)
+    if high is not None:
+        q.writel(BAR + 0x84, high)
     q.readl(BAR + 0x20)
 
     def mem(addr, n):
@@ -133,6 +136,23 @@ def test_identity():
             line_of(report, 'DMA:'))
 
 
+def test_split_address():
+    """A 64-bit ring base written in two 4-byte halves (RDBAL, then RDBAH): recorded above
+    4 GiB, below it in this run."""
+    rec_ring = (1 << 32) | REC_RING
+    trace = recording('dma-split.txt', [
+        rw('W', 0x80, REC_RING, ' match=0xfff'),
+        rw('W', 0x84, 1, ' match=0x0'),
+        dma('FROM', rec_ring + 8, WRITEBACK),
+        rw('R', 0x20, 0),
+    ])
+    got, report = run(trace, RUN_RING, high=0)
+    c.equal(got['wb'], WRITEBACK, 'a ring base recorded above 4 GiB in two register halves: '
+            "the write-back lands in this run's ring")
+    c.check('learned 1 times from register writes' in report and 'dma-refused=0' in report,
+            line_of(report, 'DMA relocations'))
+
+
 def test_refused(relocated):
     # this run's ring near the end of RAM: the recorded ring's second page maps beyond it
     ring = MEM - 0x1000
@@ -180,6 +200,7 @@ def test_malformed():
 if __name__ == '__main__':
     relocated = test_relocated()
     test_identity()
+    test_split_address()
     test_refused(relocated)
     test_malformed()
     sys.exit(c.done())
