@@ -333,13 +333,14 @@ void replay_dma_perform(MmioTraceReplay *s, const ReplayRec *r)
     d->moved += addr != r->dma.addr;
 }
 
-/* The DMA records in [from, to) of the replay (passed over with skipped polls). */
+/* The DMA records in [from, to) not yet performed (passed over with skipped polls). */
 void replay_dma_range(MmioTraceReplay *s, size_t from, size_t to)
 {
     for (size_t i = from; i < to; i++) {
-        const ReplayRec *r = replay_rec_at(s, i);
+        ReplayRec *r = (ReplayRec *)replay_rec_at(s, i);
 
-        if (r && r->type == MMIOTRACE_DMA) {
+        if (r && r->type == MMIOTRACE_DMA && !r->done) {
+            r->done = true;
             replay_dma_perform(s, r);
         }
     }
