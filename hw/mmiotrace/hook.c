@@ -36,8 +36,9 @@ bool mmiotrace_enabled;
  * QEMU itself makes meanwhile (a device touching a traced BAR from its handler) and
  * interrupts raised by the access are written after it.
  */
+__thread bool mmiotrace_access_in_progress;    /* an access is bracketed */
+
 static __thread struct {
-    bool active;
     bool kvm;
     bool is_write;
     bool rejected;
@@ -52,7 +53,7 @@ static __thread struct {
 /* Queue an event, or hold it back until the access in progress is recorded. */
 static void push(MmioTraceFile *f, MmioTraceEvent *ev, bool defer)
 {
-    if (defer && acc.active && acc.ndeferred < DEFERRED_MAX) {
+    if (defer && mmiotrace_access_in_progress && acc.ndeferred < DEFERRED_MAX) {
         acc.deferred[acc.ndeferred++] = *ev;
         return;
     }
@@ -89,7 +90,7 @@ void record_fast(MmioTraceDevice *d, MmioTraceRegion *r, uint64_t off, uint64_t 
     if (cpu) {
         uint8_t *insn = mmiotrace_file_reserved_insn(ev);
 
-        if (acc.active && acc.kvm) {
+        if (mmiotrace_access_in_progress && acc.kvm) {
             known = mmiotrace_kvm_access_pc(cpu, is_write, gpa, size, ev, insn,
                                             d->want_insn);
         } else {
@@ -143,7 +144,8 @@ void record(MmioTraceRegion *r, hwaddr addr, unsigned size, uint64_t val,
         return;
     }
     if (unlikely(r->via_alias) &&
-        (!acc.active || nested || addr < r->alias_start || addr >= r->alias_end)) {
+        (!mmiotrace_access_in_progress || nested || addr < r->alias_start ||
+         addr >= r->alias_end)) {
         return;     /* the aliased region reached otherwise: port I/O, QEMU itself */
     }
     if (size < 8) {
@@ -165,7 +167,7 @@ void record(MmioTraceRegion *r, hwaddr addr, unsigned size, uint64_t val,
     if (unlikely(d->pcidev_stale)) {
         mmiotrace_device_push_pcidev(d);
     }
-    if (!(nested && acc.active)) {
+    if (!(nested && mmiotrace_access_in_progress)) {
         record_fast(d, r, off, gpa, size, val, is_write, vcpu, rejected,
                     d->want_pc ? cpu : NULL);
         return;
@@ -206,7 +208,7 @@ static inline QEMU_ALWAYS_INLINE
 bool join_piece(MmioTraceRegion *r, hwaddr addr, unsigned size, uint64_t v,
                 bool is_write, bool rejected, bool nested)
 {
-    if (!acc.active || nested) {
+    if (!mmiotrace_access_in_progress || nested) {
         return false;
     }
     if (acc.len && (r != acc.region || addr != acc.addr + acc.len ||
@@ -230,10 +232,10 @@ bool join_piece(MmioTraceRegion *r, hwaddr addr, unsigned size, uint64_t v,
 
 void mmiotrace_access_begin(bool kvm)
 {
-    if (acc.active) {
+    if (mmiotrace_access_in_progress) {
         mmiotrace_access_end();     /* one left open (a longjmp out of an access) */
     }
-    acc.active = true;
+    mmiotrace_access_in_progress = true;
     acc.kvm = kvm;
     acc.len = 0;
     acc.ndeferred = 0;
@@ -242,7 +244,7 @@ void mmiotrace_access_begin(bool kvm)
 
 void mmiotrace_access_end(void)
 {
-    if (!acc.active) {
+    if (!mmiotrace_access_in_progress) {
         return;
     }
     if (likely(acc.len == 4 || acc.len == 1 || acc.len == 2 || acc.len == 8)) {
@@ -254,7 +256,7 @@ void mmiotrace_access_end(void)
     } else if (acc.len) {
         flush_joined();
     }
-    acc.active = false;
+    mmiotrace_access_in_progress = false;
     for (unsigned i = 0; i < acc.ndeferred; i++) {
         MmioTraceEvent *ev = &acc.deferred[i];
         mmiotrace_file_push(ev->dev->file, ev);
@@ -299,7 +301,7 @@ MemTxResult mmiotrace_dispatch_write(MemoryRegion *mr, hwaddr addr,
     MemTxResult res;
 
     /* a lone write is recorded before its effects (interrupts it raises come after) */
-    if (!acc.active || outer) {
+    if (!mmiotrace_access_in_progress || outer) {
         bool rejected = !memory_region_access_valid(mr, addr, size, true, attrs);
         record(r, addr, size, guest_value(data, op), true, outer, rejected);
     }
@@ -313,11 +315,6 @@ MemTxResult mmiotrace_dispatch_write(MemoryRegion *mr, hwaddr addr,
 void mmiotrace_push_after_access(MmioTraceDevice *d, MmioTraceEvent *ev)
 {
     push(d->file, ev, true);
-}
-
-bool mmiotrace_access_active(void)
-{
-    return acc.active;
 }
 
 void mmiotrace_mark(MmioTraceDevice *d, const char *text)

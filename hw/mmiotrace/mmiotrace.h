@@ -36,7 +36,7 @@ typedef struct MmioTracePciProps {
     uint32_t dma_bytes; /* mmiotrace-dma-bytes=N */
 } MmioTracePciProps;
 
-#define MMIOTRACE_DEFAULT_RING 65536
+#define MMIOTRACE_DEFAULT_RING 262144
 
 /* props.c: the properties whose values are QAPI enums */
 extern const PropertyInfo mmiotrace_prop_mode;
@@ -100,9 +100,15 @@ MemTxResult mmiotrace_dispatch_write(MemoryRegion *mr, hwaddr addr,
  * traced, so an untraced QEMU pays one test per KVM exit.
  */
 extern bool mmiotrace_enabled;
+extern __thread bool mmiotrace_access_in_progress;
 void mmiotrace_access_begin(bool kvm);
 void mmiotrace_access_end(void);
-bool mmiotrace_access_active(void);
+
+/* Is a guest access bracketed on this thread? (TCG's MMIO helpers, each access) */
+static inline bool mmiotrace_access_active(void)
+{
+    return mmiotrace_access_in_progress;
+}
 
 /*
  * dma.c: the DMA of devices traced with mmiotrace-dma=on, from the hooks in

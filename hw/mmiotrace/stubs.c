@@ -14,6 +14,7 @@
 
 __thread MemoryRegion *mmiotrace_dispatching;
 bool mmiotrace_enabled;
+__thread bool mmiotrace_access_in_progress;
 
 void mmiotrace_pci_class_init(ObjectClass *klass)
 {
@@ -65,11 +66,6 @@ void mmiotrace_access_begin(bool kvm)
 
 void mmiotrace_access_end(void)
 {
-}
-
-bool mmiotrace_access_active(void)
-{
-    return false;
 }
 
 void qmp_mmiotrace_start(const char *device, Error **errp)
