@@ -75,7 +75,7 @@ static const GOptionEntry entries[] = {
      "stop (default: end the run at the first divergence), log or continue", "WHAT"},
     {"reorder-window", 0, 0, G_OPTION_ARG_INT, &opt.reorder_window,
      "An access that does not match the next recorded one may take a later one, passing at "
-     "most N recorded accesses still to make (0-4096; default: 1024 for a recording with replay "
+     "most N recorded accesses still to make (0-4096; default: 32 for a recording with replay "
      "annotations, as hvmmio replay --learn writes, else 0: strict order)",
      "N"},
     {"output", 'o', 0, G_OPTION_ARG_FILENAME, &opt.outdir,

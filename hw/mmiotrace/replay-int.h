@@ -26,7 +26,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(MmioTraceReplay, MMIOTRACE_REPLAY)
 #define LOOKAHEAD_MAX 65536     /* recorded polls skipped at once (poll-tolerant) */
 #define CONTEXT 3
 #define REORDER_WINDOW_MAX 4096 /* reorder-window=N: at most this many */
-#define REORDER_WINDOW_ANNOTATED 1024 /* its default for a recording with annotations */
+#define REORDER_WINDOW_ANNOTATED 32 /* its default for a recording with annotations */
 #define REORDER_TWIN_REACH 64   /* records between an optional write and its twin */
 
 /* A record to replay: an access of the replayed device, or one of its interrupts. */

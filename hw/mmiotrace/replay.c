@@ -14,7 +14,7 @@
  *   on-divergence=log    report every divergence, resynchronise and go on
  *   on-divergence=continue  count divergences silently and go on
  *   reorder-window=N     an access may take a later record, passing up to N required
- *                        ones (default: 1024 if the recording has replay annotations,
+ *                        ones (default: 32 if the recording has replay annotations,
  *                        else 0); records marked opt=1 may be left out (replay-match.c)
  *   dma=on               perform the recorded DMA, relocated (replay-dma.c)
  *
@@ -318,7 +318,7 @@ static void replay_class_init(ObjectClass *klass, const void *data)
                                           "to this file");
     object_class_property_set_description(klass, "reorder-window", "required records "
                                           "an access may be made ahead of (0-4096; "
-                                          "default -1: 1024 for a recording with replay "
+                                          "default -1: 32 for a recording with replay "
                                           "annotations, else 0)");
     object_class_property_set_description(klass, "dma", "perform the recorded DMA at "
                                           "the addresses the driver gave (default on)");

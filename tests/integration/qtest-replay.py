@@ -224,11 +224,11 @@ def test_reorder(trace, recorded):
     c.check(info['divergences'] > 0 and 'expected W 8 bar=0 off=0x80' in report,
             'reorder-window=1: W 0x4 would pass two pending records: a divergence, expected the '
             'first pending one')
-    # an annotated recording (any annotation) gets the default window, 1024
+    # an annotated recording (any annotation) gets the default window, 32
     path = edited(trace, 'reorder-annotated.txt', lambda ls: swapped(ls, 'poll=tolerant'))
     values, info, report = replay(path)
-    c.equal((values, info['divergences'], order_counts(report)[:2]), (recorded, 0, (6, 1024)),
-            'a recording with replay annotations: reorder-window 1024 by default, it replays')
+    c.equal((values, info['divergences'], order_counts(report)[:2]), (recorded, 0, (6, 32)),
+            'a recording with replay annotations: reorder-window 32 by default, it replays')
 
     def altered(lines):
         lines = swapped(lines, 'poll=tolerant')

@@ -31,11 +31,14 @@ grep -q 'first divergence at record' "$OUT/strict.txt" ||
 pass "the unannotated recording diverges: $(grep -m1 -A1 'first divergence' "$OUT/strict.txt" |
 	tail -1 | tr -s ' ')"
 
-# the learned recording: no divergence, twice (the guest's timing differs from run to run)
+# the learned recording: no divergence, twice (the guest's timing differs from run to run).
+# With reorder-window 1024: the replayed guest may write the ITR register a watchdog round
+# earlier than both recordings did (an interrupt taken as two, not one), about 500 records
+# ahead; the default window (32) reports that as a divergence.
 for try in 1 2; do
 	dir=$OUT/replay$try
-	"$HVMMIO" replay --accel tcg -q "$OUT/annotated.trace" --scenario e1000e-probe -o "$dir" \
-		>"$dir.txt" 2>&1 || true
+	"$HVMMIO" replay --accel tcg -q "$OUT/annotated.trace" --scenario e1000e-probe \
+		--reorder-window 1024 -o "$dir" >"$dir.txt" 2>&1 || true
 	grep -q ', 0 divergences,' "$dir.txt" || { cat "$dir.txt"; fail "replay $try: divergences"; }
 	grep -q '^  tolerated (order): ' "$dir.txt" || { cat "$dir.txt"; fail "replay $try: no counts"; }
 	echo "# replay $try: $(grep -E '^  (consumed|tolerated \(order\))' "$dir.txt" | tr -s ' ' |
