@@ -210,7 +210,7 @@ static inline uint64_t mmiotrace_stamp_after_stores(void)
          * needed before RDTSC either: the barrier interrupts the producer, and what
          * had not retired by then (the RDTSC among it) executes again after it. The
          * stamps' order within a lane and under the BQL is kept by the producer
-         * (file-ring.c: stamp_ordered).
+         * (file-ring.h: ring_stamp_ordered).
          */
         barrier();
         return mmiotrace_stamp_now();
