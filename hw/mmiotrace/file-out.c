@@ -330,10 +330,18 @@ static void out_write_frame(MmioTraceFile *f)
 /*
  * Write out the buffer: all of it with flush, else at least the whole direct blocks.
  *
- * A regular file is written with O_DIRECT where its file system allows it. A trace is
- * written once and read later, and through the page cache each new page costs the
- * writer a page allocation, a copy and later writeback: measured on these virtual
- * machines, 2.6 s of CPU per GB buffered against 0.17 s direct (dd, 512 KiB blocks).
+ * A regular file is written through the page cache, or with O_DIRECT
+ * (mmiotrace-direct=on) where its file system allows it. Through the page cache each
+ * new page costs the writer a page allocation and a copy, the kernel's flusher threads
+ * write it back, and the trace takes page cache until the kernel evicts it (measured on
+ * these virtual machines: 2.6 s of CPU per GB buffered against 0.17 s direct, dd, 512
+ * KiB blocks). But a direct write returns only once the disk has it, and the writer
+ * formats nothing meanwhile: with a CPU hog beside the guest, a traced access cost
+ * 1.22-1.51 (reads) and 1.61-1.70 (writes) times an untraced one direct, 1.13-1.28 and
+ * 1.13-1.32 buffered (hvmmio bench --probe --hog 1, three alternating runs of each);
+ * on an idle machine the two are alike. Writing back and dropping the pages behind the
+ * writer (sync_file_range, POSIX_FADV_DONTNEED) made the writer wait for the disk's
+ * queue again, so buffered writes leave the page cache to the kernel.
  * Direct writes take whole blocks from the aligned buffer; what is left (less than a
  * block) stays at the head of the buffer. A flush also writes that rest through the
  * buffered descriptor at the same offset, so the file is complete whenever the writer

@@ -56,7 +56,7 @@ extern const PropertyInfo mmiotrace_prop_replay_on_divergence;
                        MmioTraceMode),                                    \
     DEFINE_PROP_UINT32("mmiotrace-ring", _state, _f.ring,                 \
                        MMIOTRACE_DEFAULT_RING),                           \
-    DEFINE_PROP_BOOL("mmiotrace-direct", _state, _f.direct, true),        \
+    DEFINE_PROP_BOOL("mmiotrace-direct", _state, _f.direct, false),       \
     DEFINE_PROP_BOOL("mmiotrace-dma", _state, _f.dma, false),             \
     DEFINE_PROP_UINT32("mmiotrace-dma-bytes", _state, _f.dma_bytes, 64)
 
