@@ -15,10 +15,7 @@ echo "result $result checks $(cat $P/checks)" >verdict
 rmmod hvmmio_testdrv
 mark "hvmmio demo: e1000e"
 step e1000e
-modprobe e1000e || fail "modprobe e1000e failed"
-n=0
-while [ ! -e /sys/class/net/eth0 ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
-[ -e /sys/class/net/eth0 ] || fail "no eth0 after loading e1000e"
+load_e1000e
 ip link set eth0 up || fail "cannot bring eth0 up"
 sleep 1
 cat /sys/class/net/eth0/address >mac.txt

@@ -10,10 +10,7 @@
 . /scenarios/lib.sh
 
 step load-e1000e
-modprobe e1000e || fail "modprobe e1000e failed"
-n=0
-while [ ! -e /sys/class/net/eth0 ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
-[ -e /sys/class/net/eth0 ] || fail "no eth0 after loading e1000e"
+load_e1000e
 # no IPv6: its router solicitations and DAD would send frames at random times
 [ -e /proc/sys/net/ipv6/conf/eth0/disable_ipv6 ] && echo 1 >/proc/sys/net/ipv6/conf/eth0/disable_ipv6
 step link-up

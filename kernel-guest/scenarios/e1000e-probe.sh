@@ -6,10 +6,7 @@ step mmiotrace-on
 mmiotrace_start guest-mmiotrace.txt
 mark "hvmmio: e1000e probe"
 step load-e1000e
-modprobe e1000e || fail "modprobe e1000e failed"
-n=0
-while [ ! -e /sys/class/net/eth0 ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
-[ -e /sys/class/net/eth0 ] || fail "no eth0 after loading e1000e"
+load_e1000e
 step link-up
 ip link set eth0 up || fail "cannot bring eth0 up"
 sleep 1

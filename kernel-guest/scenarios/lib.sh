@@ -150,3 +150,11 @@ rmmod() {
 save_symbols() {
 	modsyms_snap "$(modsyms_next)"
 }
+
+# Load the e1000e driver and wait (up to 5 s) for its eth0.
+load_e1000e() {
+	modprobe e1000e || fail "modprobe e1000e failed"
+	n=0
+	while [ ! -e /sys/class/net/eth0 ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+	[ -e /sys/class/net/eth0 ] || fail "no eth0 after loading e1000e"
+}
