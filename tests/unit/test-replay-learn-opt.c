@@ -60,10 +60,13 @@ static void test_optional(void)
  * both of run 1's are opt=1 (a replay may make it once); W 0x100 = 9 alone is not the block. */
 static void test_repeated(void)
 {
-    struct acc r1[20] = {{'W', 0x100, 9}}, r2[27] = {{'W', 0x100, 9}};
+    struct acc r1[18] = {{'W', 0x100, 9}}, r2[26] = {{'W', 0x100, 9}};
     for (int i = 0; i < 24; i++) {
         struct acc a = {'W', 0x100 + i % 8 * 4, i % 8};
-        r1[1 + i] = i < 16 ? a : r1[1 + i], r2[1 + i] = a;
+        if (i < 16) {
+            r1[1 + i] = a;
+        }
+        r2[1 + i] = a;
     }
     r1[17] = r2[25] = (struct acc){'R', 0x8, 0};
     g_autofree char *p1 = write_rec("b1.txt", r1, 18, NULL),
@@ -73,7 +76,9 @@ static void test_repeated(void)
     struct rl_summary s;
     g_autoptr(GError) err = NULL;
     g_assert_cmpint(rl_learn(2, paths, out, NULL, &s, &err), ==, 0);
-    g_assert_cmpuint(s.optional * 10000 + s.inserted * 100 + s.repeated, ==, 816);
+    g_assert_cmpuint(s.optional, ==, 0);
+    g_assert_cmpuint(s.inserted, ==, 8);
+    g_assert_cmpuint(s.repeated, ==, 16);
     rl_summary_clear(&s);
 }
 
