@@ -175,6 +175,12 @@ void record(MmioTraceRegion *r, hwaddr addr, unsigned size, uint64_t val,
     record_deferred(d, r, off, gpa, size, val, is_write, vcpu, rejected);
 }
 
+/* A width the format has a name for. */
+static inline bool proper_width(unsigned len)
+{
+    return len == 4 || len == 1 || len == 2 || len == 8;
+}
+
 /*
  * Record the joined access. A width the format has no name for (3, 5, 6, 7 bytes: what
  * is left of an access on one side of a page boundary) is written as naturally aligned
@@ -186,13 +192,14 @@ static void flush_joined(void)
     uint64_t value = acc.value;
     unsigned left = acc.len;
 
+    if (proper_width(left)) {
+        left = 0;   /* a whole access of a proper width, aligned or not */
+        record(acc.region, addr, acc.len, value, acc.is_write, false, acc.rejected);
+    }
     while (left) {
         unsigned size = 8;
         while (size > left || (addr & (size - 1))) {
             size >>= 1;
-        }
-        if (left == acc.len && (left == 1 || left == 2 || left == 4 || left == 8)) {
-            size = left;    /* a whole access of a proper width, aligned or not */
         }
         record(acc.region, addr, size, value, acc.is_write, false, acc.rejected);
         addr += size;
@@ -247,8 +254,8 @@ void mmiotrace_access_end(void)
     if (!mmiotrace_access_in_progress) {
         return;
     }
-    if (likely(acc.len == 4 || acc.len == 1 || acc.len == 2 || acc.len == 8)) {
-        /* the usual access: one piece of a proper width */
+    if (likely(proper_width(acc.len))) {
+        /* the usual access, recorded here without a call (flush_joined's first case) */
         record(acc.region, acc.addr, acc.len, acc.value, acc.is_write, false,
                acc.rejected);
         acc.len = 0;

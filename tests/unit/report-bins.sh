@@ -8,11 +8,7 @@
 set -u
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-n=0
-check() {
-	n=$((n + 1))
-	if eval "$2"; then echo "ok $n - $1"; else echo "not ok $n - $1"; fi
-}
+. "$(dirname "$0")/../lib/tap.sh"
 gen() { # RECORDS SEED REGISTERS
 	python3 - "$@" <<'PY'
 import random, sys

@@ -13,11 +13,7 @@ if [ -z "$chrome" ]; then
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-n=0
-check() {
-	n=$((n + 1))
-	if eval "$2"; then echo "ok $n - $1"; else echo "not ok $n - $1"; fi
-}
+. "$(dirname "$0")/../lib/tap.sh"
 echo "1..9"
 "$HVMMIO" report "$trace" -o "$tmp/report.html" --regs "$map" 2>"$tmp/err"
 check "report exits 0" '[ $? = 0 ]'

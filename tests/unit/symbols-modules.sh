@@ -7,11 +7,7 @@
 set -u
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-n=0
-check() {
-	n=$((n + 1))
-	if eval "$2"; then echo "ok $n - $1"; else echo "not ok $n - $1"; fi
-}
+. "$(dirname "$0")/../lib/tap.sh"
 # hvmmio_testdrv at 0xffffffffc0100000 (8 KiB; events 1-2), then e1000e at the same address
 # (16 KiB; event 3 on); and a plain symbol outside both
 printf '%s\n' '# hvmmio-module hvmmio_testdrv 0xffffffffc0100000 8192 loaded=1 unloaded=2' \

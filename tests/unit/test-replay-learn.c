@@ -100,7 +100,8 @@ static void expect_align(const struct acc *a, size_t na, const struct acc *b, si
     g_array_free(rb.tok, TRUE);
 }
 
-static void test_align(void)
+/* Two hand-made alignments (test_align; test_resync with the one-pass aligner). */
+static void expect_two_alignments(void)
 {
     /* tokens A: W0 R8(x3) W10 W20 R30; B: W0 R8(x1) W20 W40 R30: common W0 R8 W20 R30 */
     const struct acc a[] = {{'W', 0, 1},    {'R', 8, 0},    {'R', 8, 0},   {'R', 8, 1},
@@ -113,6 +114,11 @@ static void test_align(void)
     const struct acc c[] = {{'W', 0x99, 0}, {'W', 1, 0}, {'W', 2, 0}, {'W', 3, 0}};
     const struct acc d[] = {{'W', 1, 0}, {'W', 2, 0}, {'W', 0x77, 0}, {'W', 3, 0}};
     expect_align(c, 4, d, 4, (const int32_t[]){-1, 0, 1, 3}, (const int32_t[]){1, 2, -1, 3});
+}
+
+static void test_align(void)
+{
+    expect_two_alignments();
     /* R and W of one register are different keys */
     const struct acc e[] = {{'R', 4, 0}, {'W', 4, 0}, {'R', 8, 0}};
     const struct acc f[] = {{'W', 4, 0}, {'W', 8, 0}};
@@ -494,15 +500,7 @@ static void test_resync(void)
     uint64_t saved = rl_cells_max;
 
     rl_cells_max = 0;
-    const struct acc a[] = {{'W', 0, 1},    {'R', 8, 0},    {'R', 8, 0},   {'R', 8, 1},
-                            {'W', 0x10, 0}, {'W', 0x20, 0}, {'R', 0x30, 0}};
-    const struct acc b[] = {
-        {'W', 0, 1}, {'R', 8, 1}, {'W', 0x20, 0}, {'W', 0x40, 0}, {'R', 0x30, 0}};
-    expect_align(a, G_N_ELEMENTS(a), b, G_N_ELEMENTS(b), (const int32_t[]){0, 1, -1, 2, 4},
-                 (const int32_t[]){0, 1, 3, -1, 4});
-    const struct acc c[] = {{'W', 0x99, 0}, {'W', 1, 0}, {'W', 2, 0}, {'W', 3, 0}};
-    const struct acc d[] = {{'W', 1, 0}, {'W', 2, 0}, {'W', 0x77, 0}, {'W', 3, 0}};
-    expect_align(c, 4, d, 4, (const int32_t[]){-1, 0, 1, 3}, (const int32_t[]){1, 2, -1, 3});
+    expect_two_alignments();
     test_learn_two();
     /* the e1000e recordings: fewer aligned than exactly (3859), none lost from sight */
     const char *fixtures = g_getenv("FIXTURES");
