@@ -71,17 +71,44 @@ static int handled_twice(MmioTraceReplay *s, size_t i)
     return 0;
 }
 
+/* The recorded time of the first access after index i (0: none near). */
+static uint64_t next_access_ns(MmioTraceReplay *s, size_t i)
+{
+    const ReplayRec *r;
+
+    for (size_t j = i + 1; j < i + REPLAY_IRQ_LOOKAHEAD && (r = replay_rec_at(s, j));
+         j++) {
+        if (r->type == MMIOTRACE_READ || r->type == MMIOTRACE_WRITE) {
+            return r->ns;
+        }
+    }
+    return 0;
+}
+
 /*
  * The recorded delay before r (at index i) has not passed since the record before it was
  * replayed. A guest access delivers the events at pos at once, not those after records
  * still pending (optional ones the access may match).
+ *
+ * An event early in a long recorded gap (its delay less than half the time from it to the
+ * next access) is performed at once: the replayed guest keeps another pace than the
+ * recorded one, and under TCG a loaded host may run the timer late, so waiting let the
+ * guest make the next access first (e1000e-net: the receive interrupt re-raised by
+ * throttling 123 us after the handler's EITR write and 4.2 ms before the poll's IMS
+ * write; raised after the IMS write, its handler ran after the poll and wrote EITR
+ * again).
  */
 static bool event_waits(MmioTraceReplay *s, const ReplayRec *r, size_t i)
 {
     int64_t now, due;
+    uint64_t next;
 
     if ((s->events_now && i == s->pos) || !s->last_virt_ns ||
         r->ns <= s->last_rec_ns + REPLAY_EVENT_SLACK_NS) {
+        return false;
+    }
+    next = next_access_ns(s, i);
+    if (next > r->ns && next - r->ns > 2 * (r->ns - s->last_rec_ns)) {
         return false;
     }
     now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);

@@ -15,7 +15,8 @@ QEMU's edu device is replayed in place of it by the same access script.
   and a change beyond the window or a record no tolerance covers still diverges;
 - recorded interrupts out of order: not raised before the access recorded right before them
   (a block from after them made first), and the read after one is answered by the record
-  after it, not by an optional copy before it.
+  after it, not by an optional copy before it; one early in a long recorded gap is raised
+  at once, not after its delay.
 """
 import os
 import re
@@ -471,6 +472,45 @@ def test_irq_place(path):
             'optional copy before it (0x999); PASS')
 
 
+def test_irq_delay(path):
+    """A recorded interrupt 100 us after the write before it (the edu recording, its times
+    edited; under qtest the virtual clock moves only when stepped, so a waiting interrupt is
+    raised at the script's next access): early in a 10 ms gap before the next access, it is raised
+    with the write; in a 150 us gap, it waits its delay."""
+    lines = open(path).read().splitlines(keepends=True)
+    rw = rw_lines(lines)
+    irq = rw[0] + 1
+    t0 = int(re.search(r' ns=(\d+)', lines[rw[0]]).group(1))
+
+    def retime(line, ns, field):
+        f = line.split(' ')
+        us = (ns + 500) // 1000
+        f[field] = f'{us // 1000000}.{us % 1000000:06d}'
+        return re.sub(r' ns=\d+', f' ns={ns}', ' '.join(f))
+
+    def timed(irq_ns, next_ns):
+        def edit(ls):
+            ls = list(ls)
+            ls[irq] = retime(ls[irq], t0 + irq_ns, 1)
+            ls[rw[1]] = retime(ls[rw[1]], t0 + next_ns, 2)
+            return ls
+        return edit
+    for name, next_ns, want in (('long-gap', 10000000, True), ('short-gap', 150000, False)):
+        trace = edited(path, f'irq-delay-{name}.txt', timed(100000, next_ns))
+        q = Qemu(['-device', f'mmiotrace-replay,id=r0,addr={SLOT},trace={trace}'])
+        q.start()
+        q.qtest('irq_intercept_in ioapic')
+        q.pci_map_bar(SLOT, 0, BAR)
+        q.clock_step(1000000)   # (at virtual time 0 nothing waits)
+        q.writel(BAR + 0x60, 0x1)
+        with_write = [i[0] for i in q.irqs]
+        status = q.readl(BAR + 0x24)
+        q.quit()
+        c.equal((with_write == ['raise'], status), (want, 1),
+                f'an interrupt 100 us after the write, {next_ns // 1000} us before the next '
+                f'access: {"raised with the write" if want else "waits its delay"}')
+
+
 if __name__ == '__main__':
     trace, recorded = record()
     c.equal(recorded[:2], [0x010000ed, 0xf0f0f0f0], 'recording: edu answered as documented')
@@ -486,4 +526,5 @@ if __name__ == '__main__':
     test_bad_recordings(trace)
     irq_trace = test_interrupts()
     test_irq_place(irq_trace)
+    test_irq_delay(irq_trace)
     sys.exit(c.done())
