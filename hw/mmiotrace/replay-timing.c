@@ -6,7 +6,8 @@
  * device's own timers: a received frame, autonegotiation done, an interrupt re-raised by
  * its throttling) waits as long after that record was replayed (at most
  * REPLAY_EVENT_DELAY_MAX_NS), unless the guest makes an access first: then it is
- * delivered before that access is matched.
+ * delivered before that access is matched. One early in a long gap before the next
+ * access is delivered at once (event_waits).
  *
  * A recorded MSI/MSI-X message again on the vector raised last, with no guest access
  * since: raised at once, the two edges merge into one interrupt. That is right when the
