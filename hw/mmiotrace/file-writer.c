@@ -331,7 +331,7 @@ static void writer_flush_idle(MmioTraceFile *f, unsigned empty_polls,
     uint64_t now = get_clock();
     bool asked = qatomic_read(&f->flush_req);
 
-    if (f->buf_len <= f->buf_synced) {
+    if (!mmiotrace_out_pending(f)) {
         return;
     }
     if (asked || empty_polls >= WRITER_FLUSH_POLLS ||
