@@ -62,7 +62,13 @@ static bool is_event(const ReplayRec *r)
     return r->type != MMIOTRACE_READ && r->type != MMIOTRACE_WRITE;
 }
 
-static void fire_event(MmioTraceReplay *s, const ReplayRec *r)
+/*
+ * The event r at index i. A raised interrupt makes the record after it the successor
+ * (take_successor): the guest's next access is likely its handler's, which the recording
+ * has after the interrupt, not an optional copy of it before (another recording's, where
+ * the handler ran earlier).
+ */
+static void fire_event(MmioTraceReplay *s, const ReplayRec *r, size_t i)
 {
     s->last_rec_ns = r->ns;
     s->last_virt_ns = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
@@ -70,6 +76,9 @@ static void fire_event(MmioTraceReplay *s, const ReplayRec *r)
         replay_dma_perform(s, r);   /* in order with the interrupts */
     } else {
         fire_irq(s, r);
+        if (r->irq.kind != MMIOTRACE_IRQ_INTX || (r->irq.data & 1)) {
+            s->resume = i + 1;
+        }
     }
 }
 
@@ -85,7 +94,7 @@ static void raise_irqs(MmioTraceReplay *s)
         }
         s->pos++;
         if (!r->done) {
-            fire_event(s, r);
+            fire_event(s, r, s->pos - 1);
         }
     }
     if (r && (r->rw.opt || s->pos < s->frontier)) {
@@ -223,11 +232,21 @@ static bool take_successor(MmioTraceReplay *s, int bar, hwaddr off, unsigned siz
  * After an access out of order, or with an optional record at pos: the events the guest
  * has passed (before the frontier, or after only optional records) are performed,
  * optional records the guest has left window required records behind are skipped, and
- * pos moves to the first pending record.
+ * pos moves to the first pending record. Left behind: before the successor (resume) too,
+ * not ahead on the guest's path (records after it made early, out of order, or the
+ * handler's accesses right after an interrupt just raised).
+ *
+ * An event whose last required access before it is still pending waits for it, and the
+ * events and records after it wait too, though the guest took records after it: the guest
+ * has not reached the place where the device made it. The access before an interrupt is
+ * often its cause (e1000e's watchdog writes ICS, the device raises the receive
+ * interrupt); a guest that made a block from after it early (a receive-mode update before
+ * the watchdog, as a loaded host schedules the two) must not get it before.
  */
 static void reorder_settle(MmioTraceReplay *s)
 {
     unsigned behind = 0, limit = MAX(s->window, 1);
+    bool before_pending = false;    /* the last required access seen is pending */
     ReplayRec *r;
     size_t i;
 
@@ -237,19 +256,22 @@ static void reorder_settle(MmioTraceReplay *s)
     for (i = s->pos; i < s->pos + LOOKAHEAD_MAX && (r = rec_mut(s, i)); i++) {
         if (r->done) {
             behind -= i < s->frontier && required(r);
+            before_pending &= !required(r);
         } else if (is_event(r)) {
-            if (replay_event_waits(s, r)) {
+            if (before_pending || replay_event_waits(s, r)) {
                 break;
             }
             r->done = true;
-            fire_event(s, r);
-        } else if (r->rw.opt && behind >= limit) {
+            fire_event(s, r, i);
+        } else if (r->rw.opt && behind >= limit && i < s->resume) {
             r->done = true;
             s->opt_skipped++;
         } else if (!r->rw.opt && i >= s->frontier) {
             break;
         } else if (i >= s->frontier + REORDER_WINDOW_MAX) {
             break;
+        } else {
+            before_pending |= !r->rw.opt;
         }
     }
     while ((r = rec_mut(s, s->pos)) && r->done) {

@@ -12,7 +12,10 @@ QEMU's edu device is replayed in place of it by the same access script.
 - reordering (reorder-window=N) and optional records (opt=1) on synthetic recordings: blocks
   that trade places replay within the window, reads taken out of order return their own
   record's values, optional records may be left out; strict stays strict without annotations,
-  and a change beyond the window or a record no tolerance covers still diverges.
+  and a change beyond the window or a record no tolerance covers still diverges;
+- recorded interrupts out of order: not raised before the access recorded right before them
+  (a block from after them made first), and the read after one is answered by the record
+  after it, not by an optional copy before it.
 """
 import os
 import re
@@ -416,6 +419,64 @@ def test_interrupts():
     c.equal((rep_raise, rep_all, rep_status), (rec_raise, rec_all, status),
             'the replay device raises and lowers the line at the same points, reads match')
     c.check(open(report).read().startswith('RESULT PASS'), 'the interrupt recording replays')
+    return path
+
+
+def test_irq_place(path):
+    """Where a recorded interrupt is raised when the script goes out of order, on the edu
+    interrupt recording (W 0x60, IRQ raise, R 0x24, W 0x64, IRQ lower, R 0x24)."""
+    lines = open(path).read().splitlines(keepends=True)
+    rw = rw_lines(lines)
+    irq = rw[0] + 1
+    report = os.path.join(OUT, 'irq-place-report.txt')
+
+    def run(trace, before):
+        q = Qemu(['-device', f'mmiotrace-replay,id=r0,addr={SLOT},trace={trace},'
+                  f'report={report},reorder-window=8'])
+        q.start()
+        q.qtest('irq_intercept_in ioapic')
+        q.pci_map_bar(SLOT, 0, BAR)
+        got = before(q)
+        early = list(q.irqs)
+        q.writel(BAR + 0x60, 0x1)
+        raised = list(q.irqs)
+        got += [q.readl(BAR + 0x24)]
+        q.writel(BAR + 0x64, 0x1)
+        got += [q.readl(BAR + 0x24)]
+        q.quit()
+        return early, raised, got, open(report).read()
+
+    # a block recorded after the interrupts, made first: the interrupt waits for the access
+    # recorded before it (its cause, W 0x60), though the script took records after it
+    tail = [access(lines[rw[0]], 0x4, 0x0f0f0f0f), access(lines[rw[1]], 0x4, 0xf0f0f0f0)]
+    trace = edited(path, 'irq-after-block.txt', lambda ls: ls + tail)
+    early, raised, got, text = run(trace, lambda q: [q.writel(BAR + 4, 0x0f0f0f0f),
+                                                     q.readl(BAR + 4)][1:])
+    c.equal((early, raised[-1:], got, text.startswith('RESULT PASS')),
+            ([], [['raise', raised[-1][1] if raised else '?']], [0xf0f0f0f0, 1, 0], True),
+            'a block from after the interrupt made first: the interrupt is not raised before '
+            'the write recorded before it, then raised at it; PASS')
+    # the same with the handler's read optional and a longer block (8 required records, the
+    # window): the read is not skipped as left behind when the interrupt is raised, though
+    # the records after it were made: it is the guest's next record
+    def optional_read(ls):
+        ls = list(ls)
+        ls[rw[1]] = annotate(ls[rw[1]], 'opt=1')
+        return ls + tail * 4
+    trace = edited(path, 'irq-after-long-block.txt', optional_read)
+    early, raised, got, text = run(trace, lambda q: [
+        v for _ in range(4) for v in (q.writel(BAR + 4, 0x0f0f0f0f), q.readl(BAR + 4))][1::2])
+    c.equal((early, got, text.startswith('RESULT PASS')), ([], [0xf0f0f0f0] * 4 + [1, 0], True),
+            'with 8 records from after the interrupt made first, the optional read after it is '
+            'still the handler\'s (1); PASS')
+    # an optional copy of the handler's read before the interrupt (another recording's, where
+    # the handler ran earlier): the read after the interrupt is answered by the record after it
+    trace = edited(path, 'irq-optional-copy.txt', lambda ls: ls[:irq] + [
+        access(ls[rw[1]], 0x24, 0x999, 'opt=1')] + ls[irq:])
+    early, raised, got, text = run(trace, lambda q: [])
+    c.equal((got, text.startswith('RESULT PASS')), ([1, 0], True),
+            'after a raised interrupt, the record after it answers the next read (1), not an '
+            'optional copy before it (0x999); PASS')
 
 
 if __name__ == '__main__':
@@ -431,5 +492,6 @@ if __name__ == '__main__':
     test_bad_window(trace)
     test_stop_and_event(trace)
     test_bad_recordings(trace)
-    test_interrupts()
+    irq_trace = test_interrupts()
+    test_irq_place(irq_trace)
     sys.exit(c.done())
