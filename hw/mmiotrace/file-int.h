@@ -288,5 +288,6 @@ void mmiotrace_ring_close(MmioTraceFile *f);
 /* file-writer.c */
 void mmiotrace_writer_format(MmioTraceFile *f, MmioTraceEvent *ev, const uint8_t *insn);
 void *mmiotrace_writer_thread(void *opaque);
+void mmiotrace_thread_set_batch(void);
 
 #endif

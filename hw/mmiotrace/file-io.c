@@ -17,6 +17,7 @@ static void *io_thread(void *opaque)
 {
     MmioTraceFile *f = opaque;
 
+    mmiotrace_thread_set_batch();   /* woken, it must not preempt a vCPU either */
     qemu_mutex_lock(&f->io_lock);
     for (;;) {
         while (!f->io_busy && !f->io_quit) {
