@@ -55,8 +55,8 @@ void mmiotrace_pci_class_init(ObjectClass *klass)
         { "mmiotrace-ring", "hvmmio: records the buffer between vCPUs and the "
           "writer holds (power of two)" },
         { "mmiotrace-direct", "hvmmio: write a regular trace file with O_DIRECT "
-          "where its file system allows it (default on): no page cache, a "
-          "fraction of the writer's CPU" },
+          "where its file system allows it: no page cache; an I/O thread "
+          "makes the writes while the writer formats" },
         { "mmiotrace-dma", "hvmmio: record the DMA the device makes through "
           "its bus-master address space (DMA records; emulated devices) and "
           "the IOMMU mappings programmed for it (DMAMAP records; vfio)" },

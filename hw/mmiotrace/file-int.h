@@ -5,6 +5,7 @@
  *   file-ring.c    the producers' side: the bounded ring of events, waiting, waking
  *   file-writer.c  the writer thread: events to records to text
  *   file-out.c     the output: buffered and O_DIRECT writes, write errors, Lost markers
+ *   file-io.c      the I/O thread that makes the direct writes while the writer formats
  *   file-clock.c   time stamps (TSC or CLOCK_MONOTONIC) and their conversion to ns
  *
  * Who owns which field is in the struct's comments and in docs/architecture.md.
@@ -17,7 +18,13 @@
 #include "qemu/timer.h"
 #include "mmiotrace-int.h"
 
+/*
+ * The writer formats into a buffer of OUT_BUF_SIZE bytes. Each buffer is allocated twice
+ * as large: after a failed direct write, the buffer that was in flight takes the one
+ * formatted meanwhile after it (file-out.c: out_io_failed).
+ */
 #define OUT_BUF_SIZE (512 * 1024)
+#define OUT_BUF_ALLOC (2 * OUT_BUF_SIZE)
 #define OUT_DIRECT_ALIGN 4096   /* offsets, lengths and the buffer of direct writes */
 
 /*
@@ -165,6 +172,25 @@ struct MmioTraceFile {
     GHashTable *map_dev;        /* writer: MAP id -> device name (lines without dev=) */
     bool want_direct;       /* mmiotrace-direct, for the files of mmiotrace-rotate */
 
+    /*
+     * Direct writes, made by the I/O thread (file-io.c) from the buffer the writer has
+     * just filled, while it formats into the other (buf_spare). The writer owns
+     * buf_spare and io_pending; io_busy and io_quit are under io_lock; the job's fields
+     * are the I/O thread's while io_busy.
+     */
+    char *buf_spare;        /* the other buffer: in flight while io_pending */
+    size_t io_pending;      /* bytes handed to the I/O thread, not accounted yet */
+    uint64_t io_stalls;     /* the writer had to wait for a write in flight */
+    bool io_started;        /* the I/O thread exists */
+    QemuThread io_thread;
+    QemuMutex io_lock;
+    QemuCond io_cond;
+    bool io_busy, io_quit;
+    int io_fd, io_err;
+    char *io_buf;
+    size_t io_len, io_done;
+    off_t io_off;
+
     QLIST_ENTRY(MmioTraceFile) next;
 };
 
@@ -248,6 +274,11 @@ void mmiotrace_out_switch(MmioTraceFile *f, MmioTraceRotate *r);
 int mmiotrace_out_open(const char *canon, const char *path, bool direct, int *direct_fd,
                        bool *seekable, Error **errp);
 
+/* file-io.c (the writer thread) */
+void mmiotrace_io_submit(MmioTraceFile *f, int fd, char *buf, size_t len, off_t off);
+int mmiotrace_io_wait(MmioTraceFile *f, size_t *done);
+void mmiotrace_io_stop(MmioTraceFile *f);
+
 /* file-ring.c */
 MmioTraceLane *mmiotrace_lane_new(uint32_t size);
 void mmiotrace_lane_free(MmioTraceLane *l);
@@ -257,5 +288,6 @@ void mmiotrace_ring_close(MmioTraceFile *f);
 /* file-writer.c */
 void mmiotrace_writer_format(MmioTraceFile *f, MmioTraceEvent *ev, const uint8_t *insn);
 void *mmiotrace_writer_thread(void *opaque);
+void mmiotrace_thread_set_batch(void);
 
 #endif

@@ -10,6 +10,7 @@
 #include "qapi/error.h"
 #include "qemu/error-report.h"
 #include "qemu/main-loop.h"
+#include "qemu/memalign.h"
 #include "block/aio.h"
 #include "file-int.h"
 
@@ -299,6 +300,80 @@ static bool out_put(MmioTraceFile *f, int fd, const char *p, size_t len, off_t o
     return true;
 }
 
+/* Whole blocks p[0, len) are in the file at at. */
+static void out_blocks_written(MmioTraceFile *f, const char *p, size_t len, off_t at)
+{
+    const char *nl = memrchr(p, '\n', len);
+
+    if (nl) {
+        out_good(f, at + (nl + 1 - p));
+    }
+    if (f->marker_end && f->marker_end <= at + len) {
+        f->marker_end = 0;
+    }
+}
+
+/*
+ * Hand buf[0, whole) to the I/O thread: the rest (part of a block) starts the other
+ * buffer, which the writer fills meanwhile. Nothing may be in flight.
+ */
+static void out_io_start(MmioTraceFile *f, size_t whole)
+{
+    char *next = f->buf_spare;
+
+    if (!next) {
+        next = qemu_memalign(OUT_DIRECT_ALIGN, OUT_BUF_ALLOC);
+    }
+    memcpy(next, f->buf + whole, f->buf_len - whole);
+    mmiotrace_io_submit(f, f->direct_fd, f->buf, whole, f->off);
+    /* in flight is counted as pending before it leaves buf_len (other threads read both) */
+    qatomic_set(&f->io_pending, whole);
+    smp_wmb();
+    f->buf_spare = f->buf;
+    f->buf = next;
+    f->off += whole;
+    f->buf_synced = 0;
+    qatomic_set(&f->buf_len, f->buf_len - whole);
+}
+
+/*
+ * Wait for the direct write in flight, if any, and account for it. false: it failed;
+ * the buffer formatted meanwhile follows it in the one that was in flight (whose size
+ * allows both), and out_fail cuts that back as for a write of all of it at once.
+ */
+static bool out_io_finish(MmioTraceFile *f)
+{
+    size_t len = f->io_pending, done;
+    char *sent = f->buf_spare;
+    off_t at = f->off - len;
+    int err;
+
+    if (!len) {
+        return true;
+    }
+    err = mmiotrace_io_wait(f, &done);
+    qatomic_set(&f->io_pending, 0);
+    if (err == EINVAL && !done) {
+        /* the file system refuses this direct write: buffered from here on */
+        close(f->direct_fd);
+        f->direct_fd = -1;
+        err = out_put(f, f->fd, sent, len, at, &done) ? 0 : errno;
+    }
+    if (!err) {
+        out_blocks_written(f, sent, len, at);
+        return true;
+    }
+    memcpy(sent + len, f->buf, f->buf_len);
+    f->buf_spare = f->buf;
+    f->buf = sent;
+    f->buf_len += len;
+    f->buf_synced = 0;
+    f->off = at;
+    errno = err;
+    out_fail(f, done);
+    return false;
+}
+
 /*
  * A compressed file: the whole buffer as one frame (file-zip.c). A failed write is cut
  * back to the end of the last whole frame, and every record of the buffer is lost.
@@ -335,15 +410,11 @@ static void out_write_frame(MmioTraceFile *f)
  * new page costs the writer a page allocation and a copy, the kernel's flusher threads
  * write it back, and the trace takes page cache until the kernel evicts it (measured on
  * these virtual machines: 2.6 s of CPU per GB buffered against 0.17 s direct, dd, 512
- * KiB blocks). But a direct write returns only once the disk has it, and the writer
- * formats nothing meanwhile: with a CPU hog beside the guest, a traced access cost
- * 1.22-1.51 (reads) and 1.61-1.70 (writes) times an untraced one direct, 1.13-1.28 and
- * 1.13-1.32 buffered (hvmmio bench --probe --hog 1, three alternating runs of each);
- * on an idle machine the two are alike. Writing back and dropping the pages behind the
- * writer (sync_file_range, POSIX_FADV_DONTNEED) made the writer wait for the disk's
- * queue again, so buffered writes leave the page cache to the kernel.
+ * KiB blocks). A direct write returns only once the disk has it: the I/O thread
+ * (file-io.c) makes it, from the buffer just filled, while the writer formats into the
+ * other one (out_io_start); a flush waits for it and writes directly.
  * Direct writes take whole blocks from the aligned buffer; what is left (less than a
- * block) stays at the head of the buffer. A flush also writes that rest through the
+ * block) starts the next buffer. A flush also writes that rest through the
  * buffered descriptor at the same offset, so the file is complete whenever the writer
  * is idle; the next direct write covers the block again together with what follows.
  *
@@ -351,11 +422,18 @@ static void out_write_frame(MmioTraceFile *f)
  */
 void mmiotrace_out_write(MmioTraceFile *f, bool flush)
 {
-    size_t whole = f->direct_fd >= 0 ? QEMU_ALIGN_DOWN(f->buf_len, OUT_DIRECT_ALIGN) : 0;
-    size_t done;
+    size_t whole, done;
 
     if (f->zip) {
         out_write_frame(f);
+        return;
+    }
+    if (!out_io_finish(f)) {
+        return;
+    }
+    whole = f->direct_fd >= 0 ? QEMU_ALIGN_DOWN(f->buf_len, OUT_DIRECT_ALIGN) : 0;
+    if (whole && !flush) {
+        out_io_start(f, whole);
         return;
     }
     if (whole && !out_put(f, f->direct_fd, f->buf, whole, f->off, &done)) {
@@ -369,16 +447,9 @@ void mmiotrace_out_write(MmioTraceFile *f, bool flush)
         whole = 0;
     }
     if (whole) {
-        const char *nl = memrchr(f->buf, '\n', whole);
-
-        if (nl) {
-            out_good(f, f->off + (nl + 1 - f->buf));
-        }
+        out_blocks_written(f, f->buf, whole, f->off);
         f->off += whole;
         f->buf_len -= whole;
-        if (f->marker_end && f->marker_end <= f->off) {
-            f->marker_end = 0;
-        }
         memmove(f->buf, f->buf + whole, f->buf_len);
         f->buf_synced = 0;
     }
@@ -406,7 +477,10 @@ void mmiotrace_out_write(MmioTraceFile *f, bool flush)
 /* Formatted bytes that are not in the file yet. */
 size_t mmiotrace_out_pending(MmioTraceFile *f)
 {
-    return qatomic_read(&f->buf_len) - qatomic_read(&f->buf_synced);
+    size_t in_flight = qatomic_read(&f->io_pending);
+
+    smp_rmb();  /* pairs with out_io_start's: in flight before out of buf_len */
+    return in_flight + qatomic_read(&f->buf_len) - qatomic_read(&f->buf_synced);
 }
 
 /* Writer: at a record boundary, finish the old file and go on in the new one. */

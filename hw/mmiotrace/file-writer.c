@@ -200,9 +200,10 @@ void mmiotrace_writer_format(MmioTraceFile *f, MmioTraceEvent *ev, const uint8_t
  * priority (it was nice 10) starved it behind any busy process on the other core (a CPU
  * hog gets ten times its share), the ring filled and, lossless, the vCPU waited for it:
  * traced accesses cost 2.7-5 times untraced ones then. At the same priority it takes
- * what it needs (about an eighth of a core at a million records a second).
+ * what it needs (about an eighth of a core at a million records a second). The I/O
+ * thread (file-io.c) runs the same way.
  */
-static void writer_set_priority(void)
+void mmiotrace_thread_set_batch(void)
 {
 #ifdef __linux__
     struct sched_param sp = { 0 };
@@ -331,7 +332,7 @@ static void writer_flush_idle(MmioTraceFile *f, unsigned empty_polls,
     uint64_t now = get_clock();
     bool asked = qatomic_read(&f->flush_req);
 
-    if (f->buf_len <= f->buf_synced) {
+    if (!mmiotrace_out_pending(f)) {
         return;
     }
     if (asked || empty_polls >= WRITER_FLUSH_POLLS ||
@@ -387,7 +388,7 @@ void *mmiotrace_writer_thread(void *opaque)
     bool slept = false, more = true;
     uint64_t seen_dropped = 0, flushed_ns = get_clock();
 
-    writer_set_priority();
+    mmiotrace_thread_set_batch();
     while (more) {
         uint64_t pending = writer_pending(f);
         uint64_t dropped = qatomic_read(&f->dropped);

@@ -129,7 +129,7 @@ MmioTraceFile *mmiotrace_file_open(const char *path, bool compat, bool drop,
     f->wake_batch = MIN(ring_size / 4, WAKE_BATCH_MAX);
     f->poll = ring_size >= WRITER_POLL_MIN_RING;
     f->min_batch = f->poll ? WRITER_MIN_BATCH : 1;
-    f->buf = qemu_memalign(OUT_DIRECT_ALIGN, OUT_BUF_SIZE);
+    f->buf = qemu_memalign(OUT_DIRECT_ALIGN, OUT_BUF_ALLOC);
     f->direct_fd = direct_fd;
     f->seekable = seekable;
     f->zip = zip;
@@ -237,6 +237,7 @@ static void file_finish(MmioTraceFile *f)
         }
     }
     mmiotrace_out_write(f, true);
+    mmiotrace_io_stop(f);
     if (f->failing) {
         /* no marker can follow them: say it here */
         error_report("mmiotrace: %s: the last %" PRIu64 " records could not be written "
@@ -268,6 +269,7 @@ static void file_free(MmioTraceFile *f)
     }
     mmiotrace_zip_free(f->zip);
     qemu_vfree(f->buf);
+    qemu_vfree(f->buf_spare);
     g_free(f->path);
     qemu_vfree(f);
 }

@@ -116,6 +116,13 @@ MmioTraceReplayInfoList *qmp_query_mmiotrace_replay(Error **errp)
         i->divergences = s->divergences;
         i->extra_polls = s->extra_polls;
         i->skipped_polls = s->skipped_polls;
+        i->reorder_window = s->window;
+        i->reordered = s->reordered;
+        i->optional_made = s->opt_matched;
+        i->optional_skipped = s->opt_skipped;
+        i->tolerated_writes = s->tolerated_writes;
+        i->related_reads = s->related_reads;
+        i->dma_refused = replay_dma_refused(s);
         if (s->diverged) {
             i->first_divergence = g_new0(MmioTraceReplayDivergence, 1);
             i->first_divergence->index = s->div_index;

@@ -2,7 +2,8 @@
 """Odd outputs and odd inputs of the tracer in QEMU, each must be a clear error or work:
 
 - mmiotrace-rotate: the trace goes on in new files (also under the old name after a rename)
-  with nothing lost, each file a valid trace starting with its header; bad targets refused;
+  with nothing lost, each file a valid trace starting with its header (also with
+  mmiotrace-direct=on, enough accesses that the I/O thread writes); bad targets refused;
 - a device id longer than 64 characters gives a trace hvmmio reads; QMP takes the id;
 - mmiotrace-mark over 4096 bytes is an error, 4096 bytes are written;
 - a FIFO trace file without a reader: a clear error at once, not a hang;
@@ -61,19 +62,21 @@ def qemu_fails(devs, timeout=20):
         return 'hang', ''
 
 
-def test_rotate():
+def test_rotate(props='', n=3000):
+    """n accesses into each of three files (direct writes: through the I/O thread)."""
+    how = f' ({props[1:]}, {n} accesses a file)' if props else ''
     f0, f1 = os.path.join(OUT, 'rot0.txt'), os.path.join(OUT, 'rot1.txt')
     old = f1 + '.1'
     for p in (f0, f1, old, os.path.join(OUT, 'rot2.txt')):
         if os.path.exists(p):
             os.unlink(p)
-    q = edu(f0, ',mmiotrace-ring=256')
-    q.writes(BAR + 4, 3000, base=0)
+    q = edu(f0, ',mmiotrace-ring=256' + props)
+    q.writes(BAR + 4, n, base=0)
     q.qmp('mmiotrace-rotate', device='edu0', file=f1)
-    q.writes(BAR + 4, 3000, base=3000)
+    q.writes(BAR + 4, n, base=n)
     os.rename(f1, old)      # logrotate's way, without copytruncate
     q.qmp('mmiotrace-rotate', device='edu0', file=f1)
-    q.writes(BAR + 4, 3000, base=6000)
+    q.writes(BAR + 4, n, base=2 * n)
     for what, target, want in (('the live file', f1, 'is the file being written'),
                                ('a directory', OUT, 'directory'),
                                ('a missing folder', '/nonexistent/x.txt', 'cannot open')):
@@ -89,14 +92,14 @@ def test_rotate():
     c.equal(out, '', 'HMP mmiotrace_rotate works')
     c.equal(first_words(f2), ['VERSION', 'PCIDEV', 'PCICFG', 'MAP'], 'and its file has the header')
     c.equal(info['file'], f1, 'query-mmiotrace names the new file')
-    c.equal((info['records'], info['dropped']), (9000, 0), 'every access recorded, none lost')
-    for path, lo in ((f0, 0), (old, 3000), (f1, 6000)):
+    c.equal((info['records'], info['dropped']), (3 * n, 0), f'every access recorded, none lost{how}')
+    for path, lo in ((f0, 0), (old, n), (f1, 2 * n)):
         r = hvmmio('stat', '--strict', path)
         c.check(r.returncode == 0, f'{os.path.basename(path)} is a valid trace {r.stderr}')
         c.equal(first_words(path), ['VERSION', 'PCIDEV', 'PCICFG', 'MAP'],
                 f'{os.path.basename(path)} starts with its header')
-        c.equal(w_values(path), list(range(lo, lo + 3000)),
-                f'{os.path.basename(path)} holds accesses {lo}..{lo + 2999}, none lost')
+        c.equal(w_values(path), list(range(lo, lo + n)),
+                f'{os.path.basename(path)} holds accesses {lo}..{lo + n - 1}, none lost{how}')
 
 
 def test_long_id():
@@ -205,6 +208,7 @@ def test_properties():
 
 
 test_rotate()
+test_rotate(',mmiotrace-direct=on', 20000)
 test_long_id()
 test_mark()
 test_fifo()

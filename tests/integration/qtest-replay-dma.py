@@ -86,7 +86,8 @@ def run(trace, ring, props='', master=True, high=None):
     def mem(addr, n):
         return b''.join(q.readb(addr + i).to_bytes(1, 'little') for i in range(n))
     got = {'buf': mem(RUN_BUF, len(PAYLOAD)), 'wb': mem(ring + 8, 4),
-           'rec_buf': mem(REC_BUF, len(PAYLOAD)), 'rec_wb': mem(REC_RING + 8, 4)}
+           'rec_buf': mem(REC_BUF, len(PAYLOAD)), 'rec_wb': mem(REC_RING + 8, 4),
+           'refused': q.qmp('query-mmiotrace-replay')[0]['dma-refused']}
     q.quit()
     with open(report) as f:
         return got, f.read()
@@ -113,6 +114,7 @@ def test_relocated():
             'nothing is written at the recorded addresses')
     c.check(report.startswith('RESULT PASS') and 'dma-refused=1' in report.splitlines()[0],
             f'the replay passes, one DMA refused: {report.splitlines()[0]}')
+    c.equal(got['refused'], 1, 'query-mmiotrace-replay: dma-refused 1')
     c.check('DMA: 2 FROM the device performed' in report and '1 TO it' in report and
             '3 at a relocated address' in report, line_of(report, 'DMA:'))
     c.check('learned 1 times from register writes, 1 from descriptor fields' in report,
@@ -167,6 +169,7 @@ def test_refused(relocated):
             line_of(report, '1 not to guest RAM'))
     c.check('1 FROM records that kept fewer bytes than they moved' in report and
             'dma-refused=2' in report, line_of(report, '1 FROM records'))
+    c.equal(got['refused'], 2, 'query-mmiotrace-replay: dma-refused 2')
     c.check(report.startswith('RESULT PASS'), 'refused DMA is counted, not a divergence')
 
     got, report = run(relocated, RUN_RING, props=',dma=off')

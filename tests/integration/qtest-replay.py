@@ -224,6 +224,8 @@ def test_reorder(trace, recorded):
             'the 6 accesses made while W/R 0x80 were pending counted as out of order')
     c.check(report.startswith('RESULT PASS consumed=9 total=9 divergences=0'),
             'reordered within the window: PASS')
+    c.equal((info['reordered'], info['reorder-window'], info['optional-made']), (6, 8, 0),
+            'query-mmiotrace-replay: reordered 6, reorder-window 8, no optional record')
     _, info, report = replay(path, extra=',reorder-window=1')
     c.check(info['divergences'] > 0 and 'expected W 8 bar=0 off=0x80' in report,
             'reorder-window=1: W 0x4 would pass two pending records: a divergence, expected the '
@@ -261,6 +263,12 @@ def test_optional(trace, recorded):
                  report.startswith('RESULT PASS consumed=10 total=10 divergences=0')),
                 (recorded, 0, (0, 1, 1), True),
                 f'an optional write the script does not make ({where}): skipped, PASS')
+        if where == 'middle':
+            # with reorder-window=0 the replay passes it at once: counted live
+            _, info, _ = replay(path, extra=',reorder-window=0')
+            c.equal((info['optional-made'], info['optional-skipped'], info['position']),
+                    (0, 1, 10), 'query-mmiotrace-replay, reorder-window=0: the optional '
+                    'write passed, 1 skipped; position at the end')
         path = edited(trace, f'required-{where}.txt', extra('', where))
         _, info, report = replay(path)
         c.check(report.startswith('RESULT FAIL') and
