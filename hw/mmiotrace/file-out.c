@@ -326,9 +326,8 @@ static void out_io_start(MmioTraceFile *f, size_t whole)
     }
     memcpy(next, f->buf + whole, f->buf_len - whole);
     mmiotrace_io_submit(f, f->direct_fd, f->buf, whole, f->off);
-    /* in flight is counted as pending before it leaves buf_len (other threads read both) */
     qatomic_set(&f->io_pending, whole);
-    smp_wmb();
+    smp_wmb();  /* counted in flight before it leaves buf_len: out_pending reads both */
     f->buf_spare = f->buf;
     f->buf = next;
     f->off += whole;
