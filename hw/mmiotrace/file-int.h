@@ -21,7 +21,7 @@
 /*
  * The writer formats into a buffer of OUT_BUF_SIZE bytes. Each buffer is allocated twice
  * as large: after a failed direct write, the buffer that was in flight takes the one
- * formatted meanwhile after it (file-out.c: out_io_failed).
+ * formatted meanwhile after it (file-out.c: out_io_finish).
  */
 #define OUT_BUF_SIZE (512 * 1024)
 #define OUT_BUF_ALLOC (2 * OUT_BUF_SIZE)
@@ -180,7 +180,6 @@ struct MmioTraceFile {
      */
     char *buf_spare;        /* the other buffer: in flight while io_pending */
     size_t io_pending;      /* bytes handed to the I/O thread, not accounted yet */
-    uint64_t io_stalls;     /* the writer had to wait for a write in flight */
     bool io_started;        /* the I/O thread exists */
     QemuThread io_thread;
     QemuMutex io_lock;

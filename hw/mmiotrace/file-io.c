@@ -87,7 +87,6 @@ int mmiotrace_io_wait(MmioTraceFile *f, size_t *done)
     int err;
 
     qemu_mutex_lock(&f->io_lock);
-    f->io_stalls += f->io_busy;
     while (f->io_busy) {
         qemu_cond_wait(&f->io_cond, &f->io_lock);
     }
