@@ -15,6 +15,9 @@
 
 static const char hex_digits[16] = "0123456789abcdef";
 
+/* c in each of a word's 8 bytes */
+#define BYTES(c) (0x0101010101010101ull * (uint8_t)(c))
+
 static const char digit_pairs[201] = "00010203040506070809"
                                      "10111213141516171819"
                                      "20212223242526272829"
@@ -33,6 +36,44 @@ static inline char *put_lit(char *p, const char *s, size_t len)
 }
 #define PUT(p, s) put_lit((p), (s), sizeof(s) - 1)
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/*
+ * The 8 hex digits of v, most significant first, as the 8 bytes of the result in memory
+ * order: the nibbles spread one per byte, then 0-9 and a-f made ASCII, all 8 at once.
+ */
+static inline uint64_t hex8(uint32_t v)
+{
+    uint64_t x = v;
+    x = (x | (x << 16)) & 0x0000ffff0000ffffull;
+    x = (x | (x << 8)) & 0x00ff00ff00ff00ffull;
+    x = (x | (x << 4)) & 0x0f0f0f0f0f0f0f0full;          /* byte i: nibble i */
+    x = __builtin_bswap64(x);                            /* byte 0: the most significant */
+    uint64_t letters = ((x + BYTES(6)) >> 4) & BYTES(1); /* 1 where the nibble is >= 10 */
+    return x + BYTES('0') + letters * ('a' - '0' - 10);
+}
+
+/* v's n last hex digits (1 <= n <= 8), stored as 8 bytes: up to 7 past p + n are written */
+static inline char *put_hex8(char *p, uint32_t v, int n)
+{
+    uint64_t d = hex8(v) >> (8 * (8 - n));
+    memcpy(p, &d, 8);
+    return p + n;
+}
+
+/*
+ * "%llx". It stores whole words: up to 7 bytes past the end it returns are overwritten
+ * (line_bound's slack covers them; what comes next overwrites them).
+ */
+static inline char *put_hex(char *p, uint64_t v)
+{
+    uint32_t hi = v >> 32;
+    if (hi) {
+        p = put_hex8(p, hi, (32 - __builtin_clz(hi) + 3) / 4);
+        return put_hex8(p, (uint32_t)v, 8);
+    }
+    return put_hex8(p, (uint32_t)v, v ? (32 - __builtin_clz((uint32_t)v) + 3) / 4 : 1);
+}
+#else
 /* "%llx" */
 static inline char *put_hex(char *p, uint64_t v)
 {
@@ -44,6 +85,7 @@ static inline char *put_hex(char *p, uint64_t v)
     } while (end != p);
     return p + n;
 }
+#endif
 
 /* "0x%llx" */
 static inline char *put_0x(char *p, uint64_t v)
@@ -63,26 +105,66 @@ static inline char *put_hex_fixed(char *p, uint64_t v, int digits)
     return p + digits;
 }
 
-/* "%llu" */
-static inline char *put_u64(char *p, uint64_t v)
+/* two digits of v < 100 */
+static inline char *put_2(char *p, unsigned v)
 {
-    char tmp[20];
-    char *t = tmp + sizeof(tmp);
+    memcpy(p, digit_pairs + 2 * v, 2);
+    return p + 2;
+}
+
+/* "%08u" of v < 100000000: two independent halves, no loop */
+static inline char *put_8(char *p, uint32_t v)
+{
+    uint32_t hi = v / 10000, lo = v % 10000;
+
+    put_2(p, hi / 100);
+    put_2(p + 2, hi % 100);
+    put_2(p + 4, lo / 100);
+    put_2(p + 6, lo % 100);
+    return p + 8;
+}
+
+/* "%u" of v < 100000000, written in place from its last digit */
+static inline char *put_u27(char *p, uint32_t v)
+{
+    int n = v < 10         ? 1
+            : v < 100      ? 2
+            : v < 1000     ? 3
+            : v < 10000    ? 4
+            : v < 100000   ? 5
+            : v < 1000000  ? 6
+            : v < 10000000 ? 7
+                           : 8;
+    char *end = p + n;
+
     while (v >= 100) {
-        unsigned r = v % 100;
+        end -= 2;
+        put_2(end, v % 100);
         v /= 100;
-        t -= 2;
-        memcpy(t, digit_pairs + 2 * r, 2);
     }
     if (v >= 10) {
-        t -= 2;
-        memcpy(t, digit_pairs + 2 * v, 2);
+        put_2(end - 2, v);
     } else {
-        *--t = '0' + v;
+        end[-1] = '0' + v;
     }
-    size_t n = tmp + sizeof(tmp) - t;
-    memcpy(p, t, n);
     return p + n;
+}
+
+/* "%llu": in pieces of eight digits, so the divisions are 32-bit and mostly independent */
+static inline char *put_u64(char *p, uint64_t v)
+{
+    if (v < 100000000) {
+        return put_u27(p, (uint32_t)v);
+    }
+    uint64_t hi = v / 100000000;
+    uint32_t lo = v % 100000000;
+    if (hi < 100000000) {
+        p = put_u27(p, (uint32_t)hi);
+    } else {
+        p = put_u27(p, (uint32_t)(hi / 100000000)); /* < 10^4: 20 digits at most */
+        p = put_8(p, (uint32_t)(hi % 100000000));
+    }
+    return put_8(p, lo);
 }
 
 /* "%d" */
@@ -115,7 +197,6 @@ static inline char *put_time(char *p, uint64_t ns)
  * Scanning a value a word at a time: does any of the 8 bytes of w need a look of its own?
  * (the classic has-zero and has-less tests, exact as yes/no answers for n <= 128)
  */
-#define BYTES(c) (0x0101010101010101ull * (uint8_t)(c))
 #define HAS_ZERO(v) (((v)-BYTES(1)) & ~(v)&BYTES(0x80))
 #define HAS_LESS(v, n) (((v)-BYTES(n)) & ~(v)&BYTES(0x80))
 
