@@ -67,6 +67,8 @@ static GPtrArray *probe_argv(struct probe_bench *B, const char *append, const ch
                           "isa-debugcon,iobase=0xe9,chardev=dbg",
                           "-device",
                           "isa-debug-exit,iobase=0xf4,iosize=4",
+                          "-trace",
+                          "mmiotrace_file_close",
                           NULL};
     for (const char **p = rest; *p; p++) {
         g_ptr_array_add(argv, (char *)*p);
@@ -94,7 +96,27 @@ static GPtrArray *probe_argv(struct probe_bench *B, const char *append, const ch
  */
 struct probe_boot_result {
     double ratio[NCFG][2], best[NCFG][2];
+    /* per record, the trace file's writer: CPU ns (user, system + the I/O thread's), bytes */
+    double writer_ns, writer_user_ns, bytes; /* 0: unknown */
 };
+
+/* QEMU's trace event at the file's close (mmiotrace_file_close, QEMU's log backend) */
+static void parse_writer(const char *qemu_err, struct probe_boot_result *res)
+{
+    const char *l = qemu_err ? strstr(qemu_err, "mmiotrace_file_close ") : NULL;
+    const char *ev = l ? strstr(l, " events ") : NULL;
+    unsigned long long events, bytes, user, sys, io;
+
+    res->writer_ns = res->writer_user_ns = res->bytes = 0;
+    if (ev &&
+        sscanf(ev, " events %llu bytes %llu writer_user_ns %llu writer_sys_ns %llu io_cpu_ns %llu",
+               &events, &bytes, &user, &sys, &io) == 5 &&
+        events) {
+        res->writer_ns = (double)(user + sys + io) / events;
+        res->writer_user_ns = (double)user / events;
+        res->bytes = (double)bytes / events;
+    }
+}
 
 /* The guest's "bench BLOCK SLOT read CYCLES write CYCLES" lines. */
 static gboolean parse_probe(struct probe_bench *B, const char *out, const char *debug,
@@ -181,6 +203,7 @@ static gboolean probe_boot(struct probe_bench *B, int rep, struct probe_boot_res
         return FALSE;
     }
     ok = parse_probe(B, out, debug, res, err);
+    parse_writer(qemu_err, res);
     if (ok && B->tmp_outdir) {
         /* a boot's trace is about 700 MB: a temporary folder keeps nothing once measured */
         const char *files[] = {"paired.txt", "debug.txt", "qemu.log"};
@@ -326,6 +349,8 @@ static int prepare(struct probe_bench *B)
 struct probe_result {
     double med[NCFG][2], lo[NCFG][2], hi[NCFG][2];
     double bmed[NCFG][2], blo[NCFG][2], bhi[NCFG][2];
+    /* per record, medians: the writer's CPU ns (with min, max), of them in user space; bytes */
+    double writer[3], writer_user, bytes;
 };
 
 static void print_result(const struct probe_bench *B, const struct probe_result *R)
@@ -354,6 +379,11 @@ static void print_result(const struct probe_bench *B, const struct probe_result 
         printf("%-10s %8.3f (%5.3f-%5.3f) %8.3f (%5.3f-%5.3f)\n", cfg_name[c], R->bmed[c][0],
                R->blo[c][0], R->bhi[c][0], R->bmed[c][1], R->blo[c][1], R->bhi[c][1]);
     }
+    if (R->writer[0] > 0) {
+        printf("writer: %.1f ns of CPU per record (range %.1f-%.1f; %.1f in user space), %.1f "
+               "bytes per record\n",
+               R->writer[0], R->writer[1], R->writer[2], R->writer_user, R->bytes);
+    }
     printf("targets (KVM): traced <= 1.05, pc <= 1.2, insn <= 1.3; (TCG, issue 16): traced <= "
            "1.05, pc <= 1.15, insn <= 1.3\n");
 }
@@ -369,6 +399,12 @@ static int write_json(const struct probe_bench *B, const struct probe_result *R,
     json_object_object_add(j, "hogs", json_object_new_int(B->hogs));
     if (B->props) {
         json_object_object_add(j, "props", json_object_new_string(B->props));
+    }
+    if (R->writer[0] > 0) {
+        json_object_object_add(j, "writer_cpu_ns_per_record", json_object_new_double(R->writer[0]));
+        json_object_object_add(j, "writer_user_ns_per_record",
+                               json_object_new_double(R->writer_user));
+        json_object_object_add(j, "bytes_per_record", json_object_new_double(R->bytes));
     }
     json_object_object_add(j, "untraced_read_cycles", json_object_new_double(R->med[0][0]));
     json_object_object_add(j, "untraced_write_cycles", json_object_new_double(R->med[0][1]));
@@ -460,6 +496,29 @@ int hvmmio_bench_probe(int argc, char **argv)
             R.bhi[c][d] = v[B.reps - 1];
         }
     }
+    int known = 0;
+    for (int r = 0; r < B.reps; r++) {
+        if (res[r].writer_ns > 0) {
+            v[known++] = res[r].writer_ns;
+        }
+    }
+    R.writer[0] = known ? median(v, known) : 0;
+    R.writer[1] = known ? v[0] : 0;
+    R.writer[2] = known ? v[known - 1] : 0;
+    known = 0;
+    for (int r = 0; r < B.reps; r++) {
+        if (res[r].writer_ns > 0) {
+            v[known++] = res[r].writer_user_ns;
+        }
+    }
+    R.writer_user = known ? median(v, known) : 0;
+    known = 0;
+    for (int r = 0; r < B.reps; r++) {
+        if (res[r].writer_ns > 0) {
+            v[known++] = res[r].bytes;
+        }
+    }
+    R.bytes = known ? median(v, known) : 0;
     print_result(&B, &R);
     if (B.tmp_outdir) {
         g_rmdir(B.outdir);

@@ -50,6 +50,7 @@ static void *io_thread(void *opaque)
         f->io_busy = false;
         qemu_cond_broadcast(&f->io_cond);
     }
+    mmiotrace_thread_cpu_ns(f->io_cpu_ns);
     qemu_mutex_unlock(&f->io_lock);
     return NULL;
 }

@@ -8,6 +8,7 @@
 #include "qemu/osdep.h"
 #ifdef __linux__
 #include <sched.h>
+#include <sys/resource.h>
 #endif
 #include "qemu/error-report.h"
 #include "file-int.h"
@@ -212,6 +213,21 @@ void mmiotrace_thread_set_batch(void)
 #endif
 }
 
+/* Add the CPU time the calling thread has used (ns) to cpu[0] (user), cpu[1] (system). */
+void mmiotrace_thread_cpu_ns(uint64_t cpu[2])
+{
+#ifdef RUSAGE_THREAD
+    struct rusage ru;
+
+    if (getrusage(RUSAGE_THREAD, &ru) == 0) {
+        cpu[0] += ru.ru_utime.tv_sec * NANOSECONDS_PER_SECOND +
+                  ru.ru_utime.tv_usec * 1000;
+        cpu[1] += ru.ru_stime.tv_sec * NANOSECONDS_PER_SECOND +
+                  ru.ru_stime.tv_usec * 1000;
+    }
+#endif
+}
+
 /* Events queued and not written yet, in every lane. */
 static uint64_t writer_pending(MmioTraceFile *f)
 {
@@ -228,6 +244,19 @@ static uint64_t writer_pending(MmioTraceFile *f)
     return pending;
 }
 
+/* Whether a lane is more than a quarter full (then the watermark cannot wait). */
+static bool writer_lane_filling(MmioTraceFile *f, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        MmioTraceLane *l = qatomic_load_acquire(&f->lanes[i]);
+
+        if (l && qatomic_load_acquire(&l->head) - l->tail > l->mask / 4) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /*
  * The stamp before which no lane can queue an event any more (file-ring.c): the
  * writer's own stamp, or the stamp a lane is queueing, or 0 while a lane takes one.
@@ -238,13 +267,12 @@ static uint64_t writer_watermark(MmioTraceFile *f, unsigned *nlanes)
     unsigned n = *nlanes = qatomic_read(&f->nlanes);
 
     /*
-     * The global barrier interrupts every running vCPU (several µs each on a nested
-     * machine): at most one per WATERMARK_INTERVAL_NS unless someone waits. A watermark
+     * The global barrier: at most one per WATERMARK_INTERVAL_NS (file-int.h). A watermark
      * stays true: events stamped before it were all published when it was taken.
      */
     if (mmiotrace_stamp_asymmetric && now - f->wm_taken < f->wm_interval &&
         !qatomic_read(&f->waiters) && !qatomic_read(&f->stopping) &&
-        !qatomic_read(&f->flush_req)) {
+        !qatomic_read(&f->flush_req) && !writer_lane_filling(f, n)) {
         return f->wm;
     }
     f->wm_taken = now;
@@ -312,6 +340,7 @@ static uint64_t writer_drain(MmioTraceFile *f)
         writer_event(f, lane[best], tail[best]++);
         done++;
     }
+    f->written += done;
     for (unsigned i = 0; i < n; i++) {
         if (lane[i] && tail[i] != lane[i]->tail) {
             qatomic_store_release(&lane[i]->tail, tail[i]);
@@ -412,5 +441,6 @@ void *mmiotrace_writer_thread(void *opaque)
                            &slept);
         qemu_mutex_unlock(&f->mutex);
     }
+    mmiotrace_thread_cpu_ns(f->writer_cpu_ns);
     return NULL;
 }

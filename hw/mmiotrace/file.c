@@ -19,6 +19,7 @@
 #include "qemu/memalign.h"
 #include "qapi/error.h"
 #include "file-int.h"
+#include "trace.h"
 
 static QLIST_HEAD(, MmioTraceFile) files = QLIST_HEAD_INITIALIZER(files);
 
@@ -238,6 +239,9 @@ static void file_finish(MmioTraceFile *f)
     }
     mmiotrace_out_write(f, true);
     mmiotrace_io_stop(f);
+    trace_mmiotrace_file_close(f->path, f->written, qatomic_read(&f->bytes),
+                               f->writer_cpu_ns[0], f->writer_cpu_ns[1],
+                               f->io_cpu_ns[0] + f->io_cpu_ns[1]);
     if (f->failing) {
         /* no marker can follow them: say it here */
         error_report("mmiotrace: %s: the last %" PRIu64 " records could not be written "

@@ -5,9 +5,11 @@ The same qtest-driven accesses to a traced edu device are written to a plain fil
 each compressed one, with an mmiotrace-rotate from one compression to another half-way.
 Each compressed file must start with its format's magic, be read back by hvmmio
 (libmmiotrace's reader) as exactly the plain run's records, and query-mmiotrace must count
-its compressed bytes as the file's size.
+its compressed bytes as the file's size. QEMU's trace event at a file's close
+(mmiotrace_file_close, which hvmmio bench reads) must count the file's records and bytes.
 """
 import os
+import re
 import subprocess
 import sys
 
@@ -54,7 +56,37 @@ def records(path):
             for x in recs if x['type'] in ('R', 'W', 'MARK', 'VERSION', 'MAP')]
 
 
+def close_event(fmt):
+    """mmiotrace_file_close against the file it describes (fmt: its name's suffix)."""
+    path, log = os.path.join(OUT, 'close' + fmt), os.path.join(OUT, 'close' + fmt + '.log')
+    with Qemu(['-trace', 'mmiotrace_file_close', '-device',
+               f'edu,id=edu0,addr={SLOT},mmiotrace=on,mmiotrace-file={path}'], log=log) as q:
+        bar = q.pci_map_bar(SLOT, 0, BAR)
+        for i in range(N):
+            q.writel(bar + 4, i)
+            q.readl(bar + 4)
+    with open(log) as f:
+        m = re.search(r'mmiotrace_file_close (\S+) events (\d+) bytes (\d+) writer_user_ns (\d+) '
+                      r'writer_sys_ns (\d+) io_cpu_ns (\d+)', f.read())
+    if not c.check(m is not None, f'{fmt}: QEMU traces mmiotrace_file_close at exit'):
+        return
+    events, size, user, sys_ns = (int(m.group(i)) for i in (2, 3, 4, 5))
+    c.equal(m.group(1), path, f'{fmt}: the event names the file')
+    c.equal(size, os.path.getsize(path), f'{fmt}: its bytes are the file\'s size')
+    text = path
+    if fmt != '.txt':
+        records(path)  # converts it to plain text, one line per record
+        text = path + '.read.txt'
+    with open(text) as f:
+        want = sum(1 for _ in f)
+    c.equal(events, want, f'{fmt}: its events are the file\'s records ({want})')
+    c.check(events >= 2 * N, f'{fmt}: every access counted ({events} >= {2 * N})')
+    c.check(user + sys_ns > 0, f'{fmt}: the writer\'s CPU time is measured ({user + sys_ns} ns)')
+
+
 def main():
+    close_event('.txt')
+    close_event('.zst')
     plain_a, plain_b, _, _ = run('.txt', '.txt')
     want_a, want_b = records(plain_a), records(plain_b)
     c.equal(sum(1 for r in want_a if r[0] in 'RW'), 2 * N,
