@@ -4,6 +4,9 @@
 - mmiotrace-rotate: the trace goes on in new files (also under the old name after a rename)
   with nothing lost, each file a valid trace starting with its header (also with
   mmiotrace-direct=on, enough accesses that the I/O thread writes); bad targets refused;
+- a file system that opens files with O_DIRECT but refuses direct writes (EINVAL, a
+  preloaded fault): the I/O thread's write and the writer's own both go on buffered,
+  nothing lost;
 - a device id longer than 64 characters gives a trace hvmmio reads; QMP takes the id;
 - mmiotrace-mark over 4096 bytes is an error, 4096 bytes are written;
 - a FIFO trace file without a reader: a clear error at once, not a hang;
@@ -100,6 +103,44 @@ def test_rotate(props='', n=3000):
                 f'{os.path.basename(path)} starts with its header')
         c.equal(w_values(path), list(range(lo, lo + n)),
                 f'{os.path.basename(path)} holds accesses {lo}..{lo + n - 1}, none lost{how}')
+
+
+def test_direct_einval():
+    """mmiotrace-direct=on where every direct write fails with EINVAL (direct-einval.c)."""
+    shim = os.environ.get('DIRECT_EINVAL')
+    if not shim or not os.path.exists(shim):
+        c.check(False, f'the direct-einval fault module is built ($DIRECT_EINVAL={shim})')
+        return
+    # 20000 accesses fill the 512 KiB buffer: the I/O thread's write; 60 (5 KiB) leave a
+    # whole block for the writer's own direct write at the end
+    for n, whose, thread in ((20000, "the I/O thread's write", 'mmiotrace-io'),
+                             (60, "the writer's own write", 'mmiotrace')):
+        path, log = os.path.join(OUT, f'einval-{n}.txt'), os.path.join(OUT, f'einval-{n}.log')
+        for p in (path, log):
+            if os.path.exists(p):
+                os.unlink(p)
+        os.environ.update(LD_PRELOAD=shim, DIRECT_EINVAL_LOG=log)
+        q = EvQemu(['-name', 'debug-threads=on', '-device', f'edu,id=edu0,addr={SLOT},'
+                    f'mmiotrace=on,mmiotrace-file={path},mmiotrace-direct=on'])
+        try:
+            q.start()
+        finally:
+            del os.environ['LD_PRELOAD'], os.environ['DIRECT_EINVAL_LOG']
+        q.pci_map_bar(SLOT, 0, BAR)
+        q.writes(BAR + 4, n, base=0)
+        info = q.qmp('query-mmiotrace')[0]
+        q.quit()
+        refused = open(log).read().splitlines() if os.path.exists(log) else []
+        c.check(len(refused) >= 1 and all(l.endswith(' in ' + thread) for l in refused),
+                f'EINVAL: {whose} was refused ({refused})')
+        c.equal((info['records'], info['dropped']), (n, 0), f'EINVAL, {whose}: none dropped')
+        r = hvmmio('stat', '--strict', path)
+        c.check(r.returncode == 0, f'EINVAL, {whose}: the file is a valid trace {r.stderr}')
+        vals = w_values(path)
+        c.check(vals == list(range(n)), f'EINVAL, {whose}: all {n} accesses are in the file, '
+                f'in order, none lost ({len(vals)} W records)')
+        with open(path) as f:
+            c.check(not any('Lost' in l for l in f), f'EINVAL, {whose}: no Lost marker')
 
 
 def test_long_id():
@@ -209,6 +250,7 @@ def test_properties():
 
 test_rotate()
 test_rotate(',mmiotrace-direct=on', 20000)
+test_direct_einval()
 test_long_id()
 test_mark()
 test_fifo()
