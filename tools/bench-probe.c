@@ -98,6 +98,8 @@ struct probe_boot_result {
     double ratio[NCFG][2], best[NCFG][2];
     /* per record, the trace file's writer: CPU ns (user, system + the I/O thread's), bytes */
     double writer_ns, writer_user_ns, bytes; /* 0: unknown */
+    /* the vCPU's waits for room in a full ring: how many, ms in all */
+    double room_waits, room_wait_ms;
 };
 
 /* QEMU's trace event at the file's close (mmiotrace_file_close, QEMU's log backend) */
@@ -105,16 +107,21 @@ static void parse_writer(const char *qemu_err, struct probe_boot_result *res)
 {
     const char *l = qemu_err ? strstr(qemu_err, "mmiotrace_file_close ") : NULL;
     const char *ev = l ? strstr(l, " events ") : NULL;
-    unsigned long long events, bytes, user, sys, io;
+    unsigned long long events, bytes, user, sys, io, waits, wait_ns;
 
     res->writer_ns = res->writer_user_ns = res->bytes = 0;
+    res->room_waits = res->room_wait_ms = 0;
     if (ev &&
-        sscanf(ev, " events %llu bytes %llu writer_user_ns %llu writer_sys_ns %llu io_cpu_ns %llu",
-               &events, &bytes, &user, &sys, &io) == 5 &&
+        sscanf(ev,
+               " events %llu bytes %llu writer_user_ns %llu writer_sys_ns %llu io_cpu_ns %llu "
+               "room_waits %llu room_wait_ns %llu",
+               &events, &bytes, &user, &sys, &io, &waits, &wait_ns) == 7 &&
         events) {
         res->writer_ns = (double)(user + sys + io) / events;
         res->writer_user_ns = (double)user / events;
         res->bytes = (double)bytes / events;
+        res->room_waits = waits;
+        res->room_wait_ms = wait_ns / 1e6;
     }
 }
 
@@ -351,6 +358,7 @@ struct probe_result {
     double bmed[NCFG][2], blo[NCFG][2], bhi[NCFG][2];
     /* per record, medians: the writer's CPU ns (with min, max), of them in user space; bytes */
     double writer[3], writer_user, bytes;
+    double room_waits[2], room_wait_ms[2]; /* per boot: median, max */
 };
 
 static void print_result(const struct probe_bench *B, const struct probe_result *R)
@@ -383,6 +391,9 @@ static void print_result(const struct probe_bench *B, const struct probe_result 
         printf("writer: %.1f ns of CPU per record (range %.1f-%.1f; %.1f in user space), %.1f "
                "bytes per record\n",
                R->writer[0], R->writer[1], R->writer[2], R->writer_user, R->bytes);
+        printf("the vCPU waited for room in a full ring %.0f times per boot (%.1f ms; most %.0f, "
+               "%.1f ms)\n",
+               R->room_waits[0], R->room_wait_ms[0], R->room_waits[1], R->room_wait_ms[1]);
     }
     printf("targets (KVM): traced <= 1.05, pc <= 1.2, insn <= 1.3; (TCG, issue 16): traced <= "
            "1.05, pc <= 1.15, insn <= 1.3\n");
@@ -405,6 +416,9 @@ static int write_json(const struct probe_bench *B, const struct probe_result *R,
         json_object_object_add(j, "writer_user_ns_per_record",
                                json_object_new_double(R->writer_user));
         json_object_object_add(j, "bytes_per_record", json_object_new_double(R->bytes));
+        json_object_object_add(j, "room_waits_per_boot", json_object_new_double(R->room_waits[0]));
+        json_object_object_add(j, "room_wait_ms_per_boot",
+                               json_object_new_double(R->room_wait_ms[0]));
     }
     json_object_object_add(j, "untraced_read_cycles", json_object_new_double(R->med[0][0]));
     json_object_object_add(j, "untraced_write_cycles", json_object_new_double(R->med[0][1]));
@@ -519,6 +533,22 @@ int hvmmio_bench_probe(int argc, char **argv)
         }
     }
     R.bytes = known ? median(v, known) : 0;
+    known = 0;
+    for (int r = 0; r < B.reps; r++) {
+        if (res[r].writer_ns > 0) {
+            v[known++] = res[r].room_waits;
+        }
+    }
+    R.room_waits[0] = known ? median(v, known) : 0;
+    R.room_waits[1] = known ? v[known - 1] : 0;
+    known = 0;
+    for (int r = 0; r < B.reps; r++) {
+        if (res[r].writer_ns > 0) {
+            v[known++] = res[r].room_wait_ms;
+        }
+    }
+    R.room_wait_ms[0] = known ? median(v, known) : 0;
+    R.room_wait_ms[1] = known ? v[known - 1] : 0;
     print_result(&B, &R);
     if (B.tmp_outdir) {
         g_rmdir(B.outdir);

@@ -158,9 +158,11 @@ struct MmioTraceFile {
 
     /* statistics */
     uint64_t bytes, dropped;
-    uint64_t written;       /* writer: events it has written out */
+    uint64_t written;       /* writer: records it formatted (Lost markers too) */
     /* CPU time (user, system) the writer and I/O threads used, added as each ends */
     uint64_t writer_cpu_ns[2], io_cpu_ns[2];
+    /* lossless mode: producers that waited for room in a full ring, and for how long */
+    uint64_t room_waits, room_wait_ns;      /* under mutex */
     char *buf;
     size_t buf_len;         /* formatted bytes in buf; buf[0] goes to file offset off */
     size_t buf_synced;      /* of those, already written (buffered) by a flush */

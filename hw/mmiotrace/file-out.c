@@ -133,6 +133,7 @@ void mmiotrace_out_marker(MmioTraceFile *f)
                          f->compat ? MMIOTRACE_FMT_KERNEL : MMIOTRACE_FMT_EXTENDED);
     if (n > 0) {
         f->buf_len += n;
+        f->written++;
         f->marker_end = f->off + f->buf_len;
     }
 }

@@ -82,6 +82,8 @@ void mmiotrace_wake_writer(MmioTraceFile *f, bool urgent)
 
 static void wait_for_room(MmioTraceFile *f, MmioTraceLane *l, uint64_t need)
 {
+    uint64_t start = get_clock();
+
     qemu_mutex_lock(&f->mutex);
     f->waiters++;
     qemu_cond_signal(&f->wake);
@@ -90,6 +92,8 @@ static void wait_for_room(MmioTraceFile *f, MmioTraceLane *l, uint64_t need)
         qemu_cond_wait(&f->space, &f->mutex);
     }
     f->waiters--;
+    f->room_waits++;
+    f->room_wait_ns += get_clock() - start;
     qemu_mutex_unlock(&f->mutex);
 }
 

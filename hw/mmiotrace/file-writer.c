@@ -30,6 +30,7 @@ static void format_out(MmioTraceFile *f, MmioTraceEvent *ev,
         return;
     }
     f->buf_len += n;
+    f->written++;
     if (f->buf_len > OUT_BUF_SIZE - MMIOTRACE_FORMAT_MAX) {
         mmiotrace_out_write(f, false);
     }
@@ -340,7 +341,6 @@ static uint64_t writer_drain(MmioTraceFile *f)
         writer_event(f, lane[best], tail[best]++);
         done++;
     }
-    f->written += done;
     for (unsigned i = 0; i < n; i++) {
         if (lane[i] && tail[i] != lane[i]->tail) {
             qatomic_store_release(&lane[i]->tail, tail[i]);

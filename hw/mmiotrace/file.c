@@ -241,7 +241,8 @@ static void file_finish(MmioTraceFile *f)
     mmiotrace_io_stop(f);
     trace_mmiotrace_file_close(f->path, f->written, qatomic_read(&f->bytes),
                                f->writer_cpu_ns[0], f->writer_cpu_ns[1],
-                               f->io_cpu_ns[0] + f->io_cpu_ns[1]);
+                               f->io_cpu_ns[0] + f->io_cpu_ns[1],
+                               f->room_waits, f->room_wait_ns);
     if (f->failing) {
         /* no marker can follow them: say it here */
         error_report("mmiotrace: %s: the last %" PRIu64 " records could not be written "

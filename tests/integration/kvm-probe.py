@@ -9,7 +9,10 @@ hvmmio's vfio-user test device. For each accelerator this test
     BAR, offset, value; with mmiotrace-pc the PC must be the ELF symbol of the
     instruction), which is written from the probe's source and the devices' documented
     behaviour, not from a trace;
-  - with both accelerators, checks that they give identical records.
+  - with both accelerators, checks that they give identical records;
+  - checks QEMU's trace event at the file's close (mmiotrace_file_close): its event count is
+    the file's lines, drop mode never waits for room, and a 16-slot lossless ring under TCG
+    makes the vCPU wait (the counts hvmmio bench prints).
 
     python3 kvm-probe.py --accel tcg|kvm|both
 Environment: HVMMIO_QEMU, TESTDEV, PROBE (the ELF), OUT. Prints TAP; reports SKIP (TAP)
@@ -197,6 +200,7 @@ def run(accel, name, props):
         '-device', json.dumps(tdev),
         '-device', f'edu,id=edu0,addr=05.0{tr}',
         '-device', f'e1000e,id=nic0,addr=06.0,romfile={tr}',
+        '-trace', 'mmiotrace_file_close',
         # rtl8139's BAR0 is I/O: its ranges name BAR1
         '-device', f'rtl8139,id=rtl0,addr=07.0,romfile={tr.replace("=0:0x40+0x40", "=1:0x8+0x8")}']
     with open(os.path.join(d, 'qemu.log'), 'w') as qlog:
@@ -209,6 +213,27 @@ def run(accel, name, props):
     text = open(os.path.join(d, 'debug.txt'), errors='replace').read() \
         if os.path.exists(os.path.join(d, 'debug.txt')) else ''
     return rc, text, (trace if props is not None else None), d
+
+
+def close_event(tap, accel, name, d, trace):
+    """QEMU's mmiotrace_file_close against the trace file."""
+    with open(os.path.join(d, 'qemu.log'), errors='replace') as f:
+        m = re.search(r'mmiotrace_file_close \S+ events (\d+) .* room_waits (\d+) '
+                      r'room_wait_ns (\d+)', f.read())
+    if not tap.ok(m is not None, f'{accel} {name}: QEMU traces mmiotrace_file_close'):
+        return
+    events, waits, wait_ns = (int(x) for x in m.groups())
+    with open(trace) as f:
+        lines = sum(1 for _ in f)
+    tap.ok(events == lines, f'{accel} {name}: the writer counted the file\'s {lines} lines',
+           f'{events} events')
+    tap.ok((waits == 0) == (wait_ns == 0), f'{accel} {name}: waits and their time agree',
+           f'{waits} waits, {wait_ns} ns')
+    if name == 'drop':
+        tap.ok(waits == 0, f'{accel} {name}: drop mode never waits for room', f'{waits} waits')
+    if name == 'lossless-small' and accel == 'tcg':
+        tap.ok(waits > 0, f'{accel} {name}: a 16-slot ring makes the vCPU wait ({waits} times, '
+               f'{wait_ns / 1e6:.1f} ms)')
 
 
 def values(text):
@@ -299,6 +324,7 @@ def main():
             if trace:
                 recs, lost, pcidev = parse_trace(trace)
                 check_records(tap, a, name, recs, lost, pcidev, syms)
+                close_event(tap, a, name, d, trace)
                 kept[(a, name)] = recs
     if len(accels) == 2:
         for name in CONFIGS:

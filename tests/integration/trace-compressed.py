@@ -67,7 +67,8 @@ def close_event(fmt):
             q.readl(bar + 4)
     with open(log) as f:
         m = re.search(r'mmiotrace_file_close (\S+) events (\d+) bytes (\d+) writer_user_ns (\d+) '
-                      r'writer_sys_ns (\d+) io_cpu_ns (\d+)', f.read())
+                      r'writer_sys_ns (\d+) io_cpu_ns (\d+) room_waits (\d+) room_wait_ns (\d+)',
+                      f.read())
     if not c.check(m is not None, f'{fmt}: QEMU traces mmiotrace_file_close at exit'):
         return
     events, size, user, sys_ns = (int(m.group(i)) for i in (2, 3, 4, 5))
@@ -82,6 +83,9 @@ def close_event(fmt):
     c.equal(events, want, f'{fmt}: its events are the file\'s records ({want})')
     c.check(events >= 2 * N, f'{fmt}: every access counted ({events} >= {2 * N})')
     c.check(user + sys_ns > 0, f'{fmt}: the writer\'s CPU time is measured ({user + sys_ns} ns)')
+    waits, wait_ns = int(m.group(7)), int(m.group(8))
+    c.check((waits == 0) == (wait_ns == 0),
+            f'{fmt}: waits for room and their time agree ({waits}, {wait_ns} ns)')
 
 
 def main():
