@@ -11,6 +11,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <json-c/json.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -356,10 +357,31 @@ static int prepare(struct probe_bench *B)
 struct probe_result {
     double med[NCFG][2], lo[NCFG][2], hi[NCFG][2];
     double bmed[NCFG][2], blo[NCFG][2], bhi[NCFG][2];
-    /* per record, medians: the writer's CPU ns (with min, max), of them in user space; bytes */
-    double writer[3], writer_user, bytes;
-    double room_waits[2], room_wait_ms[2]; /* per boot: median, max */
+    /*
+     * Median, min, max over boots: per record, the writer's CPU ns, of them in user space,
+     * bytes; per boot, the vCPU's waits for room and their ms (writer_spread)
+     */
+    double writer[3], writer_user[3], bytes[3], room_waits[3], room_wait_ms[3];
 };
+
+/*
+ * Over the boots whose writer figures are known (QEMU traced its file's close): the median,
+ * min and max of the figure at offset off of struct probe_boot_result; 0 if none is known.
+ */
+static void writer_spread(const struct probe_boot_result *res, int reps, size_t off, double out[3])
+{
+    double v[reps];
+    int n = 0;
+
+    for (int r = 0; r < reps; r++) {
+        if (res[r].writer_ns > 0) {
+            v[n++] = *(const double *)((const char *)&res[r] + off);
+        }
+    }
+    out[0] = n ? median(v, n) : 0; /* sorts v */
+    out[1] = n ? v[0] : 0;
+    out[2] = n ? v[n - 1] : 0;
+}
 
 static void print_result(const struct probe_bench *B, const struct probe_result *R)
 {
@@ -390,10 +412,10 @@ static void print_result(const struct probe_bench *B, const struct probe_result 
     if (R->writer[0] > 0) {
         printf("writer: %.1f ns of CPU per record (range %.1f-%.1f; %.1f in user space), %.1f "
                "bytes per record\n",
-               R->writer[0], R->writer[1], R->writer[2], R->writer_user, R->bytes);
+               R->writer[0], R->writer[1], R->writer[2], R->writer_user[0], R->bytes[0]);
         printf("the vCPU waited for room in a full ring %.0f times per boot (%.1f ms; most %.0f, "
                "%.1f ms)\n",
-               R->room_waits[0], R->room_wait_ms[0], R->room_waits[1], R->room_wait_ms[1]);
+               R->room_waits[0], R->room_wait_ms[0], R->room_waits[2], R->room_wait_ms[2]);
     }
     printf("targets (KVM): traced <= 1.05, pc <= 1.2, insn <= 1.3; (TCG, issue 16): traced <= "
            "1.05, pc <= 1.15, insn <= 1.3\n");
@@ -414,8 +436,8 @@ static int write_json(const struct probe_bench *B, const struct probe_result *R,
     if (R->writer[0] > 0) {
         json_object_object_add(j, "writer_cpu_ns_per_record", json_object_new_double(R->writer[0]));
         json_object_object_add(j, "writer_user_ns_per_record",
-                               json_object_new_double(R->writer_user));
-        json_object_object_add(j, "bytes_per_record", json_object_new_double(R->bytes));
+                               json_object_new_double(R->writer_user[0]));
+        json_object_object_add(j, "bytes_per_record", json_object_new_double(R->bytes[0]));
         json_object_object_add(j, "room_waits_per_boot", json_object_new_double(R->room_waits[0]));
         json_object_object_add(j, "room_wait_ms_per_boot",
                                json_object_new_double(R->room_wait_ms[0]));
@@ -510,45 +532,11 @@ int hvmmio_bench_probe(int argc, char **argv)
             R.bhi[c][d] = v[B.reps - 1];
         }
     }
-    int known = 0;
-    for (int r = 0; r < B.reps; r++) {
-        if (res[r].writer_ns > 0) {
-            v[known++] = res[r].writer_ns;
-        }
-    }
-    R.writer[0] = known ? median(v, known) : 0;
-    R.writer[1] = known ? v[0] : 0;
-    R.writer[2] = known ? v[known - 1] : 0;
-    known = 0;
-    for (int r = 0; r < B.reps; r++) {
-        if (res[r].writer_ns > 0) {
-            v[known++] = res[r].writer_user_ns;
-        }
-    }
-    R.writer_user = known ? median(v, known) : 0;
-    known = 0;
-    for (int r = 0; r < B.reps; r++) {
-        if (res[r].writer_ns > 0) {
-            v[known++] = res[r].bytes;
-        }
-    }
-    R.bytes = known ? median(v, known) : 0;
-    known = 0;
-    for (int r = 0; r < B.reps; r++) {
-        if (res[r].writer_ns > 0) {
-            v[known++] = res[r].room_waits;
-        }
-    }
-    R.room_waits[0] = known ? median(v, known) : 0;
-    R.room_waits[1] = known ? v[known - 1] : 0;
-    known = 0;
-    for (int r = 0; r < B.reps; r++) {
-        if (res[r].writer_ns > 0) {
-            v[known++] = res[r].room_wait_ms;
-        }
-    }
-    R.room_wait_ms[0] = known ? median(v, known) : 0;
-    R.room_wait_ms[1] = known ? v[known - 1] : 0;
+    writer_spread(res, B.reps, offsetof(struct probe_boot_result, writer_ns), R.writer);
+    writer_spread(res, B.reps, offsetof(struct probe_boot_result, writer_user_ns), R.writer_user);
+    writer_spread(res, B.reps, offsetof(struct probe_boot_result, bytes), R.bytes);
+    writer_spread(res, B.reps, offsetof(struct probe_boot_result, room_waits), R.room_waits);
+    writer_spread(res, B.reps, offsetof(struct probe_boot_result, room_wait_ms), R.room_wait_ms);
     print_result(&B, &R);
     if (B.tmp_outdir) {
         g_rmdir(B.outdir);
