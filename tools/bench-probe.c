@@ -282,7 +282,9 @@ static int parse_args(int argc, char **argv, struct probe_bench *B, char **json_
              "untraced, traced, with mmiotrace-pc and with mmiotrace-insn. Paired: four edu\n"
              "devices in one boot differ only in tracing, and the guest times blocks of reads\n"
              "(ID) and writes (INVERT) on each in turn; ratios to the untraced device are taken\n"
-             "per block, their median per boot, and the spread over boots is reported.");
+             "per block, their median per boot, and the spread over boots is reported. From\n"
+             "QEMU's trace event at the file's close it also reports the writer thread's CPU\n"
+             "per record and how often the vCPU waited for room in a full ring.");
     g_option_context_add_main_entries(ctx, entries, NULL);
     if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
         g_printerr("hvmmio bench: %s\n", err->message);
