@@ -11,7 +11,6 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <json-c/json.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,12 +94,16 @@ static GPtrArray *probe_argv(struct probe_bench *B, const char *append, const ch
  * fastest block's cycles per access divided by the untraced device's fastest (time the machine
  * takes from the guest only makes a block slower); [0]: the untraced device's fewest cycles.
  */
+/*
+ * The trace file's figures from QEMU's close event: per record, the writer's CPU ns (user,
+ * system and the I/O thread's), of them in user space, and bytes; the vCPU's waits for room
+ * in a full ring and their ms in all
+ */
+enum { W_CPU, W_USER, W_BYTES, W_WAITS, W_WAIT_MS, NWRITER };
+
 struct probe_boot_result {
     double ratio[NCFG][2], best[NCFG][2];
-    /* per record, the trace file's writer: CPU ns (user, system + the I/O thread's), bytes */
-    double writer_ns, writer_user_ns, bytes; /* 0: unknown */
-    /* the vCPU's waits for room in a full ring: how many, ms in all */
-    double room_waits, room_wait_ms;
+    double writer[NWRITER]; /* all 0: unknown */
 };
 
 /* QEMU's trace event at the file's close (mmiotrace_file_close, QEMU's log backend) */
@@ -110,19 +113,18 @@ static void parse_writer(const char *qemu_err, struct probe_boot_result *res)
     const char *ev = l ? strstr(l, " events ") : NULL;
     unsigned long long events, bytes, user, sys, io, waits, wait_ns;
 
-    res->writer_ns = res->writer_user_ns = res->bytes = 0;
-    res->room_waits = res->room_wait_ms = 0;
+    memset(res->writer, 0, sizeof(res->writer));
     if (ev &&
         sscanf(ev,
                " events %llu bytes %llu writer_user_ns %llu writer_sys_ns %llu io_cpu_ns %llu "
                "room_waits %llu room_wait_ns %llu",
                &events, &bytes, &user, &sys, &io, &waits, &wait_ns) == 7 &&
         events) {
-        res->writer_ns = (double)(user + sys + io) / events;
-        res->writer_user_ns = (double)user / events;
-        res->bytes = (double)bytes / events;
-        res->room_waits = waits;
-        res->room_wait_ms = wait_ns / 1e6;
+        res->writer[W_CPU] = (double)(user + sys + io) / events;
+        res->writer[W_USER] = (double)user / events;
+        res->writer[W_BYTES] = (double)bytes / events;
+        res->writer[W_WAITS] = waits;
+        res->writer[W_WAIT_MS] = wait_ns / 1e6;
     }
 }
 
@@ -359,30 +361,25 @@ static int prepare(struct probe_bench *B)
 struct probe_result {
     double med[NCFG][2], lo[NCFG][2], hi[NCFG][2];
     double bmed[NCFG][2], blo[NCFG][2], bhi[NCFG][2];
-    /*
-     * Median, min, max over boots: per record, the writer's CPU ns, of them in user space,
-     * bytes; per boot, the vCPU's waits for room and their ms (writer_spread)
-     */
-    double writer[3], writer_user[3], bytes[3], room_waits[3], room_wait_ms[3];
+    double writer[NWRITER][3]; /* each figure's median, min and max over boots */
 };
 
-/*
- * Over the boots whose writer figures are known (QEMU traced its file's close): the median,
- * min and max of the figure at offset off of struct probe_boot_result; 0 if none is known.
- */
-static void writer_spread(const struct probe_boot_result *res, int reps, size_t off, double out[3])
+/* Each writer figure over the boots that have them (QEMU traced its file's close). */
+static void writer_spread(const struct probe_boot_result *res, int reps, double out[NWRITER][3])
 {
-    double v[reps];
-    int n = 0;
+    for (int k = 0; k < NWRITER; k++) {
+        double v[reps];
+        int n = 0;
 
-    for (int r = 0; r < reps; r++) {
-        if (res[r].writer_ns > 0) {
-            v[n++] = *(const double *)((const char *)&res[r] + off);
+        for (int r = 0; r < reps; r++) {
+            if (res[r].writer[W_CPU] > 0) {
+                v[n++] = res[r].writer[k];
+            }
         }
+        out[k][0] = n ? median(v, n) : 0; /* sorts v */
+        out[k][1] = n ? v[0] : 0;
+        out[k][2] = n ? v[n - 1] : 0;
     }
-    out[0] = n ? median(v, n) : 0; /* sorts v */
-    out[1] = n ? v[0] : 0;
-    out[2] = n ? v[n - 1] : 0;
 }
 
 static void print_result(const struct probe_bench *B, const struct probe_result *R)
@@ -411,13 +408,15 @@ static void print_result(const struct probe_bench *B, const struct probe_result 
         printf("%-10s %8.3f (%5.3f-%5.3f) %8.3f (%5.3f-%5.3f)\n", cfg_name[c], R->bmed[c][0],
                R->blo[c][0], R->bhi[c][0], R->bmed[c][1], R->blo[c][1], R->bhi[c][1]);
     }
-    if (R->writer[0] > 0) {
+    if (R->writer[W_CPU][0] > 0) {
         printf("writer: %.1f ns of CPU per record (range %.1f-%.1f; %.1f in user space), %.1f "
                "bytes per record\n",
-               R->writer[0], R->writer[1], R->writer[2], R->writer_user[0], R->bytes[0]);
+               R->writer[W_CPU][0], R->writer[W_CPU][1], R->writer[W_CPU][2], R->writer[W_USER][0],
+               R->writer[W_BYTES][0]);
         printf("the vCPU waited for room in a full ring %.0f times per boot (%.1f ms; most %.0f, "
                "%.1f ms)\n",
-               R->room_waits[0], R->room_wait_ms[0], R->room_waits[2], R->room_wait_ms[2]);
+               R->writer[W_WAITS][0], R->writer[W_WAIT_MS][0], R->writer[W_WAITS][2],
+               R->writer[W_WAIT_MS][2]);
     }
     printf("targets (KVM): traced <= 1.05, pc <= 1.2, insn <= 1.3; (TCG, issue 16): traced <= "
            "1.05, pc <= 1.15, insn <= 1.3\n");
@@ -435,14 +434,17 @@ static int write_json(const struct probe_bench *B, const struct probe_result *R,
     if (B->props) {
         json_object_object_add(j, "props", json_object_new_string(B->props));
     }
-    if (R->writer[0] > 0) {
-        json_object_object_add(j, "writer_cpu_ns_per_record", json_object_new_double(R->writer[0]));
+    if (R->writer[W_CPU][0] > 0) {
+        json_object_object_add(j, "writer_cpu_ns_per_record",
+                               json_object_new_double(R->writer[W_CPU][0]));
         json_object_object_add(j, "writer_user_ns_per_record",
-                               json_object_new_double(R->writer_user[0]));
-        json_object_object_add(j, "bytes_per_record", json_object_new_double(R->bytes[0]));
-        json_object_object_add(j, "room_waits_per_boot", json_object_new_double(R->room_waits[0]));
+                               json_object_new_double(R->writer[W_USER][0]));
+        json_object_object_add(j, "bytes_per_record",
+                               json_object_new_double(R->writer[W_BYTES][0]));
+        json_object_object_add(j, "room_waits_per_boot",
+                               json_object_new_double(R->writer[W_WAITS][0]));
         json_object_object_add(j, "room_wait_ms_per_boot",
-                               json_object_new_double(R->room_wait_ms[0]));
+                               json_object_new_double(R->writer[W_WAIT_MS][0]));
     }
     json_object_object_add(j, "untraced_read_cycles", json_object_new_double(R->med[0][0]));
     json_object_object_add(j, "untraced_write_cycles", json_object_new_double(R->med[0][1]));
@@ -534,11 +536,7 @@ int hvmmio_bench_probe(int argc, char **argv)
             R.bhi[c][d] = v[B.reps - 1];
         }
     }
-    writer_spread(res, B.reps, offsetof(struct probe_boot_result, writer_ns), R.writer);
-    writer_spread(res, B.reps, offsetof(struct probe_boot_result, writer_user_ns), R.writer_user);
-    writer_spread(res, B.reps, offsetof(struct probe_boot_result, bytes), R.bytes);
-    writer_spread(res, B.reps, offsetof(struct probe_boot_result, room_waits), R.room_waits);
-    writer_spread(res, B.reps, offsetof(struct probe_boot_result, room_wait_ms), R.room_wait_ms);
+    writer_spread(res, B.reps, R.writer);
     print_result(&B, &R);
     if (B.tmp_outdir) {
         g_rmdir(B.outdir);

@@ -62,12 +62,11 @@
  * The merge watermark's global barrier (membarrier) interrupts every CPU running a
  * vCPU; on a nested machine an IPI exits to the outer hypervisor (measured: about 14 ns
  * of the writer's CPU per record at one barrier a millisecond and 3.3 M records a
- * second). At most one per WATERMARK_INTERVAL_NS, unless someone waits for the writer
- * or a lane is more than a quarter full (a ring in drop mode must not wait for it): the
- * writer lags by up to that much. Not longer: 10 ms saved those 14 ns, but the writer's
- * work then lands in later, unrelated stretches of the vCPU's time (in hvmmio bench
- * --probe, traced blocks looked 0.05 cheaper and PC and instruction blocks 0.04-0.1
- * dearer), and a user's live trace lags more.
+ * second). At most one per WATERMARK_INTERVAL_NS unless someone waits for the
+ * writer: the writer lags by up to that much. Not longer: 10 ms saved those 14 ns, but
+ * the writer's work then lands in later, unrelated stretches of the vCPU's time (in
+ * hvmmio bench --probe, traced blocks looked 0.05 cheaper and PC and instruction blocks
+ * 0.04-0.1 dearer), and a user's live trace lags more.
  */
 #define WATERMARK_INTERVAL_NS 1000000
 

@@ -245,19 +245,6 @@ static uint64_t writer_pending(MmioTraceFile *f)
     return pending;
 }
 
-/* Whether a lane is more than a quarter full (then the watermark cannot wait). */
-static bool writer_lane_filling(MmioTraceFile *f, unsigned n)
-{
-    for (unsigned i = 0; i < n; i++) {
-        MmioTraceLane *l = qatomic_load_acquire(&f->lanes[i]);
-
-        if (l && qatomic_load_acquire(&l->head) - l->tail > l->mask / 4) {
-            return true;
-        }
-    }
-    return false;
-}
-
 /*
  * The stamp before which no lane can queue an event any more (file-ring.c): the
  * writer's own stamp, or the stamp a lane is queueing, or 0 while a lane takes one.
@@ -273,7 +260,7 @@ static uint64_t writer_watermark(MmioTraceFile *f, unsigned *nlanes)
      */
     if (mmiotrace_stamp_asymmetric && now - f->wm_taken < f->wm_interval &&
         !qatomic_read(&f->waiters) && !qatomic_read(&f->stopping) &&
-        !qatomic_read(&f->flush_req) && !writer_lane_filling(f, n)) {
+        !qatomic_read(&f->flush_req)) {
         return f->wm;
     }
     f->wm_taken = now;
