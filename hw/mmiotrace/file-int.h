@@ -59,14 +59,14 @@
 #define WAKE_BATCH_MAX 4096
 #define WAKE_LATENCY_NS 1000000
 /*
- * The merge watermark's global barrier (membarrier) interrupts every CPU running a
- * vCPU; on a nested machine an IPI exits to the outer hypervisor (measured: about 14 ns
- * of the writer's CPU per record at one barrier a millisecond and 3.3 M records a
- * second). At most one per WATERMARK_INTERVAL_NS unless someone waits for the
- * writer: the writer lags by up to that much. Not longer: 10 ms saved those 14 ns, but
- * the writer's work then lands in later, unrelated stretches of the vCPU's time (in
- * hvmmio bench --probe, traced blocks looked 0.05 cheaper and PC and instruction blocks
- * 0.04-0.1 dearer), and a user's live trace lags more.
+ * The merge's global barrier (membarrier) interrupts every CPU running a vCPU; on a
+ * nested machine an IPI exits to the outer hypervisor (measured: about 14 ns of the
+ * writer's CPU per record at one barrier a millisecond and 3.3 M records a second). It
+ * is needed only while a vCPU's lane is empty (file-writer.c: writer_drain), so a
+ * single busy vCPU needs none; then at most one per WATERMARK_INTERVAL_NS unless
+ * someone waits for the writer, and the other lanes' events lag by up to that much.
+ * Not longer: with 10 ms the writer's work landed in later, unrelated stretches of the
+ * vCPUs' time, and a user's live trace lags more.
  */
 #define WATERMARK_INTERVAL_NS 1000000
 
@@ -124,7 +124,7 @@ struct MmioTraceFile {
     double ns_per_stamp;
     uint64_t refined_ns;        /* CLOCK_MONOTONIC of the last refinement */
 
-    /* writer: the last merge watermark, and when its global barrier was made (stamps) */
+    /* writer: the merge's last global bound, and when its barrier was made (stamps) */
     uint64_t wm, wm_taken, wm_interval;
 
     /*
@@ -154,6 +154,8 @@ struct MmioTraceFile {
     uint64_t flushes;       /* flushes asked by flush_req done (or failed) so far */
     bool stopping;
     void *insn_cache;
+    /* tests: $HVMMIO_TEST_MERGE_DELAY_US, a sleep between lanes in the merge (writer) */
+    unsigned test_merge_delay_us;
 
     /* statistics */
     uint64_t bytes, dropped;
@@ -242,6 +244,41 @@ static inline uint64_t mmiotrace_stamp_now(void)
  */
 extern bool mmiotrace_stamp_asymmetric;
 
+/*
+ * A stamp taken after every earlier store of the caller is visible, with fences of its
+ * own: the producers of the shared lane (rare, and under a spinlock already), so that
+ * the writer needs no global barrier to bound that lane (file-writer.c: writer_drain).
+ */
+static inline void mmiotrace_stamp_fence(void)
+{
+    smp_mb();   /* the caller's stores are visible before a stamp is taken */
+#if defined(__x86_64__) || defined(__i386__)
+    asm volatile("lfence" : : : "memory");  /* RDTSC does not run ahead of them */
+#endif
+}
+
+static inline uint64_t mmiotrace_stamp_fenced(void)
+{
+    mmiotrace_stamp_fence();
+    return mmiotrace_stamp_now();
+}
+
+/*
+ * The writer's side of mmiotrace_stamp_fenced: a stamp taken before the caller's later
+ * loads. A producer that fenced and whose store these loads do not see takes a later
+ * stamp.
+ */
+static inline uint64_t mmiotrace_stamp_before_loads_local(void)
+{
+    uint64_t s = mmiotrace_stamp_now();
+
+#if defined(__x86_64__) || defined(__i386__)
+    asm volatile("lfence" : : : "memory");
+#endif
+    smp_mb();   /* the stamp is taken before the caller's loads */
+    return s;
+}
+
 static inline uint64_t mmiotrace_stamp_after_stores(void)
 {
     if (likely(mmiotrace_stamp_asymmetric)) {
@@ -255,11 +292,7 @@ static inline uint64_t mmiotrace_stamp_after_stores(void)
         barrier();
         return mmiotrace_stamp_now();
     }
-    smp_mb();   /* the caller's stores are visible before the stamp is taken */
-#if defined(__x86_64__) || defined(__i386__)
-    asm volatile("lfence" : : : "memory");
-#endif
-    return mmiotrace_stamp_now();
+    return mmiotrace_stamp_fenced();
 }
 
 void mmiotrace_stamp_barrier_global(void);

@@ -15,11 +15,15 @@
  * earlier stamp. So a producer announces itself in its lane's claim before it takes
  * the stamp (claim = LANE_STAMPING, then the stamp, ordered after the announcement by
  * mmiotrace_stamp_after_stores), then claims the stamp, and goes back to LANE_IDLE
- * once the event is published. The writer takes its own stamp first, then a global
- * barrier (membarrier: the producers pay no fence), then reads every lane's claim: a
- * lane in LANE_IDLE can only queue events stamped later than the writer's stamp, a
- * lane claiming a stamp nothing later, a lane stamping nothing at all yet (see
- * writer_watermark in file-writer.c).
+ * once the event is published. The writer takes its own stamp first, then a barrier,
+ * then reads the lanes' claims: a lane in LANE_IDLE can only queue events stamped
+ * later than the writer's stamp, a lane claiming a stamp nothing earlier, a lane
+ * stamping nothing at all yet. A vCPU's lane pays no fence for its stamp: the barrier
+ * that bounds it is global (membarrier), and the writer needs it only while that lane
+ * is empty (a lane's next event is stamped after its pending ones). The shared lane,
+ * and a lane's making, fence on the producer's side: a local barrier bounds them, and
+ * a single vCPU's events need no global barrier at all (writer_drain in
+ * file-writer.c).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -62,6 +66,8 @@ MmioTraceLane *mmiotrace_lane_make(MmioTraceFile *f, unsigned i)
         qatomic_set(&f->nlanes, i + 1);
     }
     qemu_mutex_unlock(&f->mutex);
+    /* the lane is visible before this thread takes its first stamp (writer_drain) */
+    mmiotrace_stamp_fence();
     return l;
 }
 

@@ -113,9 +113,10 @@ MmioTraceEvent *mmiotrace_file_reserve(MmioTraceFile *f)
         !mmiotrace_lane_room(f, l, misc, 1 + (l->lost_pending ? 1 : 0))) {
         goto lost;
     }
-    /* announce, then stamp (see the top of file-ring.c) */
+    /* announce, then stamp (see the top of file-ring.c); the shared lane fences */
     qatomic_set(&l->claim, LANE_STAMPING);
-    ts = ring_stamp_ordered(l, mmiotrace_stamp_after_stores());
+    ts = ring_stamp_ordered(l, misc ? mmiotrace_stamp_fenced()
+                                    : mmiotrace_stamp_after_stores());
     if (qatomic_read(&f->closed)) {
         qatomic_set(&l->claim, LANE_IDLE);
         qatomic_inc(&f->dropped);

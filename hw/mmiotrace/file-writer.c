@@ -246,28 +246,54 @@ static uint64_t writer_pending(MmioTraceFile *f)
 }
 
 /*
- * The stamp before which no lane can queue an event any more (file-ring.c): the
- * writer's own stamp, or the stamp a lane is queueing, or 0 while a lane takes one.
+ * Bounds of the merge: stamps before which a lane can queue no event any more
+ * (file-ring.c). The writer's own stamp, then a barrier, then the lanes' claims: a lane
+ * claiming a stamp bounds it at that stamp, a lane taking one (LANE_STAMPING, 0) at 0.
+ *
+ * The local bound takes a plain fence: it bounds the lanes whose producers fence their
+ * stamps (the shared lane; every lane where the kernel has no membarrier) and every
+ * lane made after it (mmiotrace_lane_make fences). Made at every drain.
  */
-static uint64_t writer_watermark(MmioTraceFile *f, unsigned *nlanes)
+static uint64_t writer_local_bound(MmioTraceFile *f, bool fenced_all)
 {
-    uint64_t now = mmiotrace_stamp_now();
-    unsigned n = *nlanes = qatomic_read(&f->nlanes);
+    uint64_t w = mmiotrace_stamp_before_loads_local();
+    unsigned n = fenced_all ? qatomic_read(&f->nlanes) : MMIOTRACE_LANE_MISC + 1;
 
-    /*
-     * The global barrier: at most one per WATERMARK_INTERVAL_NS (file-int.h). A watermark
-     * stays true: events stamped before it were all published when it was taken.
-     */
-    if (mmiotrace_stamp_asymmetric && now - f->wm_taken < f->wm_interval &&
-        !qatomic_read(&f->waiters) && !qatomic_read(&f->stopping) &&
-        !qatomic_read(&f->flush_req)) {
-        return f->wm;
+    for (unsigned i = 0; i < n; i++) {
+        MmioTraceLane *l = qatomic_load_acquire(&f->lanes[i]);
+        uint64_t claim = l ? qatomic_load_acquire(&l->claim) : LANE_IDLE;
+
+        if (claim != LANE_IDLE) {
+            w = MIN(w, claim);
+        }
     }
-    f->wm_taken = now;
+    return w;
+}
 
-    uint64_t w = mmiotrace_stamp_before_loads();
-    /* a lane made after this can only queue events stamped after w */
+/*
+ * The global bound (f->wm) takes the global barrier (membarrier, whose IPIs exit to the
+ * outer hypervisor on a nested machine: about 14 ns of the writer's CPU per record at
+ * one a millisecond), and bounds every lane. It is needed only while a vCPU's lane is
+ * empty, and taken at most once per WATERMARK_INTERVAL_NS (file-int.h) unless someone
+ * waits for the writer. A bound stays true: events stamped before it were all
+ * published when it was taken.
+ */
+static bool writer_may_barrier(MmioTraceFile *f)
+{
+    return mmiotrace_stamp_now() - f->wm_taken >= f->wm_interval ||
+           qatomic_read(&f->waiters) || qatomic_read(&f->stopping) ||
+           qatomic_read(&f->flush_req);
+}
 
+static uint64_t writer_barrier(MmioTraceFile *f)
+{
+    uint64_t w;
+    unsigned n;
+
+    f->wm_taken = mmiotrace_stamp_now();
+    w = mmiotrace_stamp_before_loads();
+    /* lanes made after the barrier can only queue events stamped after w */
+    n = qatomic_read(&f->nlanes);
     for (unsigned i = 0; i < n; i++) {
         MmioTraceLane *l = qatomic_load_acquire(&f->lanes[i]);
         uint64_t claim = l ? qatomic_load_acquire(&l->claim) : LANE_IDLE;
@@ -293,44 +319,83 @@ static void writer_event(MmioTraceFile *f, MmioTraceLane *l, uint64_t i)
     mmiotrace_event_free(ev);
 }
 
+/* The lanes' pending events, from their tails to their heads, read after the bounds. */
+typedef struct WriterMerge {
+    unsigned n;
+    MmioTraceLane *lane[MMIOTRACE_LANES];
+    uint64_t head[MMIOTRACE_LANES], tail[MMIOTRACE_LANES];
+} WriterMerge;
+
+static void writer_heads(MmioTraceFile *f, WriterMerge *m)
+{
+    unsigned n = qatomic_read(&f->nlanes);
+
+    for (unsigned i = 0; i < n; i++) {
+        if (i >= m->n || !m->lane[i]) {
+            /* a lane seen for the first time (the merge keeps the others' tails) */
+            m->lane[i] = qatomic_load_acquire(&f->lanes[i]);
+            m->tail[i] = m->lane[i] ? m->lane[i]->tail : 0;
+        }
+        m->head[i] = m->lane[i] ? qatomic_load_acquire(&m->lane[i]->head) : m->tail[i];
+        if (unlikely(f->test_merge_delay_us)) {
+            /* a writer preempted between two lanes' heads (tests/integration/smp.sh) */
+            g_usleep(f->test_merge_delay_us);
+        }
+    }
+    m->n = n;
+}
+
 /*
- * Write out the lanes' events stamped before the watermark, merged in stamp order
- * (a lane's own events are in order already; ties go to the lower lane), and give
- * their slots back. Returns how many were written.
+ * Write out the lanes' pending events in stamp order (a lane's own events are in order
+ * already; ties go to the lower lane), and give their slots back. An event is written
+ * once no other lane can queue an earlier one: a lane with a pending event queues later
+ * ones; an empty lane is bounded by the local bound or, if it is a vCPU's without
+ * fences, by the global one. Returns how many were written.
  */
 static uint64_t writer_drain(MmioTraceFile *f)
 {
-    unsigned n;
-    uint64_t w = writer_watermark(f, &n);
-    uint64_t head[MMIOTRACE_LANES], tail[MMIOTRACE_LANES], done = 0;
-    MmioTraceLane *lane[MMIOTRACE_LANES];
+    bool fenced_all = !qatomic_read(&mmiotrace_stamp_asymmetric);
+    uint64_t local = writer_local_bound(f, fenced_all), done = 0;
+    bool barrier_taken = false;
+    WriterMerge m = { .n = 0 };
 
     mmiotrace_stamp_refine(f);
-    for (unsigned i = 0; i < n; i++) {
-        lane[i] = qatomic_load_acquire(&f->lanes[i]);
-        tail[i] = lane[i] ? lane[i]->tail : 0;
-        head[i] = lane[i] ? qatomic_load_acquire(&lane[i]->head) : 0;
-    }
+    writer_heads(f, &m);
     for (;;) {
         int best = -1;
-        uint64_t best_ts = w;
+        uint64_t best_ts = UINT64_MAX, bound = local;
 
-        for (unsigned i = 0; i < n; i++) {
-            if (tail[i] != head[i] &&
-                lane[i]->ring[tail[i] & lane[i]->mask].ts < best_ts) {
-                best = i;
-                best_ts = lane[i]->ring[tail[i] & lane[i]->mask].ts;
+        for (unsigned i = 0; i < m.n; i++) {
+            MmioTraceLane *l = m.lane[i];
+
+            if (m.tail[i] != m.head[i]) {
+                if (l->ring[m.tail[i] & l->mask].ts < best_ts) {
+                    best = i;
+                    best_ts = l->ring[m.tail[i] & l->mask].ts;
+                }
+            } else if (l && i != MMIOTRACE_LANE_MISC && !fenced_all) {
+                bound = MIN(bound, f->wm);
             }
         }
         if (best < 0) {
             break;
         }
-        writer_event(f, lane[best], tail[best]++);
+        if (best_ts >= bound) {
+            if (best_ts >= local || barrier_taken || !writer_may_barrier(f)) {
+                break;
+            }
+            /* a vCPU's empty lane holds it back: bound every lane, and look again */
+            local = MAX(local, writer_barrier(f));
+            barrier_taken = true;
+            writer_heads(f, &m);
+            continue;
+        }
+        writer_event(f, m.lane[best], m.tail[best]++);
         done++;
     }
-    for (unsigned i = 0; i < n; i++) {
-        if (lane[i] && tail[i] != lane[i]->tail) {
-            qatomic_store_release(&lane[i]->tail, tail[i]);
+    for (unsigned i = 0; i < m.n; i++) {
+        if (m.lane[i] && m.tail[i] != m.lane[i]->tail) {
+            qatomic_store_release(&m.lane[i]->tail, m.tail[i]);
         }
     }
     if (done && qatomic_read(&f->waiters)) {
@@ -405,6 +470,8 @@ void *mmiotrace_writer_thread(void *opaque)
     uint64_t seen_dropped = 0, flushed_ns = get_clock();
 
     mmiotrace_thread_set_batch();
+    f->test_merge_delay_us =
+        g_ascii_strtoull(g_getenv("HVMMIO_TEST_MERGE_DELAY_US") ?: "0", NULL, 10);
     while (more) {
         uint64_t pending = writer_pending(f);
         uint64_t dropped = qatomic_read(&f->dropped);
