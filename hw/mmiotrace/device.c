@@ -12,6 +12,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "qemu/osdep.h"
+#include "qemu/memalign.h"
 #include "qemu/cutils.h"
 #include "qemu/error-report.h"
 #include "qapi/error.h"
@@ -212,7 +213,7 @@ static void device_free(MmioTraceDevice *d)
     }
     g_array_free(d->ranges, true);
     g_free(d->name);
-    g_free(d);
+    qemu_vfree(d);
 }
 
 bool mmiotrace_pci_realize(PCIDevice *pdev, Error **errp)
@@ -227,7 +228,8 @@ bool mmiotrace_pci_realize(PCIDevice *pdev, Error **errp)
                    "and 16777216", p->ring);
         return false;
     }
-    d = g_new0(MmioTraceDevice, 1);
+    d = qemu_memalign(64, sizeof(*d));   /* records' line is its own */
+    memset(d, 0, sizeof(*d));
     d->pdev = pdev;
     d->name = p->enabled ? device_name(pdev) : g_strdup("");
     d->name_len = strlen(d->name);

@@ -159,9 +159,14 @@ struct MmioTraceDevice {
     GArray *ranges;         /* MmioTraceSpan; empty: whole BARs */
     int32_t map_id[PCI_NUM_REGIONS];
     uint64_t bar_addr[PCI_NUM_REGIONS];
-    uint64_t records;       /* accesses recorded */
     QLIST_HEAD(, MmioTraceRegion) regions;
     QTAILQ_ENTRY(MmioTraceDevice) next;
+    /*
+     * Accesses recorded, counted by the file's writer thread (or the vCPU without a
+     * file): on a line of its own, since vCPUs read the fields above on every access
+     * (sharing the line cost the writer a miss per record, and the vCPU one per write).
+     */
+    QEMU_ALIGNED(64) uint64_t records;
 };
 
 /* file.c: an output file shared by the devices that name it, with its writer thread */
