@@ -28,31 +28,48 @@
 typedef struct PcCacheEntry {
     uintptr_t host_pc;          /* 0: empty */
     unsigned gen;               /* tb_flush_generation() when filled */
-    uint64_t pc;                /* the PC, or its offset in the page (CF_PCREL) */
+    bool pcrel;                 /* pc is an offset in the page (CF_PCREL) */
+    uint64_t pc;                /* the PC, or its offset in the page */
     uint8_t insn_len;           /* bytes in insn, 0: not copied yet */
     uint8_t asm_mode;
     uint8_t insn[MMIOTRACE_INSN_MAX];
 } PcCacheEntry;
 
 static __thread PcCacheEntry pc_cache[1 << PC_CACHE_BITS];
+static uint64_t pc_page_mask;
 
-static PcCacheEntry *pc_cache_entry(CPUState *cpu, uintptr_t host_pc)
+/*
+ * A miss: unwind (out of line, so that the hit's path has no frame to set up; QEMU
+ * clears locals such as data on every call, -ftrivial-auto-var-init=zero).
+ */
+static __attribute__((noinline)) PcCacheEntry *pc_cache_fill(CPUState *cpu,
+                                                              PcCacheEntry *e,
+                                                              uintptr_t host_pc,
+                                                              unsigned gen)
+{
+    uint64_t data[INSN_START_WORDS];
+
+    if (!cpu_unwind_state_data(cpu, host_pc, data)) {
+        return NULL;
+    }
+    pc_page_mask = qemu_target_page_mask();
+    e->host_pc = host_pc;
+    e->gen = gen;
+    e->pcrel = tcg_cflags_has(cpu, CF_PCREL);
+    e->pc = data[0];
+    e->insn_len = 0;
+    return e;
+}
+
+static inline PcCacheEntry *pc_cache_entry(CPUState *cpu, uintptr_t host_pc)
 {
     unsigned gen = tb_flush_generation();
     PcCacheEntry *e = &pc_cache[(host_pc >> 2) & ((1 << PC_CACHE_BITS) - 1)];
-    uint64_t data[INSN_START_WORDS];
 
     if (likely(e->host_pc == host_pc && e->gen == gen)) {
         return e;
     }
-    if (!cpu_unwind_state_data(cpu, host_pc, data)) {
-        return NULL;
-    }
-    e->host_pc = host_pc;
-    e->gen = gen;
-    e->pc = data[0];
-    e->insn_len = 0;
-    return e;
+    return pc_cache_fill(cpu, e, host_pc, gen);
 }
 
 bool mmiotrace_tcg_access_pc(CPUState *cpu, MmioTraceEvent *ev, uint8_t *insn,
@@ -67,11 +84,7 @@ bool mmiotrace_tcg_access_pc(CPUState *cpu, MmioTraceEvent *ev, uint8_t *insn,
     if (!e) {
         return false;
     }
-    if (tcg_cflags_has(cpu, CF_PCREL)) {
-        ev->rw.pc = (cpu->cc->get_pc(cpu) & qemu_target_page_mask()) | e->pc;
-    } else {
-        ev->rw.pc = e->pc;
-    }
+    ev->rw.pc = e->pcrel ? (cpu->cc->get_pc(cpu) & pc_page_mask) | e->pc : e->pc;
     if (!want_insn) {
         return true;
     }
