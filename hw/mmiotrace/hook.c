@@ -22,6 +22,7 @@
 #include "system/hw_accel.h"
 #include "mmiotrace-int.h"
 #include "file-ring.h"
+#include "tcg-pc.h"
 #include "trace.h"
 
 __thread MemoryRegion *mmiotrace_dispatching;
@@ -87,7 +88,7 @@ void record_fast(MmioTraceDevice *d, MmioTraceRegion *r, uint64_t off, uint64_t 
     ev->rw.value = val;
     ev->rw.off = off;
     ev->rw.pc = 0;
-    if (cpu) {
+    if (unlikely(cpu)) {    /* out of the way of the traced access without PC */
         uint8_t *insn = mmiotrace_file_reserved_insn(ev);
 
         if (mmiotrace_access_in_progress && acc.kvm) {

@@ -241,12 +241,7 @@ void mmiotrace_dma_detach(MmioTraceDevice *d);
 bool mmiotrace_kvm_access_pc(CPUState *cpu, bool is_write, uint64_t gpa, unsigned len,
                              MmioTraceEvent *ev, uint8_t *insn, bool want_insn);
 
-/*
- * tcg-pc.c: the same for the TCG access in progress (cached per host code address).
- * false: unknown.
- */
-bool mmiotrace_tcg_access_pc(CPUState *cpu, MmioTraceEvent *ev, uint8_t *insn,
-                             bool want_insn);
+/* tcg-pc.h: the same for the TCG access in progress (mmiotrace_tcg_access_pc) */
 
 /* insn.c */
 void mmiotrace_insn_capture(CPUState *cpu, MmioTraceEvent *ev, uint8_t *bytes);
