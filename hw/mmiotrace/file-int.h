@@ -263,22 +263,6 @@ static inline uint64_t mmiotrace_stamp_fenced(void)
     return mmiotrace_stamp_now();
 }
 
-/*
- * The writer's side of mmiotrace_stamp_fenced: a stamp taken before the caller's later
- * loads. A producer that fenced and whose store these loads do not see takes a later
- * stamp.
- */
-static inline uint64_t mmiotrace_stamp_before_loads_local(void)
-{
-    uint64_t s = mmiotrace_stamp_now();
-
-#if defined(__x86_64__) || defined(__i386__)
-    asm volatile("lfence" : : : "memory");
-#endif
-    smp_mb();   /* the stamp is taken before the caller's loads */
-    return s;
-}
-
 static inline uint64_t mmiotrace_stamp_after_stores(void)
 {
     if (likely(mmiotrace_stamp_asymmetric)) {
@@ -297,14 +281,24 @@ static inline uint64_t mmiotrace_stamp_after_stores(void)
 
 void mmiotrace_stamp_barrier_global(void);
 
-static inline uint64_t mmiotrace_stamp_before_loads(void)
+/*
+ * The writer's side: a stamp taken before the caller's later loads. global: with the
+ * global barrier, for producers that do not fence (mmiotrace_stamp_after_stores); else
+ * with a full barrier of the writer's own, for those that do (mmiotrace_stamp_fenced):
+ * a producer whose store these loads do not see takes a later stamp.
+ */
+static inline uint64_t mmiotrace_stamp_before_loads(bool global)
 {
     uint64_t s = mmiotrace_stamp_now();
 
 #if defined(__x86_64__) || defined(__i386__)
     asm volatile("lfence" : : : "memory");
 #endif
-    mmiotrace_stamp_barrier_global();   /* the stamp is taken before the caller's loads */
+    if (global) {
+        mmiotrace_stamp_barrier_global();   /* ends with a full barrier too */
+    } else {
+        smp_mb();   /* the stamp is taken before the caller's loads */
+    }
     return s;
 }
 

@@ -254,11 +254,9 @@ static uint64_t writer_pending(MmioTraceFile *f)
  * stamps (the shared lane; every lane where the kernel has no membarrier) and every
  * lane made after it (mmiotrace_lane_make fences). Made at every drain.
  */
-static uint64_t writer_local_bound(MmioTraceFile *f, bool fenced_all)
+/* w, or earlier: the stamps that lanes[0..n) claim, read after the caller's barrier */
+static uint64_t writer_claims(MmioTraceFile *f, unsigned n, uint64_t w)
 {
-    uint64_t w = mmiotrace_stamp_before_loads_local();
-    unsigned n = fenced_all ? qatomic_read(&f->nlanes) : MMIOTRACE_LANE_MISC + 1;
-
     for (unsigned i = 0; i < n; i++) {
         MmioTraceLane *l = qatomic_load_acquire(&f->lanes[i]);
         uint64_t claim = l ? qatomic_load_acquire(&l->claim) : LANE_IDLE;
@@ -268,6 +266,14 @@ static uint64_t writer_local_bound(MmioTraceFile *f, bool fenced_all)
         }
     }
     return w;
+}
+
+static uint64_t writer_local_bound(MmioTraceFile *f, bool fenced_all)
+{
+    uint64_t w = mmiotrace_stamp_before_loads(false);
+    unsigned n = fenced_all ? qatomic_read(&f->nlanes) : MMIOTRACE_LANE_MISC + 1;
+
+    return writer_claims(f, n, w);
 }
 
 /*
@@ -288,22 +294,12 @@ static bool writer_may_barrier(MmioTraceFile *f)
 static uint64_t writer_barrier(MmioTraceFile *f)
 {
     uint64_t w;
-    unsigned n;
 
     f->wm_taken = mmiotrace_stamp_now();
-    w = mmiotrace_stamp_before_loads();
+    w = mmiotrace_stamp_before_loads(true);
     /* lanes made after the barrier can only queue events stamped after w */
-    n = qatomic_read(&f->nlanes);
-    for (unsigned i = 0; i < n; i++) {
-        MmioTraceLane *l = qatomic_load_acquire(&f->lanes[i]);
-        uint64_t claim = l ? qatomic_load_acquire(&l->claim) : LANE_IDLE;
-
-        if (claim != LANE_IDLE) {
-            w = MIN(w, claim);
-        }
-    }
-    f->wm = w;
-    return w;
+    f->wm = writer_claims(f, qatomic_read(&f->nlanes), w);
+    return f->wm;
 }
 
 /* slots the writer asks for ahead (their lines are in the producer's core) */
