@@ -187,9 +187,9 @@ static inline char *put_time(char *p, uint64_t ns)
     unsigned rem = us % 1000000;
     p = put_u64(p, us / 1000000);
     *p++ = '.';
-    memcpy(p, digit_pairs + 2 * (rem / 10000), 2);
-    memcpy(p + 2, digit_pairs + 2 * (rem / 100 % 100), 2);
-    memcpy(p + 4, digit_pairs + 2 * (rem % 100), 2);
+    put_2(p, rem / 10000);
+    put_2(p + 2, rem / 100 % 100);
+    put_2(p + 4, rem % 100);
     return p + 6;
 }
 

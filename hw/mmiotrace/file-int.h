@@ -246,8 +246,9 @@ extern bool mmiotrace_stamp_asymmetric;
 
 /*
  * A stamp taken after every earlier store of the caller is visible, with fences of its
- * own: the producers of the shared lane (rare, and under a spinlock already), so that
- * the writer needs no global barrier to bound that lane (file-writer.c: writer_drain).
+ * own: the producers of the shared lane (rare, and under a spinlock already), a vCPU
+ * making its lane, and every producer where the kernel has no membarrier. The writer
+ * needs no global barrier to bound them (file-writer.c: writer_local_bound).
  */
 static inline void mmiotrace_stamp_fence(void)
 {

@@ -249,12 +249,8 @@ static uint64_t writer_pending(MmioTraceFile *f)
  * Bounds of the merge: stamps before which a lane can queue no event any more
  * (file-ring.c). The writer's own stamp, then a barrier, then the lanes' claims: a lane
  * claiming a stamp bounds it at that stamp, a lane taking one (LANE_STAMPING, 0) at 0.
- *
- * The local bound takes a plain fence: it bounds the lanes whose producers fence their
- * stamps (the shared lane; every lane where the kernel has no membarrier) and every
- * lane made after it (mmiotrace_lane_make fences). Made at every drain.
+ * This is the last step: w lowered to the claims of lanes[0..n).
  */
-/* w, or earlier: the stamps that lanes[0..n) claim, read after the caller's barrier */
 static uint64_t writer_claims(MmioTraceFile *f, unsigned n, uint64_t w)
 {
     for (unsigned i = 0; i < n; i++) {
@@ -268,6 +264,11 @@ static uint64_t writer_claims(MmioTraceFile *f, unsigned n, uint64_t w)
     return w;
 }
 
+/*
+ * The local bound takes a plain fence: it bounds the lanes whose producers fence their
+ * stamps (the shared lane; every lane where the kernel has no membarrier) and every
+ * lane made after it (mmiotrace_lane_make fences). Made at every drain.
+ */
 static uint64_t writer_local_bound(MmioTraceFile *f, bool fenced_all)
 {
     uint64_t w = mmiotrace_stamp_before_loads(false);
