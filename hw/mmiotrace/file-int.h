@@ -156,6 +156,8 @@ struct MmioTraceFile {
     void *insn_cache;
     /* tests: $HVMMIO_TEST_MERGE_DELAY_US, a sleep between lanes in the merge (writer) */
     unsigned test_merge_delay_us;
+    /* WRITER_FLUSH_NS; tests: $HVMMIO_TEST_FLUSH_MS, so that the buffer fills first */
+    uint64_t flush_ns;
 
     /* statistics */
     uint64_t bytes, dropped;

@@ -414,7 +414,7 @@ static void writer_flush_idle(MmioTraceFile *f, unsigned empty_polls,
         return;
     }
     if (asked || empty_polls >= WRITER_FLUSH_POLLS ||
-        now - *flushed_ns >= WRITER_FLUSH_NS) {
+        now - *flushed_ns >= f->flush_ns) {
         mmiotrace_out_write(f, true);
         *flushed_ns = now;
         if (asked) {
@@ -469,6 +469,8 @@ void *mmiotrace_writer_thread(void *opaque)
     mmiotrace_thread_set_batch();
     f->test_merge_delay_us =
         g_ascii_strtoull(g_getenv("HVMMIO_TEST_MERGE_DELAY_US") ?: "0", NULL, 10);
+    f->flush_ns = g_ascii_strtoull(g_getenv("HVMMIO_TEST_FLUSH_MS") ?: "0", NULL, 10) *
+                  SCALE_MS ?: WRITER_FLUSH_NS;
     while (more) {
         uint64_t pending = writer_pending(f);
         uint64_t dropped = qatomic_read(&f->dropped);

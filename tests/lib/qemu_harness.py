@@ -59,10 +59,11 @@ class Qemu:
     """QEMU with a QMP socket and, under accel='qtest' (the default), a qtest socket.
 
     Any other accel (e.g. 'tcg' for a guest that runs by itself) gives QMP only. QEMU's
-    stdout and stderr go to log (default: a file in a temporary folder; read_stderr())."""
+    stdout and stderr go to log (default: a file in a temporary folder; read_stderr()).
+    env: variables to add to QEMU's environment."""
 
     def __init__(self, args, cwd=None, machine='q35', memory=None, timeout=60, accel='qtest',
-                 log=None):
+                 log=None, env=None):
         self.dir = tempfile.mkdtemp(prefix='hvmmio-qtest-')
         _TMP_DIRS.append(self.dir)
         self.cwd = cwd or self.dir
@@ -71,6 +72,7 @@ class Qemu:
         self.memory = memory
         self.timeout = timeout
         self.accel = accel
+        self.env = dict(os.environ, **env) if env else None
         self.stderr_path = log or os.path.join(self.dir, 'stderr.txt')
         self.proc = None
         self.qt = None
@@ -98,7 +100,7 @@ class Qemu:
             cmd += ['-m', self.memory]
         cmd += self.args
         self.stderr = open(self.stderr_path, 'w')
-        self.proc = subprocess.Popen(cmd, cwd=self.cwd, stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(cmd, cwd=self.cwd, stdin=subprocess.DEVNULL, env=self.env,
                                      stdout=self.stderr, stderr=subprocess.STDOUT)
         try:
             if self.accel == 'qtest':
