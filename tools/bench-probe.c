@@ -88,22 +88,23 @@ static GPtrArray *probe_argv(struct probe_bench *B, const char *append, const ch
 }
 
 /*
- * One boot's figures, [configuration][0: reads, 1: writes]. ratio: for each traced
- * configuration the median over blocks of its cycles per access divided by the untraced
- * device's in the same block; [0]: the untraced device's median cycles per access. best: the
- * fastest block's cycles per access divided by the untraced device's fastest (time the machine
- * takes from the guest only makes a block slower); [0]: the untraced device's fewest cycles.
- */
-/*
  * The trace file's figures from QEMU's close event: per record, the writer's CPU ns (user,
  * system and the I/O thread's), of them in user space, and bytes; the vCPU's waits for room
  * in a full ring and their ms in all
  */
 enum { W_CPU, W_USER, W_BYTES, W_WAITS, W_WAIT_MS, NWRITER };
 
+/*
+ * One boot's figures, [configuration][0: reads, 1: writes]. ratio: for each traced
+ * configuration the median over blocks of its cycles per access divided by the untraced
+ * device's in the same block; [0]: the untraced device's median cycles per access. best: the
+ * fastest block's cycles per access divided by the untraced device's fastest (time the machine
+ * takes from the guest only makes a block slower); [0]: the untraced device's fewest cycles.
+ * writer: the figures above (W_*), all 0: unknown.
+ */
 struct probe_boot_result {
     double ratio[NCFG][2], best[NCFG][2];
-    double writer[NWRITER]; /* all 0: unknown */
+    double writer[NWRITER];
 };
 
 /* QEMU's trace event at the file's close (mmiotrace_file_close, QEMU's log backend) */
